@@ -1,0 +1,119 @@
+# Sluice build. `make` builds the agent, the CLI and the test tools;
+# `make test` and `make demo` install missing Debian packages first.
+
+CC ?= gcc
+CLANG ?= clang
+BPFTOOL ?= bpftool
+BUILD := build
+
+ARCH_INCLUDE := /usr/include/$(shell $(CC) -dumpmachine)
+CFLAGS_COMMON := -std=gnu11 -g -Wall -Wextra -Werror -Iinclude -Iuser/lib -I$(BUILD)
+CFLAGS ?= -O2
+LDLIBS := -lbpf -lelf -lz -lyaml -lxxhash -ljson-c
+SAN_FLAGS := -O1 -fsanitize=address,undefined -fno-sanitize-recover=all \
+	-fno-omit-frame-pointer
+BPF_CFLAGS := -O2 -g -target bpf -mcpu=v3 -Wall -Werror -Iinclude -Ibpf \
+	-I$(ARCH_INCLUDE)
+
+BPF_SRCS := $(wildcard bpf/*.bpf.c)
+BPF_OBJS := $(patsubst bpf/%.bpf.c,$(BUILD)/bpf/%.bpf.o,$(BPF_SRCS))
+SKELS := $(patsubst bpf/%.bpf.c,$(BUILD)/%.skel.h,$(BPF_SRCS))
+BPF_HDRS := $(wildcard bpf/lib/*.h) $(wildcard include/sluice/*.h)
+
+LIB_SRCS := $(wildcard user/lib/*.c)
+AGENT_SRCS := $(wildcard user/agent/*.c)
+CLI_SRCS := $(wildcard user/cli/*.c)
+USER_HDRS := $(wildcard user/lib/*.h user/agent/*.h user/cli/*.h include/sluice/*.h)
+
+LIB_OBJS := $(patsubst %.c,$(BUILD)/obj/%.o,$(LIB_SRCS))
+AGENT_OBJS := $(patsubst %.c,$(BUILD)/obj/%.o,$(AGENT_SRCS))
+CLI_OBJS := $(patsubst %.c,$(BUILD)/obj/%.o,$(CLI_SRCS))
+SAN_LIB_OBJS := $(patsubst %.c,$(BUILD)/asan/obj/%.o,$(LIB_SRCS))
+SAN_AGENT_OBJS := $(patsubst %.c,$(BUILD)/asan/obj/%.o,$(AGENT_SRCS))
+SAN_CLI_OBJS := $(patsubst %.c,$(BUILD)/asan/obj/%.o,$(CLI_SRCS))
+
+UNIT_SRCS := $(wildcard tests/unit/test_*.c)
+UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/unit/%,$(UNIT_SRCS))
+BPFTEST_BPF_SRCS := $(wildcard tests/bpf/*.bpf.c)
+BPFTEST_SKELS := $(patsubst tests/bpf/%.bpf.c,$(BUILD)/%.skel.h,$(BPFTEST_BPF_SRCS))
+BPFTEST_SRCS := $(wildcard tests/bpf/test_*.c)
+BPFTEST_BINS := $(patsubst tests/bpf/%.c,$(BUILD)/tests/bpf/%,$(BPFTEST_SRCS))
+TOOLS := $(BUILD)/sl-probe $(BUILD)/sl-bench-services
+
+.PHONY: all asan tests deps test demo bench clean
+.SECONDARY:
+
+all: $(BUILD)/sluiced $(BUILD)/sluicectl $(TOOLS)
+
+asan: $(BUILD)/asan/sluiced $(BUILD)/asan/sluicectl
+
+tests: $(UNIT_BINS) $(BPFTEST_BINS)
+
+deps:
+	@scripts/deps.sh
+
+# The README's two commands. Both install what they need first, then build.
+test: deps
+	$(MAKE) all asan tests
+	tests/run.sh
+
+demo: deps
+	$(MAKE) all
+	scripts/demo.sh
+
+bench: deps
+	$(MAKE) all
+	scripts/bench.sh
+
+clean:
+	rm -rf $(BUILD)
+
+# ---- BPF ----
+$(BUILD)/bpf/%.bpf.o: bpf/%.bpf.c $(BPF_HDRS)
+	@mkdir -p $(@D)
+	$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
+$(BUILD)/bpf/%.bpf.o: tests/bpf/%.bpf.c $(BPF_HDRS)
+	@mkdir -p $(@D)
+	$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
+$(BUILD)/%.skel.h: $(BUILD)/bpf/%.bpf.o
+	$(BPFTOOL) gen skeleton $< name $(subst -,_,$*)_bpf > $@.tmp && mv $@.tmp $@
+
+# ---- userspace ----
+$(BUILD)/obj/%.o: %.c $(USER_HDRS) $(SKELS)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS_COMMON) $(CFLAGS) -c $< -o $@
+
+$(BUILD)/asan/obj/%.o: %.c $(USER_HDRS) $(SKELS)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS_COMMON) $(SAN_FLAGS) -c $< -o $@
+
+$(BUILD)/sluiced: $(AGENT_OBJS) $(LIB_OBJS)
+	$(CC) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/sluicectl: $(CLI_OBJS) $(LIB_OBJS)
+	$(CC) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/asan/sluiced: $(SAN_AGENT_OBJS) $(SAN_LIB_OBJS)
+	$(CC) $(SAN_FLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/asan/sluicectl: $(SAN_CLI_OBJS) $(SAN_LIB_OBJS)
+	$(CC) $(SAN_FLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/sl-probe: tests/tools/sl-probe.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS_COMMON) $(CFLAGS) -o $@ $< -lm
+
+$(BUILD)/sl-bench-services: tests/tools/sl-bench-services.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS_COMMON) $(CFLAGS) -o $@ $<
+
+# ---- tests (sanitizers on: they exercise the library code) ----
+$(BUILD)/tests/unit/%: tests/unit/%.c $(SAN_LIB_OBJS)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS_COMMON) $(SAN_FLAGS) -o $@ $^ $(LDLIBS) -lcmocka
+
+$(BUILD)/tests/bpf/%: tests/bpf/%.c $(SAN_LIB_OBJS) $(BPFTEST_SKELS)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS_COMMON) $(SAN_FLAGS) -o $@ $< $(SAN_LIB_OBJS) $(LDLIBS) -lcmocka

@@ -1,0 +1,125 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * Service lookup and endpoint selection, shared by every hook that
+ * translates a VIP (connect, sendmsg) and by the selection tests.
+ */
+#ifndef SLUICE_BPF_LB_H
+#define SLUICE_BPF_LB_H
+
+#include "maps.h"
+
+enum sl_verdict {
+	SL_PASS = 0,	/* not a service: leave the address alone */
+	SL_REFUSE,	/* a service with no endpoint to send to */
+	SL_REWRITE,	/* send to choice->backend */
+};
+
+struct sl_choice {
+	struct sl_backend backend;
+	__u32 svc_id;
+	__u32 backend_id;
+};
+
+/* Pick the next slot of the service's weighted round-robin table. The
+ * table of the revision read from the service entry may be replaced while
+ * we read it; a missing slot means exactly that, so the service is read
+ * again once before the lookup is declared inconsistent. */
+static __always_inline enum sl_verdict
+sl_choose(const struct sl_svc_key *key, struct sl_choice *choice, int connected)
+{
+	struct sl_svc_state *state;
+	struct sl_backend *backend;
+	struct sl_slot_key slot_key;
+	struct sl_slot *slot = NULL;
+	struct sl_svc *svc;
+	__u32 cursor, rev, n_slots;
+	int attempt;
+
+	svc = bpf_map_lookup_elem(&sluice_svc, key);
+	if (!svc)
+		return SL_PASS;
+	choice->svc_id = svc->id;
+	state = bpf_map_lookup_elem(&sluice_svc_state, &choice->svc_id);
+	if (!state)
+		return SL_REFUSE;
+
+	for (attempt = 0; attempt < 2; attempt++) {
+		if (attempt) {
+			svc = bpf_map_lookup_elem(&sluice_svc, key);
+			if (!svc || svc->id != choice->svc_id)
+				break;
+		}
+		rev = svc->rev;
+		n_slots = svc->n_slots;
+		if (n_slots == 0) {
+			__sync_fetch_and_add(&state->refused, 1);
+			return SL_REFUSE;
+		}
+		cursor = __sync_fetch_and_add(&state->cursor, 1);
+		slot_key.svc_id = choice->svc_id;
+		slot_key.rev = rev;
+		slot_key.slot = cursor % n_slots;
+		slot = bpf_map_lookup_elem(&sluice_slot, &slot_key);
+		if (slot)
+			break;
+	}
+	if (!slot)
+		goto inconsistent;
+
+	choice->backend_id = slot->backend_id;
+	backend = bpf_map_lookup_elem(&sluice_backend, &choice->backend_id);
+	if (!backend || backend->family != key->family)
+		goto inconsistent;
+	choice->backend = *backend;
+
+	if (connected)
+		__sync_fetch_and_add(&state->connects, 1);
+	else
+		__sync_fetch_and_add(&state->datagrams, 1);
+	struct sl_backend_state *bstate =
+		bpf_map_lookup_elem(&sluice_backend_state, &choice->backend_id);
+	if (bstate)
+		__sync_fetch_and_add(&bstate->selected, 1);
+	return SL_REWRITE;
+
+inconsistent:
+	__sync_fetch_and_add(&state->errors, 1);
+	return SL_REFUSE;
+}
+
+/* Remember which VIP the socket addressed, so that getpeername and recvmsg
+ * can show it instead of the backend. */
+static __always_inline void
+sl_revnat_record(__u64 cookie, const struct sl_svc_key *vip,
+		 const struct sl_choice *choice)
+{
+	struct sl_revnat_key key = {};
+	struct sl_revnat value = {};
+
+	key.cookie = cookie;
+	key.addr = choice->backend.addr;
+	key.port = choice->backend.port;
+	key.proto = vip->proto;
+	key.family = vip->family;
+	value.addr = vip->addr;
+	value.port = vip->port;
+	value.family = vip->family;
+	value.svc_id = choice->svc_id;
+	bpf_map_update_elem(&sluice_revnat, &key, &value, BPF_ANY);
+}
+
+static __always_inline struct sl_revnat *
+sl_revnat_lookup(__u64 cookie, const struct sl_addr *addr, __be16 port,
+		 __u8 proto, __u8 family)
+{
+	struct sl_revnat_key key = {};
+
+	key.cookie = cookie;
+	key.addr = *addr;
+	key.port = port;
+	key.proto = proto;
+	key.family = family;
+	return bpf_map_lookup_elem(&sluice_revnat, &key);
+}
+
+#endif /* SLUICE_BPF_LB_H */

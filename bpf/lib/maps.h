@@ -1,0 +1,109 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * Map definitions shared by every Sluice BPF object. Each map is pinned by
+ * name under the agent's bpffs directory, so objects loaded separately (and
+ * a restarted agent) share one instance. Sizes here are placeholders: the
+ * agent sets every capacity before load from its command line.
+ */
+#ifndef SLUICE_BPF_MAPS_H
+#define SLUICE_BPF_MAPS_H
+
+#include <linux/bpf.h>
+#include <bpf/bpf_helpers.h>
+#include <sluice/abi.h>
+
+/* Maps written only by the agent are not preallocated: an update then
+ * replaces the element under RCU, so a program that already holds the old
+ * value keeps reading a consistent copy. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, SL_DEFAULT_MAX_SERVICES);
+	__type(key, struct sl_svc_key);
+	__type(value, struct sl_svc);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} sluice_svc SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, SL_DEFAULT_MAX_SLOTS);
+	__type(key, struct sl_slot_key);
+	__type(value, struct sl_slot);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} sluice_slot SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, SL_DEFAULT_MAX_SLOTS);
+	__type(key, struct sl_member_key);
+	__type(value, struct sl_member);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} sluice_member SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, SL_DEFAULT_MAX_BACKENDS);
+	__type(key, __u32);
+	__type(value, struct sl_backend);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} sluice_backend SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, SL_DEFAULT_MAX_REVNAT);
+	__type(key, struct sl_revnat_key);
+	__type(value, struct sl_revnat);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} sluice_revnat SEC(".maps");
+
+/* Counters are shared (not per-CPU) arrays updated with atomic adds once
+ * per connection: per-CPU copies of 262,144 backends would cost gigabytes
+ * on large machines, and a connection is rare next to a packet. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, SL_DEFAULT_MAX_SERVICES);
+	__type(key, __u32);
+	__type(value, struct sl_svc_state);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} sluice_svc_state SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, SL_DEFAULT_MAX_BACKENDS);
+	__type(key, __u32);
+	__type(value, struct sl_backend_state);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} sluice_backend_state SEC(".maps");
+
+/* Read only by userspace; defined here so that they are pinned with the
+ * rest and the CLI finds everything in one directory. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, SL_DEFAULT_MAX_SERVICES);
+	__type(key, __u32);
+	__type(value, struct sl_svc_info);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} sluice_svc_info SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, SL_DEFAULT_MAX_BACKENDS);
+	__type(key, __u32);
+	__type(value, struct sl_backend_info);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} sluice_backend_info SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct sl_status);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} sluice_status SEC(".maps");
+
+#endif /* SLUICE_BPF_MAPS_H */

@@ -1,0 +1,253 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/* The reconciler against real maps: fewest writes, atomic switches,
+ * capacity refusals and recovery of the state after a restart. */
+#include <arpa/inet.h>
+#include <errno.h>
+
+#include "helpers.h"
+#include "maps_fixture.h"
+#include "reconcile.h"
+#include "state.h"
+
+/* A service with the given endpoints (IPv4, port 8080, weight 1 each). */
+static void service_yaml(char *buf, size_t len, const char *name, const char *vip,
+			 const char *const *eps, size_t n)
+{
+	size_t off = (size_t)snprintf(buf, len,
+		"apiVersion: v1\nkind: Service\nmetadata: {name: %s}\n"
+		"spec: {clusterIP: %s, ports: [{port: 80}]}\n---\n"
+		"apiVersion: discovery.k8s.io/v1\nkind: EndpointSlice\n"
+		"metadata: {name: %s-1, labels: {kubernetes.io/service-name: %s}}\n"
+		"addressType: IPv4\nports: [{port: 8080}]\nendpoints:\n", name, vip, name, name);
+
+	for (size_t i = 0; i < n; i++)
+		off += (size_t)snprintf(buf + off, len - off, "- addresses: [%s]\n", eps[i]);
+}
+
+static void reconcile_text(struct sl_state *st, const char *yaml,
+			   struct sl_reconcile_report *rep)
+{
+	struct sl_model m;
+	struct sl_err err;
+
+	build_model(yaml, &m);
+	if (sl_reconcile(st, &m, rep, &err) < 0)
+		fail_msg("reconcile: %s", err.msg);
+	sl_model_free(&m);
+}
+
+static struct sl_svc read_svc(struct sl_maps *maps, const char *vip)
+{
+	struct sl_svc_key key;
+	struct sl_svc v;
+	struct sl_ip ip;
+
+	memset(&key, 0, sizeof(key));
+	assert_int_equal(sl_ip_parse(vip, &ip), 0);
+	key.addr = ip.addr;
+	key.family = ip.family;
+	key.port = htons(80);
+	key.proto = SL_PROTO_TCP;
+	if (bpf_map_lookup_elem(maps->svc, &key, &v))
+		fail_msg("no service %s: %s", vip, strerror(errno));
+	return v;
+}
+
+static void test_add_change_remove(void **state)
+{
+	const char *three[] = { "10.1.0.1", "10.1.0.2", "10.1.0.3" };
+	const char *two[] = { "10.1.0.1", "10.1.0.3" };
+	struct sl_reconcile_report rep;
+	struct sl_svc before, after;
+	struct sl_maps maps;
+	struct sl_state st;
+	struct sl_err err;
+	char yaml[4096];
+
+	(void)state;
+	fixture_maps_create(&maps, 16, 16, 64);
+	assert_int_equal(sl_state_load(&st, &maps, &err), 0);
+
+	service_yaml(yaml, sizeof(yaml), "web", "10.96.0.1", three, 3);
+	reconcile_text(&st, yaml, &rep);
+	assert_int_equal(rep.fe_added, 1);
+	assert_int_equal(rep.be_added, 3);
+	before = read_svc(&maps, "10.96.0.1");
+	assert_int_equal(before.n_members, 3);
+	assert_int_equal(before.n_slots, 3);
+	assert_int_equal(fixture_count(maps.slot, sizeof(struct sl_slot_key)), 3);
+
+	/* The same configuration writes nothing. */
+	reconcile_text(&st, yaml, &rep);
+	assert_int_equal(rep.fe_unchanged, 1);
+	assert_int_equal(rep.fe_added + rep.fe_updated + rep.be_added + rep.be_removed, 0);
+	after = read_svc(&maps, "10.96.0.1");
+	assert_int_equal(after.rev, before.rev);
+
+	/* Removing an endpoint switches the service to a new revision whose
+	 * tables no longer hold it, and deletes the old revision. */
+	service_yaml(yaml, sizeof(yaml), "web", "10.96.0.1", two, 2);
+	reconcile_text(&st, yaml, &rep);
+	assert_int_equal(rep.fe_updated, 1);
+	assert_int_equal(rep.be_removed, 1);
+	after = read_svc(&maps, "10.96.0.1");
+	assert_int_equal(after.id, before.id);
+	assert_int_not_equal(after.rev, before.rev);
+	assert_int_equal(after.n_slots, 2);
+	assert_int_equal(fixture_count(maps.slot, sizeof(struct sl_slot_key)), 2);
+	assert_int_equal(fixture_count(maps.member, sizeof(struct sl_member_key)), 2);
+	assert_int_equal(fixture_count(maps.backend, 4), 2);
+	for (uint32_t i = 0; i < after.n_slots; i++) {
+		struct sl_slot_key k = { after.id, after.rev, i };
+		struct sl_slot slot;
+		struct sl_backend be;
+
+		assert_int_equal(bpf_map_lookup_elem(maps.slot, &k, &slot), 0);
+		assert_int_equal(bpf_map_lookup_elem(maps.backend, &slot.backend_id, &be), 0);
+		assert_int_not_equal(be.addr.a[0], inet_addr("10.1.0.2"));
+	}
+
+	/* An empty configuration removes everything. */
+	reconcile_text(&st, "", &rep);
+	assert_int_equal(rep.fe_removed, 1);
+	assert_int_equal(fixture_count(maps.svc, sizeof(struct sl_svc_key)), 0);
+	assert_int_equal(fixture_count(maps.slot, sizeof(struct sl_slot_key)), 0);
+	assert_int_equal(fixture_count(maps.backend, 4), 0);
+	assert_int_equal(fixture_count(maps.svc_info, 4), 0);
+	sl_state_free(&st);
+	sl_maps_close(&maps);
+}
+
+static void test_full_map_refused_before_any_write(void **state)
+{
+	const char *eps[] = { "10.1.0.1", "10.1.0.2", "10.1.0.3", "10.1.0.4" };
+	struct sl_reconcile_report rep;
+	struct sl_maps maps;
+	struct sl_state st;
+	struct sl_model m;
+	struct sl_err err;
+	char yaml[4096];
+
+	(void)state;
+	fixture_maps_create(&maps, 16, 3, 64);
+	assert_int_equal(sl_state_load(&st, &maps, &err), 0);
+	service_yaml(yaml, sizeof(yaml), "web", "10.96.0.1", eps, 2);
+	reconcile_text(&st, yaml, &rep);
+
+	service_yaml(yaml, sizeof(yaml), "web", "10.96.0.1", eps, 4);
+	build_model(yaml, &m);
+	assert_int_equal(sl_reconcile(&st, &m, &rep, &err), -1);
+	assert_contains(err.msg, "sluice_backend is full");
+	assert_int_equal(read_svc(&maps, "10.96.0.1").n_members, 2);
+	assert_int_equal(fixture_count(maps.backend, 4), 2);
+	sl_model_free(&m);
+	/* The refusal left the agent's view of the maps intact. */
+	service_yaml(yaml, sizeof(yaml), "web", "10.96.0.1", eps, 2);
+	reconcile_text(&st, yaml, &rep);
+	assert_int_equal(rep.fe_unchanged, 1);
+	assert_int_equal(rep.be_added + rep.be_removed, 0);
+
+	/* Slots: a new table is written next to the old one before the
+	 * switch, so the peak counts both. */
+	service_yaml(yaml, sizeof(yaml), "web", "10.96.0.1", &eps[1], 2);
+	sl_state_free(&st);
+	sl_maps_close(&maps);
+	fixture_maps_create(&maps, 16, 16, 3);
+	assert_int_equal(sl_state_load(&st, &maps, &err), 0);
+	reconcile_text(&st, yaml, &rep);
+	service_yaml(yaml, sizeof(yaml), "web", "10.96.0.1", eps, 2);
+	build_model(yaml, &m);
+	assert_int_equal(sl_reconcile(&st, &m, &rep, &err), -1);
+	assert_contains(err.msg, "is full");
+	sl_model_free(&m);
+	sl_state_free(&st);
+	sl_maps_close(&maps);
+}
+
+/* A restarted agent rebuilds its state from the maps: same ids, nothing
+ * rewritten, and orphans of an interrupted update swept away. */
+static void test_state_recovered_from_maps(void **state)
+{
+	const char *eps[] = { "10.1.0.1", "10.1.0.2" };
+	struct sl_reconcile_report rep;
+	struct sl_slot_key orphan = { 7, 999, 0 };
+	struct sl_slot slot = { 0 };
+	struct sl_maps maps;
+	struct sl_state st, st2;
+	struct sl_err err;
+	char yaml[4096];
+
+	(void)state;
+	fixture_maps_create(&maps, 16, 16, 64);
+	assert_int_equal(sl_state_load(&st, &maps, &err), 0);
+	service_yaml(yaml, sizeof(yaml), "web", "10.96.0.1", eps, 2);
+	reconcile_text(&st, yaml, &rep);
+	assert_int_equal(bpf_map_update_elem(maps.slot, &orphan, &slot, BPF_ANY), 0);
+
+	assert_int_equal(sl_state_load(&st2, &maps, &err), 0);
+	assert_int_equal(st2.n_fe, 1);
+	assert_int_equal(st2.n_be, 2);
+	assert_int_equal(st2.fe[0].id, st.fe[0].id);
+	assert_false(st2.fe[0].dirty);
+	assert_int_equal(bpf_map_lookup_elem(maps.slot, &orphan, &slot), -ENOENT);
+	reconcile_text(&st2, yaml, &rep);
+	assert_int_equal(rep.fe_unchanged, 1);
+	assert_int_equal(rep.be_added + rep.be_removed + rep.fe_updated, 0);
+	sl_state_free(&st);
+	sl_state_free(&st2);
+	sl_maps_close(&maps);
+}
+
+/* Backends shared by services keep one id; weights reach the tables. */
+static void test_shared_backend_and_weights(void **state)
+{
+	const char *yaml =
+		"apiVersion: networking.istio.io/v1\nkind: ServiceEntry\nmetadata: {name: a}\n"
+		"spec: {hosts: [a], addresses: [10.96.0.1, 10.96.0.2], resolution: STATIC,\n"
+		"  ports: [{number: 80, name: http}],\n"
+		"  endpoints: [{address: 10.1.0.1, weight: 1}, {address: 10.1.0.2, weight: 3}]}\n";
+	struct sl_reconcile_report rep;
+	struct sl_maps maps;
+	struct sl_state st;
+	struct sl_err err;
+	struct sl_svc v;
+	uint32_t count[16] = { 0 };
+
+	(void)state;
+	fixture_maps_create(&maps, 16, 16, 64);
+	assert_int_equal(sl_state_load(&st, &maps, &err), 0);
+	reconcile_text(&st, yaml, &rep);
+	assert_int_equal(rep.fe_added, 2);
+	assert_int_equal(rep.be_added, 2);
+	v = read_svc(&maps, "10.96.0.2");
+	assert_int_equal(v.n_slots, 4);
+	for (uint32_t i = 0; i < v.n_slots; i++) {
+		struct sl_slot_key k = { v.id, v.rev, i };
+		struct sl_slot s;
+
+		assert_int_equal(bpf_map_lookup_elem(maps.slot, &k, &s), 0);
+		count[s.backend_id]++;
+	}
+	for (uint32_t i = 0; i < v.n_members; i++) {
+		struct sl_member_key k = { v.id, v.rev, i };
+		struct sl_member mem;
+
+		assert_int_equal(bpf_map_lookup_elem(maps.member, &k, &mem), 0);
+		assert_int_equal(count[mem.backend_id], mem.weight);
+		assert_int_equal(mem.n_slots, mem.weight);
+	}
+	sl_state_free(&st);
+	sl_maps_close(&maps);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_add_change_remove),
+		cmocka_unit_test(test_full_map_refused_before_any_write),
+		cmocka_unit_test(test_state_recovered_from_maps),
+		cmocka_unit_test(test_shared_backend_and_weights),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,159 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "apply.h"
+#include "config.h"
+#include "log.h"
+#include "reconcile.h"
+
+int sl_applier_init(struct sl_applier *a, struct sl_maps *maps,
+		    const char *config_path, const char *cgroup_path,
+		    uint64_t cgroup_id, struct sl_err *err)
+{
+	struct sl_status st;
+
+	memset(a, 0, sizeof(*a));
+	a->maps = maps;
+	a->config_path = config_path;
+	a->cgroup_path = cgroup_path;
+	a->cgroup_id = cgroup_id;
+	if (sl_state_load(&a->state, maps, err) < 0)
+		return -1;
+	sl_info("adopted %zu frontends and %zu backends from the pinned maps",
+		a->state.n_fe, a->state.n_be);
+	if (sl_status_read(maps, &st, err) < 0)
+		return -1;
+	st.agent_pid = (uint32_t)getpid();
+	st.cgroup_id = cgroup_id;
+	snprintf(st.cgroup_path, sizeof(st.cgroup_path), "%s", cgroup_path);
+	snprintf(st.config_path, sizeof(st.config_path), "%s", config_path);
+	return sl_status_write(maps, &st, err);
+}
+
+/* Returns the generation in force afterwards. */
+static uint64_t record(struct sl_applier *a, uint32_t result, const char *error,
+		       uint64_t digest, size_t n_warnings)
+{
+	struct sl_status st;
+	struct sl_err err;
+	uint64_t now = (uint64_t)time(NULL);
+
+	if (sl_status_read(a->maps, &st, &err) < 0) {
+		sl_error("%s", err.msg);
+		return 0;
+	}
+	st.attempted_at = now;
+	st.result = result;
+	st.agent_pid = (uint32_t)getpid();
+	snprintf(st.error, sizeof(st.error), "%s", error);
+	st.n_services = (uint32_t)a->state.n_fe;
+	st.n_backends = (uint32_t)a->state.n_be;
+	if (result == SL_RESULT_APPLIED) {
+		if (digest != st.config_digest || st.generation == 0)
+			st.generation++;
+		st.config_digest = digest;
+		st.applied_at = now;
+		st.n_warnings = (uint32_t)n_warnings;
+	}
+	if (sl_status_write(a->maps, &st, &err) < 0)
+		sl_error("%s", err.msg);
+	return st.generation;
+}
+
+static void reject(struct sl_applier *a, const char *msg)
+{
+	sl_error("configuration rejected, previous state stays in force: %s", msg);
+	record(a, SL_RESULT_REJECTED, msg, 0, 0);
+}
+
+static void log_report(const struct sl_reconcile_report *r, uint64_t generation)
+{
+	sl_info("configuration applied (generation %llu): frontends +%zu ~%zu -%zu "
+		"=%zu, backends +%zu ~%zu -%zu",
+		(unsigned long long)generation, r->fe_added, r->fe_updated,
+		r->fe_removed, r->fe_unchanged, r->be_added, r->be_updated,
+		r->be_removed);
+}
+
+/* A write failed half-way: go back to what was in force before. */
+static void roll_back(struct sl_applier *a)
+{
+	struct sl_reconcile_report rep;
+	struct sl_err err;
+
+	if (!a->have_applied) {
+		sl_error("no earlier configuration to return to; the maps hold a "
+			 "partial update until the next successful one");
+		return;
+	}
+	if (sl_reconcile(&a->state, &a->applied, &rep, &err) < 0)
+		sl_error("rolling back failed too: %s", err.msg);
+	else
+		sl_info("rolled back to the previous configuration");
+}
+
+int sl_applier_run(struct sl_applier *a, bool force)
+{
+	struct sl_reconcile_report rep;
+	struct sl_status prev;
+	struct sl_config cfg;
+	struct sl_model model;
+	struct sl_err err;
+
+	if (sl_config_load(a->config_path, &cfg, &err) < 0) {
+		reject(a, err.msg);
+		return -1;
+	}
+	if (sl_status_read(a->maps, &prev, &err) < 0) {
+		sl_config_free(&cfg);
+		reject(a, err.msg);
+		return -1;
+	}
+	if (!force && prev.result == SL_RESULT_APPLIED && prev.config_digest == cfg.digest) {
+		sl_debug("configuration unchanged");
+		sl_config_free(&cfg);
+		return 0;
+	}
+	for (size_t i = 0; i < cfg.warnings.n; i++)
+		sl_warn("%s", cfg.warnings.msgs[i]);
+	if (sl_model_build(&cfg, &model, &err) < 0) {
+		sl_config_free(&cfg);
+		reject(a, err.msg);
+		return -1;
+	}
+	if (sl_reconcile(&a->state, &model, &rep, &err) < 0) {
+		sl_model_free(&model);
+		sl_config_free(&cfg);
+		roll_back(a);
+		reject(a, err.msg);
+		return -1;
+	}
+	if (a->have_applied)
+		sl_model_free(&a->applied);
+	a->applied = model;
+	a->have_applied = true;
+	log_report(&rep, record(a, SL_RESULT_APPLIED, "", cfg.digest, cfg.warnings.n));
+	sl_config_free(&cfg);
+	return 0;
+}
+
+void sl_applier_stop(struct sl_applier *a)
+{
+	struct sl_status st;
+	struct sl_err err;
+
+	if (sl_status_read(a->maps, &st, &err) < 0)
+		return;
+	st.agent_pid = 0;
+	sl_status_write(a->maps, &st, &err);
+}
+
+void sl_applier_free(struct sl_applier *a)
+{
+	if (a->have_applied)
+		sl_model_free(&a->applied);
+	sl_state_free(&a->state);
+}

@@ -1,0 +1,37 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * One configuration attempt: load, validate, build the model, reconcile,
+ * and record the outcome in sluice_status. A rejected attempt changes no
+ * service: the previous state stays in force.
+ */
+#ifndef SLUICE_APPLY_H
+#define SLUICE_APPLY_H
+
+#include <stdbool.h>
+
+#include "maps.h"
+#include "model.h"
+#include "state.h"
+
+struct sl_applier {
+	const char *config_path;
+	const char *cgroup_path;
+	uint64_t cgroup_id;
+	struct sl_maps *maps;
+	struct sl_state state;
+	struct sl_model applied;	/* what the maps hold, to roll back to */
+	bool have_applied;
+};
+
+int sl_applier_init(struct sl_applier *a, struct sl_maps *maps,
+		    const char *config_path, const char *cgroup_path,
+		    uint64_t cgroup_id, struct sl_err *err);
+/* Returns 0 when the configuration is in force (applied now or already),
+ * -1 when it was rejected. force: reconcile even if the files did not
+ * change (at start, to repair the maps). */
+int sl_applier_run(struct sl_applier *a, bool force);
+/* Marks the agent as stopped in the status; the datapath runs on. */
+void sl_applier_stop(struct sl_applier *a);
+void sl_applier_free(struct sl_applier *a);
+
+#endif

@@ -1,0 +1,42 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * Loading the BPF objects, adopting pinned maps and links left by a
+ * previous agent, and attaching to the mesh cgroup.
+ */
+#ifndef SLUICE_LOADER_H
+#define SLUICE_LOADER_H
+
+#include <stdint.h>
+
+#include "err.h"
+#include "maps.h"
+
+struct sock_lb_bpf;
+
+struct sl_limits {
+	uint32_t max_services;
+	uint32_t max_backends;
+	uint32_t max_slots;
+	uint32_t max_revnat;
+};
+
+struct sl_loader {
+	struct sock_lb_bpf *skel;
+	struct sl_maps maps;
+	char bpffs[4096];
+	char cgroup[4096];
+	uint64_t cgroup_id;
+	int bpffs_fd;		/* held with flock: one agent per pin dir */
+};
+
+/* Takes the instance lock, loads the programs reusing pinned maps, and
+ * attaches them, replacing the programs of pinned links in place (so the
+ * datapath never has a gap). */
+int sl_loader_start(struct sl_loader *l, const char *bpffs, const char *cgroup,
+		    const struct sl_limits *limits, struct sl_err *err);
+/* Releases the agent's handles; pins keep maps and links alive. */
+void sl_loader_stop(struct sl_loader *l);
+/* Detaches and unpins everything under bpffs. */
+int sl_uninstall(const char *bpffs, struct sl_err *err);
+
+#endif

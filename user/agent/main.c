@@ -1,0 +1,292 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/*
+ * sluiced: the node agent. Loads the datapath, keeps the maps equal to the
+ * configuration, and leaves the datapath running when it stops.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "apply.h"
+#include "loader.h"
+#include "log.h"
+#include "sys.h"
+#include "watch.h"
+
+#define DEFAULT_BPFFS "/sys/fs/bpf/sluice"
+/* Quiet time after a file event before the configuration is read: an
+ * editor's save or a ConfigMap update is several events in a row. */
+#define DEBOUNCE_MS 50
+/* While a watch is lost (directory replaced), look again this often. */
+#define REARM_MS 1000
+
+struct options {
+	const char *config;
+	const char *bpffs;
+	char cgroup[4096];
+	struct sl_limits limits;
+	bool uninstall;
+};
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+		"Usage: sluiced --config PATH [options]\n"
+		"       sluiced --uninstall [--bpffs DIR]\n"
+		"\n"
+		"Sluice node agent: balances connections to service VIPs inside the\n"
+		"kernel for every process in a cgroup subtree.\n"
+		"\n"
+		"  -c, --config PATH      YAML file or directory of YAML files (watched)\n"
+		"  -b, --bpffs DIR        pin directory (default " DEFAULT_BPFFS ")\n"
+		"  -g, --cgroup DIR       cgroup v2 directory whose processes are meshed\n"
+		"                         (default: the cgroup v2 root from /proc/mounts)\n"
+		"  -l, --log-level LEVEL  error, warn, info (default) or debug\n"
+		"      --max-services N   frontends (VIP, port, protocol) (default %u)\n"
+		"      --max-backends N   distinct endpoints (default %u)\n"
+		"      --max-slots N      selection slots and members (default %u)\n"
+		"      --max-revnat N     sockets remembered for reverse translation\n"
+		"                         (default %u)\n"
+		"      --uninstall        detach the programs and remove every pin, then exit\n"
+		"  -h, --help             this text\n"
+		"\n"
+		"SIGTERM/SIGINT stop the agent and leave the datapath running; SIGHUP\n"
+		"re-reads the configuration.\n",
+		SL_DEFAULT_MAX_SERVICES, SL_DEFAULT_MAX_BACKENDS, SL_DEFAULT_MAX_SLOTS,
+		SL_DEFAULT_MAX_REVNAT);
+}
+
+static int parse_count(const char *opt, const char *v, uint32_t *out)
+{
+	unsigned long n;
+	char *end;
+
+	errno = 0;
+	n = strtoul(v, &end, 10);
+	if (errno || *end || v[0] == '\0' || v[0] == '-' || n == 0 || n > (1UL << 26)) {
+		fprintf(stderr, "sluiced: %s: \"%s\" is not a count between 1 and %lu\n",
+			opt, v, 1UL << 26);
+		return -1;
+	}
+	*out = (uint32_t)n;
+	return 0;
+}
+
+enum { OPT_MAX_SERVICES = 256, OPT_MAX_BACKENDS, OPT_MAX_SLOTS, OPT_MAX_REVNAT,
+       OPT_UNINSTALL };
+
+static int parse_options(int argc, char **argv, struct options *o)
+{
+	static const struct option longopts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "bpffs", required_argument, NULL, 'b' },
+		{ "cgroup", required_argument, NULL, 'g' },
+		{ "log-level", required_argument, NULL, 'l' },
+		{ "max-services", required_argument, NULL, OPT_MAX_SERVICES },
+		{ "max-backends", required_argument, NULL, OPT_MAX_BACKENDS },
+		{ "max-slots", required_argument, NULL, OPT_MAX_SLOTS },
+		{ "max-revnat", required_argument, NULL, OPT_MAX_REVNAT },
+		{ "uninstall", no_argument, NULL, OPT_UNINSTALL },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct sl_err err;
+	int c, level;
+
+	o->bpffs = DEFAULT_BPFFS;
+	o->limits = (struct sl_limits){ SL_DEFAULT_MAX_SERVICES, SL_DEFAULT_MAX_BACKENDS,
+					SL_DEFAULT_MAX_SLOTS, SL_DEFAULT_MAX_REVNAT };
+	while ((c = getopt_long(argc, argv, "c:b:g:l:h", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'c':
+			o->config = optarg;
+			break;
+		case 'b':
+			o->bpffs = optarg;
+			break;
+		case 'g':
+			snprintf(o->cgroup, sizeof(o->cgroup), "%s", optarg);
+			break;
+		case 'l':
+			level = sl_log_parse_level(optarg);
+			if (level < 0) {
+				fprintf(stderr, "sluiced: --log-level: \"%s\" is not one of "
+					"error, warn, info, debug\n", optarg);
+				return -1;
+			}
+			sl_log_set_level((enum sl_log_level)level);
+			break;
+		case OPT_MAX_SERVICES:
+			if (parse_count("--max-services", optarg, &o->limits.max_services))
+				return -1;
+			break;
+		case OPT_MAX_BACKENDS:
+			if (parse_count("--max-backends", optarg, &o->limits.max_backends))
+				return -1;
+			break;
+		case OPT_MAX_SLOTS:
+			if (parse_count("--max-slots", optarg, &o->limits.max_slots))
+				return -1;
+			break;
+		case OPT_MAX_REVNAT:
+			if (parse_count("--max-revnat", optarg, &o->limits.max_revnat))
+				return -1;
+			break;
+		case OPT_UNINSTALL:
+			o->uninstall = true;
+			break;
+		case 'h':
+			usage(stdout);
+			exit(0);
+		default:
+			usage(stderr);
+			return -1;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "sluiced: unexpected argument \"%s\"\n", argv[optind]);
+		return -1;
+	}
+	if (!o->uninstall && !o->config) {
+		fprintf(stderr, "sluiced: --config is required\n");
+		usage(stderr);
+		return -1;
+	}
+	if (!o->uninstall && !o->cgroup[0] &&
+	    sl_cgroup2_root(o->cgroup, sizeof(o->cgroup), &err) < 0) {
+		fprintf(stderr, "sluiced: %s\n", err.msg);
+		return -1;
+	}
+	return 0;
+}
+
+static int signal_fd(void)
+{
+	sigset_t set;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
+	if (sigprocmask(SIG_BLOCK, &set, NULL) < 0)
+		return -1;
+	return signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+}
+
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Returns true to keep running. */
+static bool handle_signals(int sfd, bool *reload)
+{
+	struct signalfd_siginfo si;
+	bool run = true;
+
+	while (read(sfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
+		if (si.ssi_signo == SIGHUP) {
+			sl_info("SIGHUP: re-reading the configuration");
+			*reload = true;
+		} else {
+			sl_info("signal %u: stopping; the datapath keeps running", si.ssi_signo);
+			run = false;
+		}
+	}
+	return run;
+}
+
+static int run_loop(struct sl_applier *a, struct sl_watch *w, int sfd)
+{
+	int64_t due = -1;	/* when to re-read, or -1 */
+	bool force = false;
+
+	for (;;) {
+		struct pollfd fds[2] = { { sfd, POLLIN, 0 }, { w->fd, POLLIN, 0 } };
+		int timeout = -1;
+
+		if (due >= 0) {
+			int64_t left = due - now_ms();
+
+			timeout = left > 0 ? (int)left : 0;
+		}
+		if (w->wd < 0 && (timeout < 0 || timeout > REARM_MS))
+			timeout = REARM_MS;
+		if (poll(fds, 2, timeout) < 0 && errno != EINTR)
+			return -1;
+		if ((fds[0].revents & POLLIN) && !handle_signals(sfd, &force))
+			return 0;
+		if (force && due < 0)
+			due = now_ms();
+		if (sl_watch_drain(w))
+			due = now_ms() + DEBOUNCE_MS;
+		if (due >= 0 && now_ms() >= due) {
+			sl_applier_run(a, force);
+			force = false;
+			due = -1;
+		}
+	}
+}
+
+int main(int argc, char **argv)
+{
+	struct sl_applier applier;
+	struct sl_loader loader;
+	struct sl_watch watch;
+	struct options o;
+	struct sl_err err;
+	int sfd, ret;
+
+	memset(&o, 0, sizeof(o));
+	if (parse_options(argc, argv, &o) < 0)
+		return 2;
+	if (o.uninstall) {
+		if (sl_uninstall(o.bpffs, &err) < 0) {
+			sl_error("uninstall: %s", err.msg);
+			return 1;
+		}
+		sl_info("uninstalled: %s removed, programs detached", o.bpffs);
+		return 0;
+	}
+	sfd = signal_fd();
+	if (sfd < 0) {
+		sl_error("signalfd: %s", strerror(errno));
+		return 1;
+	}
+	if (sl_loader_start(&loader, o.bpffs, o.cgroup, &o.limits, &err) < 0) {
+		sl_error("%s", err.msg);
+		return 1;
+	}
+	sl_info("datapath attached to %s, pinned under %s", o.cgroup, o.bpffs);
+	if (sl_applier_init(&applier, &loader.maps, o.config, o.cgroup, loader.cgroup_id,
+			    &err) < 0) {
+		sl_error("%s", err.msg);
+		sl_loader_stop(&loader);
+		return 1;
+	}
+	if (sl_watch_init(&watch, o.config, &err) < 0) {
+		sl_error("%s", err.msg);
+		sl_applier_free(&applier);
+		sl_loader_stop(&loader);
+		return 1;
+	}
+	sl_applier_run(&applier, true);
+	ret = run_loop(&applier, &watch, sfd);
+	sl_applier_stop(&applier);
+	sl_watch_close(&watch);
+	sl_applier_free(&applier);
+	sl_loader_stop(&loader);
+	close(sfd);
+	return ret < 0 ? 1 : 0;
+}

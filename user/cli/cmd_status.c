@@ -1,0 +1,157 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/* sluicectl status: healthy means every hook attached and the last
+ * configuration applied. */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "ctl.h"
+#include "links.h"
+
+/* The pid in the status is only a hint: the agent may have been killed
+ * without clearing it, and the pid reused. */
+static bool agent_alive(uint32_t pid)
+{
+	char path[64], comm[64] = "";
+	FILE *f;
+
+	if (!pid || (kill((pid_t)pid, 0) < 0 && errno == ESRCH))
+		return false;
+	snprintf(path, sizeof(path), "/proc/%u/comm", pid);
+	f = fopen(path, "r");
+	if (!f)
+		return false;
+	if (!fgets(comm, sizeof(comm), f))
+		comm[0] = '\0';
+	fclose(f);
+	return strncmp(comm, "sluiced", 7) == 0;
+}
+
+static const char *result_name(uint32_t result)
+{
+	switch (result) {
+	case SL_RESULT_APPLIED:
+		return "applied";
+	case SL_RESULT_REJECTED:
+		return "rejected";
+	default:
+		return "none";
+	}
+}
+
+struct status_view {
+	struct sl_status st;
+	struct sl_link_state links[16];
+	size_t n_attached;
+	bool alive;
+	bool healthy;
+};
+
+static void print_table(const struct ctl *ctl, const struct status_view *v)
+{
+	const struct sl_status *st = &v->st;
+	char applied[32], attempted[32];
+
+	ctl_format_time(st->applied_at, applied, sizeof(applied));
+	ctl_format_time(st->attempted_at, attempted, sizeof(attempted));
+	printf("pins:        %s\n", ctl->bpffs);
+	if (v->alive)
+		printf("agent:       running (pid %u)\n", st->agent_pid);
+	else
+		printf("agent:       not running (the datapath runs on from the pins)\n");
+	printf("datapath:    %zu/%zu hooks attached to %s (cgroup id %llu)\n",
+	       v->n_attached, sl_n_link_descs, st->cgroup_path[0] ? st->cgroup_path : "?",
+	       (unsigned long long)st->cgroup_id);
+	for (size_t i = 0; i < sl_n_link_descs; i++)
+		if (!v->links[i].attached)
+			printf("             %s: %s\n", v->links[i].name,
+			       v->links[i].present ? "detached" : "missing");
+	printf("config:      generation %llu, applied %s, from %s\n",
+	       (unsigned long long)st->generation, applied,
+	       st->config_path[0] ? st->config_path : "?");
+	printf("last try:    %s at %s\n", result_name(st->result), attempted);
+	if (st->result == SL_RESULT_REJECTED)
+		printf("error:       %s\n", st->error);
+	printf("services:    %u frontends, %u backends\n", st->n_services, st->n_backends);
+	printf("warnings:    %u (fields not implemented; see the agent's log)\n",
+	       st->n_warnings);
+	printf("health:      %s\n", v->healthy ? "ok" : "NOT OK");
+}
+
+static void print_json(const struct ctl *ctl, const struct status_view *v)
+{
+	const struct sl_status *st = &v->st;
+	json_object *o = json_object_new_object(), *links = json_object_new_array();
+	json_object *agent = json_object_new_object(), *cfg = json_object_new_object();
+	char applied[32], attempted[32];
+
+	ctl_format_time(st->applied_at, applied, sizeof(applied));
+	ctl_format_time(st->attempted_at, attempted, sizeof(attempted));
+	json_object_object_add(o, "healthy", json_object_new_boolean(v->healthy));
+	json_object_object_add(o, "bpffs", json_object_new_string(ctl->bpffs));
+	json_object_object_add(agent, "running", json_object_new_boolean(v->alive));
+	json_object_object_add(agent, "pid", json_object_new_int64(v->alive ? st->agent_pid : 0));
+	json_object_object_add(o, "agent", agent);
+	json_object_object_add(o, "cgroup", json_object_new_string(st->cgroup_path));
+	json_object_object_add(o, "cgroup_id", json_object_new_uint64(st->cgroup_id));
+	for (size_t i = 0; i < sl_n_link_descs; i++) {
+		json_object *l = json_object_new_object();
+
+		json_object_object_add(l, "hook", json_object_new_string(v->links[i].name));
+		json_object_object_add(l, "pinned", json_object_new_boolean(v->links[i].present));
+		json_object_object_add(l, "attached", json_object_new_boolean(v->links[i].attached));
+		json_object_object_add(l, "prog_id", json_object_new_int64(v->links[i].prog_id));
+		json_object_array_add(links, l);
+	}
+	json_object_object_add(o, "hooks", links);
+	json_object_object_add(cfg, "generation", json_object_new_uint64(st->generation));
+	json_object_object_add(cfg, "path", json_object_new_string(st->config_path));
+	json_object_object_add(cfg, "applied_at", json_object_new_string(applied));
+	json_object_object_add(cfg, "last_result", json_object_new_string(result_name(st->result)));
+	json_object_object_add(cfg, "last_attempt_at", json_object_new_string(attempted));
+	json_object_object_add(cfg, "error", st->result == SL_RESULT_REJECTED ?
+			       json_object_new_string(st->error) : NULL);
+	json_object_object_add(cfg, "warnings", json_object_new_int64(st->n_warnings));
+	json_object_object_add(o, "config", cfg);
+	json_object_object_add(o, "frontends", json_object_new_int64(st->n_services));
+	json_object_object_add(o, "backends", json_object_new_int64(st->n_backends));
+	ctl_print_json(o);
+	json_object_put(o);
+}
+
+int cmd_status(struct ctl *ctl, int argc, char **argv)
+{
+	struct status_view v;
+	struct sl_maps maps;
+	struct sl_err err;
+
+	(void)argv;
+	if (argc > 0) {
+		fprintf(stderr, "sluicectl status: takes no arguments\n");
+		return CTL_USAGE;
+	}
+	memset(&v, 0, sizeof(v));
+	if (ctl_open_maps(ctl, &maps) < 0)
+		return CTL_NO_STATE;
+	if (sl_status_read(&maps, &v.st, &err) < 0) {
+		fprintf(stderr, "sluicectl: %s\n", err.msg);
+		sl_maps_close(&maps);
+		return CTL_NO_STATE;
+	}
+	sl_maps_close(&maps);
+	for (size_t i = 0; i < sl_n_link_descs; i++) {
+		sl_link_inspect(ctl->bpffs, &sl_link_descs[i], &v.links[i]);
+		if (v.links[i].attached && v.links[i].cgroup_id == v.st.cgroup_id)
+			v.n_attached++;
+		else
+			v.links[i].attached = 0;
+	}
+	v.alive = agent_alive(v.st.agent_pid);
+	v.healthy = v.n_attached == sl_n_link_descs && v.st.result == SL_RESULT_APPLIED;
+	if (ctl->json)
+		print_json(ctl, &v);
+	else
+		print_table(ctl, &v);
+	return v.healthy ? CTL_OK : CTL_FAIL;
+}

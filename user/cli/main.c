@@ -1,0 +1,172 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/*
+ * sluicectl: inspect Sluice's state on this node. Reads the pinned maps
+ * directly, so it answers while the agent is down.
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "ctl.h"
+
+static const struct ctl_command commands[] = {
+	{ "status", "", "is the datapath attached and the configuration applied?",
+	  cmd_status },
+	{ "services", "", "frontends (VIP, port, protocol) and their counters",
+	  cmd_services },
+	{ "endpoints", "[NAMESPACE/NAME]", "endpoints of every service, or of one",
+	  cmd_endpoints },
+	{ "maps", "", "the pinned maps, their capacity and fill level", cmd_maps },
+};
+#define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))
+
+static void usage(FILE *out)
+{
+	fprintf(out, "Usage: sluicectl [--bpffs DIR] [-o table|json] COMMAND [ARGS]\n\n"
+		"Commands:\n");
+	for (size_t i = 0; i < N_COMMANDS; i++)
+		fprintf(out, "  %-10s %-17s %s\n", commands[i].name, commands[i].args,
+			commands[i].summary);
+	fprintf(out, "\nOptions (also accepted after the command):\n"
+		"  -b, --bpffs DIR      the agent's pin directory (default %s)\n"
+		"  -o, --output FORMAT  table (default) or json\n"
+		"  -h, --help           help; COMMAND --help for one command\n\n"
+		"Exit codes: 0 ok, 1 unhealthy or not found, 2 usage error,\n"
+		"3 Sluice state not found or unreadable.\n", CTL_DEFAULT_BPFFS);
+}
+
+static void command_usage(const struct ctl_command *cmd, FILE *out)
+{
+	fprintf(out, "Usage: sluicectl [--bpffs DIR] [-o table|json] %s %s\n\n%s\n",
+		cmd->name, cmd->args, cmd->summary);
+}
+
+static int parse_output(struct ctl *ctl, const char *v)
+{
+	if (!strcmp(v, "json"))
+		ctl->json = true;
+	else if (!strcmp(v, "table"))
+		ctl->json = false;
+	else {
+		fprintf(stderr, "sluicectl: -o: \"%s\" is not table or json\n", v);
+		return -1;
+	}
+	return 0;
+}
+
+int ctl_parse_common(struct ctl *ctl, const struct ctl_command *cmd, int argc,
+		     char **argv)
+{
+	static const struct option longopts[] = {
+		{ "bpffs", required_argument, NULL, 'b' },
+		{ "output", required_argument, NULL, 'o' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int c;
+
+	/* A leading '+' would stop at the first positional; commands take
+	 * their options anywhere, so permute. */
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "b:o:h", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'b':
+			ctl->bpffs = optarg;
+			break;
+		case 'o':
+			if (parse_output(ctl, optarg) < 0)
+				return -1;
+			break;
+		case 'h':
+			if (cmd)
+				command_usage(cmd, stdout);
+			else
+				usage(stdout);
+			return 1;
+		default:
+			return -1;
+		}
+	}
+	return 0;
+}
+
+int ctl_open_maps(const struct ctl *ctl, struct sl_maps *maps)
+{
+	struct sl_err err;
+
+	if (sl_maps_open_pinned(ctl->bpffs, maps, &err) < 0) {
+		fprintf(stderr, "sluicectl: %s\n", err.msg);
+		return -1;
+	}
+	return 0;
+}
+
+void ctl_print_json(json_object *obj)
+{
+	puts(json_object_to_json_string_ext(obj, JSON_C_TO_STRING_PRETTY |
+					    JSON_C_TO_STRING_NOSLASHESCAPE));
+}
+
+void ctl_format_time(uint64_t unix_seconds, char *buf, size_t len)
+{
+	time_t t = (time_t)unix_seconds;
+	struct tm tm;
+
+	if (!unix_seconds) {
+		snprintf(buf, len, "never");
+		return;
+	}
+	gmtime_r(&t, &tm);
+	strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "bpffs", required_argument, NULL, 'b' },
+		{ "output", required_argument, NULL, 'o' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct ctl ctl = { .bpffs = CTL_DEFAULT_BPFFS };
+	int c;
+
+	while ((c = getopt_long(argc, argv, "+b:o:h", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'b':
+			ctl.bpffs = optarg;
+			break;
+		case 'o':
+			if (parse_output(&ctl, optarg) < 0)
+				return CTL_USAGE;
+			break;
+		case 'h':
+			usage(stdout);
+			return CTL_OK;
+		default:
+			usage(stderr);
+			return CTL_USAGE;
+		}
+	}
+	if (optind >= argc) {
+		usage(stderr);
+		return CTL_USAGE;
+	}
+	for (size_t i = 0; i < N_COMMANDS; i++) {
+		const struct ctl_command *cmd = &commands[i];
+		int ret;
+
+		if (strcmp(argv[optind], cmd->name))
+			continue;
+		argc -= optind;
+		argv += optind;
+		ret = ctl_parse_common(&ctl, cmd, argc, argv);
+		if (ret)
+			return ret > 0 ? CTL_OK : CTL_USAGE;
+		return cmd->run(&ctl, argc - optind, argv + optind);
+	}
+	fprintf(stderr, "sluicectl: unknown command \"%s\"\n", argv[optind]);
+	usage(stderr);
+	return CTL_USAGE;
+}

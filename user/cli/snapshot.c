@@ -1,0 +1,146 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <bpf/bpf.h>
+
+#include "snapshot.h"
+
+/* The agent may switch a service to a new revision between our reads of
+ * the service and of its members; then read the service again. */
+static int read_members(const struct sl_maps *m, struct snap_fe *fe)
+{
+	for (int attempt = 0; attempt < 3; attempt++) {
+		bool complete = true;
+
+		if (attempt && bpf_map_lookup_elem(m->svc, &fe->key, &fe->svc))
+			return -1;
+		free(fe->members);
+		fe->members = calloc(fe->svc.n_members + 1, sizeof(*fe->members));
+		if (!fe->members)
+			return -1;
+		for (uint32_t i = 0; i < fe->svc.n_members && complete; i++) {
+			struct sl_member_key k = { fe->svc.id, fe->svc.rev, i };
+			struct snap_member *sm = &fe->members[i];
+
+			if (bpf_map_lookup_elem(m->member, &k, &sm->member)) {
+				complete = false;
+				break;
+			}
+			bpf_map_lookup_elem(m->backend, &sm->member.backend_id, &sm->backend);
+			bpf_map_lookup_elem(m->backend_info, &sm->member.backend_id, &sm->info);
+			bpf_map_lookup_elem(m->backend_state, &sm->member.backend_id, &sm->stats);
+			sm->info.locality[sizeof(sm->info.locality) - 1] = '\0';
+		}
+		if (complete)
+			return 0;
+	}
+	return -1;
+}
+
+static int cmp_fe(const void *a, const void *b)
+{
+	const struct snap_fe *x = a, *y = b;
+	int c = strcmp(x->info.namespace, y->info.namespace);
+
+	if (c)
+		return c;
+	c = strcmp(x->info.name, y->info.name);
+	if (c)
+		return c;
+	return memcmp(&x->key, &y->key, sizeof(x->key));
+}
+
+int snapshot_read(const struct sl_maps *m, struct snapshot *s, struct sl_err *err)
+{
+	struct sl_svc_key key, prev_key, *prev = NULL;
+	size_t cap = 0;
+
+	memset(s, 0, sizeof(*s));
+	while (bpf_map_get_next_key(m->svc, prev, &key) == 0) {
+		struct snap_fe *fe;
+
+		prev_key = key;
+		prev = &prev_key;
+		if (s->n_fe == cap) {
+			cap = cap ? cap * 2 : 64;
+			fe = realloc(s->fe, cap * sizeof(*fe));
+			if (!fe) {
+				snapshot_free(s);
+				return sl_errf(err, "out of memory");
+			}
+			s->fe = fe;
+		}
+		fe = &s->fe[s->n_fe];
+		memset(fe, 0, sizeof(*fe));
+		fe->key = key;
+		if (bpf_map_lookup_elem(m->svc, &key, &fe->svc))
+			continue;
+		bpf_map_lookup_elem(m->svc_info, &fe->svc.id, &fe->info);
+		bpf_map_lookup_elem(m->svc_state, &fe->svc.id, &fe->stats);
+		fe->info.namespace[sizeof(fe->info.namespace) - 1] = '\0';
+		fe->info.name[sizeof(fe->info.name) - 1] = '\0';
+		fe->info.port_name[sizeof(fe->info.port_name) - 1] = '\0';
+		if (read_members(m, fe) < 0) {
+			free(fe->members);
+			continue;	/* removed while we read it */
+		}
+		s->n_fe++;
+	}
+	if (errno != ENOENT) {
+		int e = errno;
+
+		snapshot_free(s);
+		return sl_errf(err, "walking sluice_svc: %s", strerror(e));
+	}
+	if (s->n_fe)
+		qsort(s->fe, s->n_fe, sizeof(*s->fe), cmp_fe);
+	return 0;
+}
+
+void snapshot_free(struct snapshot *s)
+{
+	for (size_t i = 0; i < s->n_fe; i++)
+		free(s->fe[i].members);
+	free(s->fe);
+	memset(s, 0, sizeof(*s));
+}
+
+const char *snap_kind_name(uint32_t kind)
+{
+	switch (kind) {
+	case SL_KIND_SERVICE:
+		return "Service";
+	case SL_KIND_SERVICE_ENTRY:
+		return "ServiceEntry";
+	default:
+		return "?";
+	}
+}
+
+void snap_member_state(uint32_t flags, char *buf, size_t len)
+{
+	if (flags & SL_MEMBER_F_READY)
+		snprintf(buf, len, "ready");
+	else if ((flags & SL_MEMBER_F_SERVING) && (flags & SL_MEMBER_F_TERMINATING))
+		snprintf(buf, len, "serving,terminating");
+	else if (flags & SL_MEMBER_F_TERMINATING)
+		snprintf(buf, len, "terminating");
+	else
+		snprintf(buf, len, "not-ready");
+}
+
+bool snap_fe_matches(const struct snap_fe *fe, const char *filter)
+{
+	const char *slash;
+
+	if (!filter)
+		return true;
+	slash = strchr(filter, '/');
+	if (!slash)
+		return !strcmp(fe->info.namespace, "default") && !strcmp(fe->info.name, filter);
+	return strlen(fe->info.namespace) == (size_t)(slash - filter) &&
+	       !strncmp(fe->info.namespace, filter, (size_t)(slash - filter)) &&
+	       !strcmp(fe->info.name, slash + 1);
+}

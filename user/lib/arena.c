@@ -1,0 +1,91 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "arena.h"
+
+#define ARENA_BLOCK_SIZE (64 * 1024)
+
+struct sl_arena_block {
+	struct sl_arena_block *next;
+	size_t size;
+	size_t off;
+	max_align_t data[];
+};
+
+static void *xcalloc(size_t n, size_t size)
+{
+	void *p = calloc(n, size);
+
+	if (!p) {
+		fprintf(stderr, "out of memory allocating %zu bytes\n", n * size);
+		abort();
+	}
+	return p;
+}
+
+void *sl_arena_alloc(struct sl_arena *arena, size_t size)
+{
+	struct sl_arena_block *b = arena->head;
+	size_t align = sizeof(max_align_t);
+	size_t rounded = (size + align - 1) & ~(align - 1);
+	void *p;
+
+	if (rounded == 0)
+		rounded = align;
+	if (!b || b->size - b->off < rounded) {
+		size_t cap = rounded > ARENA_BLOCK_SIZE ? rounded : ARENA_BLOCK_SIZE;
+
+		b = xcalloc(1, sizeof(*b) + cap);
+		b->size = cap;
+		b->next = arena->head;
+		arena->head = b;
+	}
+	p = (char *)b->data + b->off;
+	b->off += rounded;
+	arena->used += rounded;
+	return p;
+}
+
+char *sl_arena_strdup(struct sl_arena *arena, const char *s)
+{
+	size_t len = strlen(s);
+	char *p = sl_arena_alloc(arena, len + 1);
+
+	memcpy(p, s, len + 1);
+	return p;
+}
+
+void sl_arena_grow(struct sl_arena *arena, void **array, size_t *cap,
+		   size_t need, size_t elem_size)
+{
+	size_t new_cap;
+	void *p;
+
+	if (need <= *cap)
+		return;
+	new_cap = *cap ? *cap * 2 : 4;
+	while (new_cap < need)
+		new_cap *= 2;
+	p = sl_arena_alloc(arena, new_cap * elem_size);
+	if (*cap)
+		memcpy(p, *array, *cap * elem_size);
+	*array = p;
+	*cap = new_cap;
+}
+
+void sl_arena_free(struct sl_arena *arena)
+{
+	struct sl_arena_block *b = arena->head;
+
+	while (b) {
+		struct sl_arena_block *next = b->next;
+
+		free(b);
+		b = next;
+	}
+	arena->head = NULL;
+	arena->used = 0;
+}

@@ -1,0 +1,27 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * A bump allocator for everything decoded from one configuration load: the
+ * whole load is freed at once, so decoders never track ownership.
+ */
+#ifndef SLUICE_ARENA_H
+#define SLUICE_ARENA_H
+
+#include <stddef.h>
+
+struct sl_arena_block;
+
+struct sl_arena {
+	struct sl_arena_block *head;
+	size_t used;		/* bytes handed out, for reports */
+};
+
+/* Zeroed memory; aborts the process on exhaustion, like the rest of the
+ * agent's allocations: a node agent that cannot allocate cannot recover. */
+void *sl_arena_alloc(struct sl_arena *arena, size_t size);
+char *sl_arena_strdup(struct sl_arena *arena, const char *s);
+/* Grows *array (of *cap elements of elem_size) to hold at least need. */
+void sl_arena_grow(struct sl_arena *arena, void **array, size_t *cap,
+		   size_t need, size_t elem_size);
+void sl_arena_free(struct sl_arena *arena);
+
+#endif

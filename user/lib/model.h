@@ -1,0 +1,54 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * The desired state: every frontend (VIP, port, protocol) with the
+ * endpoints it balances over, built from the decoded configuration. Owns
+ * its memory, so it outlives the configuration it came from.
+ */
+#ifndef SLUICE_MODEL_H
+#define SLUICE_MODEL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sluice/abi.h>
+
+#include "arena.h"
+#include "config.h"
+#include "err.h"
+
+struct sl_model_member {
+	struct sl_ip ip;
+	uint16_t port;		/* host order */
+	uint8_t proto;
+	bool usable;		/* receives new connections */
+	uint32_t weight;	/* >= 1 */
+	uint32_t flags;		/* SL_MEMBER_F_* */
+	const char *locality;
+};
+
+struct sl_frontend {
+	struct sl_svc_key key;
+	const char *namespace;
+	const char *name;
+	const char *port_name;
+	uint32_t kind;		/* SL_KIND_* */
+	struct sl_loc loc;	/* of the resource that defines it */
+	struct sl_model_member *members;	/* sorted by address, port */
+	size_t n_members;
+};
+
+struct sl_model {
+	struct sl_arena arena;
+	struct sl_frontend *fe;	/* sorted by key */
+	size_t n_fe, cap_fe;
+	size_t n_members;	/* over all frontends */
+};
+
+int sl_model_build(const struct sl_config *cfg, struct sl_model *model,
+		   struct sl_err *err);
+void sl_model_free(struct sl_model *model);
+
+int sl_svc_key_cmp(const struct sl_svc_key *a, const struct sl_svc_key *b);
+int sl_member_cmp(const struct sl_model_member *a,
+		  const struct sl_model_member *b);
+
+#endif

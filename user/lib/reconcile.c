@@ -1,0 +1,552 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <bpf/bpf.h>
+
+#include "log.h"
+#include "reconcile.h"
+#include "slots.h"
+
+struct want_be {
+	struct sl_applied_be be;	/* tuple, id, locality */
+	long old;			/* index in st->be, or -1 */
+	bool allocated;			/* new, and holds an id from the pool */
+	bool written;			/* new and now in the map */
+};
+
+enum plan_op { OP_NOOP, OP_WRITE, OP_REMOVE };
+
+enum { OLD_BE_UNWANTED, OLD_BE_WANTED, OLD_BE_DELETED };
+
+struct fe_plan {
+	enum plan_op op;
+	const struct sl_frontend *want;	/* NULL for OP_REMOVE */
+	long old;			/* index in st->fe, or -1 */
+	bool done;
+	struct sl_applied_fe next;	/* the result of OP_WRITE */
+	uint32_t *slots;		/* backend id per slot */
+};
+
+struct run {
+	struct sl_state *st;
+	const struct sl_model *model;
+	struct want_be *want;
+	size_t n_want;
+	struct fe_plan *plan;
+	size_t n_plan;
+	uint8_t *old_be;		/* OLD_BE_* per st->be entry */
+	struct sl_reconcile_report *rep;
+	struct sl_err *err;
+};
+
+static int cmp_want(const void *a, const void *b)
+{
+	return sl_backend_tuple_cmp(&((const struct want_be *)a)->be.be,
+				    &((const struct want_be *)b)->be.be);
+}
+
+static void tuple_of(const struct sl_model_member *m, struct sl_backend *be)
+{
+	memset(be, 0, sizeof(*be));
+	be->addr = m->ip.addr;
+	be->family = m->ip.family;
+	be->port = htons(m->port);
+	be->proto = m->proto;
+}
+
+static struct want_be *find_want(struct run *r, const struct sl_backend *tuple)
+{
+	size_t lo = 0, hi = r->n_want;
+
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+		int c = sl_backend_tuple_cmp(&r->want[mid].be.be, tuple);
+
+		if (!c)
+			return &r->want[mid];
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return NULL;
+}
+
+/* Every distinct (address, port, proto) of the model, matched to the id it
+ * already holds or given a new one. */
+static int plan_backends(struct run *r)
+{
+	struct sl_state *st = r->st;
+	size_t n = 0, out = 0, i = 0, j = 0, n_new = 0;
+
+	r->want = calloc(r->model->n_members + 1, sizeof(*r->want));
+	r->old_be = calloc(st->n_be + 1, sizeof(*r->old_be));
+	if (!r->want || !r->old_be)
+		return sl_errf(r->err, "out of memory");
+	for (size_t f = 0; f < r->model->n_fe; f++) {
+		const struct sl_frontend *fe = &r->model->fe[f];
+
+		for (size_t k = 0; k < fe->n_members; k++, n++) {
+			tuple_of(&fe->members[k], &r->want[n].be.be);
+			snprintf(r->want[n].be.locality, sizeof(r->want[n].be.locality),
+				 "%s", fe->members[k].locality);
+		}
+	}
+	if (n)
+		qsort(r->want, n, sizeof(*r->want), cmp_want);
+	for (size_t k = 0; k < n; k++)
+		if (!out || cmp_want(&r->want[out - 1], &r->want[k]))
+			r->want[out++] = r->want[k];
+	r->n_want = out;
+
+	while (i < r->n_want) {
+		int c = j < st->n_be ? sl_backend_tuple_cmp(&st->be[j].be, &r->want[i].be.be) : 1;
+
+		if (c < 0) {
+			j++;
+		} else if (c == 0) {
+			r->want[i].old = (long)j;
+			r->want[i++].be.id = st->be[j].id;
+			r->old_be[j++] = OLD_BE_WANTED;
+		} else {
+			r->want[i++].old = -1;
+			n_new++;
+		}
+	}
+	if (st->be_ids.n_used + n_new > st->be_ids.size)
+		return sl_errf(r->err, "map sluice_backend is full: the update needs %zu "
+			       "backends, capacity is %u (raise --max-backends)",
+			       st->be_ids.n_used + n_new, st->be_ids.size);
+	for (i = 0; i < r->n_want; i++) {
+		if (r->want[i].old < 0) {
+			r->want[i].be.id = (uint32_t)sl_id_alloc(&st->be_ids);
+			r->want[i].allocated = true;
+		}
+	}
+	return 0;
+}
+
+static void fill_info(const struct sl_frontend *fe, struct sl_svc_info *info)
+{
+	memset(info, 0, sizeof(*info));
+	snprintf(info->namespace, sizeof(info->namespace), "%s", fe->namespace);
+	snprintf(info->name, sizeof(info->name), "%s", fe->name);
+	snprintf(info->port_name, sizeof(info->port_name), "%s", fe->port_name);
+	info->kind = fe->kind;
+}
+
+static bool same_members(const struct sl_applied_fe *a, const struct sl_applied_fe *b)
+{
+	if (a->n_members != b->n_members)
+		return false;
+	for (uint32_t i = 0; i < a->n_members; i++) {
+		const struct sl_member *x = &a->members[i], *y = &b->members[i];
+
+		if (x->backend_id != y->backend_id || x->weight != y->weight ||
+		    x->flags != y->flags)
+			return false;
+	}
+	return true;
+}
+
+static int build_next(struct run *r, struct fe_plan *p)
+{
+	const struct sl_frontend *fe = p->want;
+	struct sl_applied_fe *next = &p->next;
+	uint32_t *weights, *per_member, *table = NULL;
+	size_t n_slots = 0;
+	int ret;
+
+	memset(next, 0, sizeof(*next));
+	next->key = fe->key;
+	fill_info(fe, &next->info);
+	next->n_members = (uint32_t)fe->n_members;
+	next->members = calloc(fe->n_members + 1, sizeof(*next->members));
+	weights = calloc(fe->n_members + 1, sizeof(*weights));
+	per_member = calloc(fe->n_members + 1, sizeof(*per_member));
+	if (!next->members || !weights || !per_member) {
+		free(weights);
+		free(per_member);
+		return sl_errf(r->err, "out of memory");
+	}
+	for (size_t i = 0; i < fe->n_members; i++) {
+		struct sl_backend tuple;
+
+		tuple_of(&fe->members[i], &tuple);
+		next->members[i].backend_id = find_want(r, &tuple)->be.id;
+		next->members[i].weight = fe->members[i].weight;
+		next->members[i].flags = fe->members[i].flags;
+		weights[i] = fe->members[i].usable ? fe->members[i].weight : 0;
+	}
+	ret = sl_slots_build(weights, fe->n_members, SL_MAX_SLOTS_PER_SERVICE,
+			     &table, &n_slots, per_member, r->err);
+	if (ret == 0) {
+		for (size_t i = 0; i < fe->n_members; i++)
+			next->members[i].n_slots = per_member[i];
+		for (size_t s = 0; s < n_slots; s++)
+			table[s] = next->members[table[s]].backend_id;
+		p->slots = table;
+		next->n_slots = (uint32_t)n_slots;
+	}
+	free(weights);
+	free(per_member);
+	return ret;
+}
+
+static int plan_frontends(struct run *r)
+{
+	struct sl_state *st = r->st;
+	size_t i = 0, j = 0;
+
+	r->plan = calloc(st->n_fe + r->model->n_fe + 1, sizeof(*r->plan));
+	if (!r->plan)
+		return sl_errf(r->err, "out of memory");
+	while (i < r->model->n_fe || j < st->n_fe) {
+		struct fe_plan *p = &r->plan[r->n_plan++];
+		int c;
+
+		if (i == r->model->n_fe)
+			c = 1;
+		else if (j == st->n_fe)
+			c = -1;
+		else
+			c = sl_svc_key_cmp(&r->model->fe[i].key, &st->fe[j].key);
+		p->old = c >= 0 ? (long)j++ : -1;
+		if (c > 0) {
+			p->op = OP_REMOVE;
+			continue;
+		}
+		p->want = &r->model->fe[i++];
+		if (build_next(r, p) < 0)
+			return -1;
+		p->op = OP_WRITE;
+		if (p->old >= 0) {
+			const struct sl_applied_fe *old = &st->fe[p->old];
+
+			if (!old->dirty && same_members(old, &p->next) &&
+			    !memcmp(&old->info, &p->next.info, sizeof(old->info)))
+				p->op = OP_NOOP;
+		}
+	}
+	return 0;
+}
+
+/* Walks the plan in execution order (removals, then writes) and checks
+ * that no map overflows at any step. */
+static int check_capacity(struct run *r)
+{
+	struct sl_state *st = r->st;
+	size_t slots = st->n_slot_entries, members = st->n_member_entries;
+	size_t peak_slots = slots, peak_members = members;
+	size_t svcs = st->svc_ids.n_used, peak_svcs = svcs;
+
+	for (size_t k = 0; k < r->n_plan; k++) {
+		const struct fe_plan *p = &r->plan[k];
+
+		if (p->op != OP_REMOVE)
+			continue;
+		slots -= st->fe[p->old].n_slots;
+		members -= st->fe[p->old].n_members;
+		svcs--;
+	}
+	for (size_t k = 0; k < r->n_plan; k++) {
+		const struct fe_plan *p = &r->plan[k];
+		const struct sl_applied_fe *old = p->old >= 0 ? &st->fe[p->old] : NULL;
+
+		if (p->op != OP_WRITE)
+			continue;
+		if (slots + p->next.n_slots > peak_slots)
+			peak_slots = slots + p->next.n_slots;
+		if (members + p->next.n_members > peak_members)
+			peak_members = members + p->next.n_members;
+		slots += p->next.n_slots - (old ? old->n_slots : 0);
+		members += p->next.n_members - (old ? old->n_members : 0);
+		if (!old && ++svcs > peak_svcs)
+			peak_svcs = svcs;
+	}
+	if (peak_svcs > st->svc_ids.size)
+		return sl_errf(r->err, "map sluice_svc is full: the update needs %zu "
+			       "frontends, capacity is %u (raise --max-services)",
+			       peak_svcs, st->svc_ids.size);
+	if (peak_slots > st->maps->max_slots || peak_members > st->maps->max_slots)
+		return sl_errf(r->err, "map sluice_slot/sluice_member is full: the "
+			       "update needs %zu slots and %zu members, capacity is %u "
+			       "(raise --max-slots)", peak_slots, peak_members,
+			       st->maps->max_slots);
+	return 0;
+}
+
+static int map_write(struct run *r, int fd, const void *key, const void *value,
+		     const char *map)
+{
+	if (bpf_map_update_elem(fd, key, value, BPF_ANY))
+		return sl_errf(r->err, "writing %s: %s", map, strerror(errno));
+	return 0;
+}
+
+static void delete_tables(struct sl_state *st, uint32_t id, uint32_t rev,
+			  uint32_t n_members, uint32_t n_slots)
+{
+	for (uint32_t i = 0; i < n_members; i++) {
+		struct sl_member_key k = { id, rev, i };
+
+		if (bpf_map_delete_elem(st->maps->member, &k) == 0)
+			st->n_member_entries--;
+	}
+	for (uint32_t i = 0; i < n_slots; i++) {
+		struct sl_slot_key k = { id, rev, i };
+
+		if (bpf_map_delete_elem(st->maps->slot, &k) == 0)
+			st->n_slot_entries--;
+	}
+}
+
+static int remove_fe(struct run *r, struct fe_plan *p)
+{
+	struct sl_state *st = r->st;
+	struct sl_applied_fe *old = &st->fe[p->old];
+
+	if (bpf_map_delete_elem(st->maps->svc, &old->key) && errno != ENOENT)
+		return sl_errf(r->err, "deleting from sluice_svc: %s", strerror(errno));
+	delete_tables(st, old->id, old->rev, old->n_members, old->n_slots);
+	bpf_map_delete_elem(st->maps->svc_info, &old->id);
+	sl_id_free(&st->svc_ids, old->id);
+	p->done = true;
+	r->rep->fe_removed++;
+	return 0;
+}
+
+static int write_backend(struct run *r, struct want_be *w)
+{
+	struct sl_state *st = r->st;
+	struct sl_backend_state zero = { 0 };
+	struct sl_backend_info info;
+
+	memset(&info, 0, sizeof(info));
+	memcpy(info.locality, w->be.locality, sizeof(info.locality));
+	if (w->old >= 0) {
+		struct sl_applied_be *old = &st->be[w->old];
+
+		if (!strcmp(old->locality, w->be.locality))
+			return 0;
+		if (map_write(r, st->maps->backend_info, &w->be.id, &info,
+			      "sluice_backend_info"))
+			return -1;
+		memcpy(old->locality, w->be.locality, sizeof(old->locality));
+		r->rep->be_updated++;
+		return 0;
+	}
+	if (map_write(r, st->maps->backend_state, &w->be.id, &zero, "sluice_backend_state") ||
+	    map_write(r, st->maps->backend_info, &w->be.id, &info, "sluice_backend_info") ||
+	    map_write(r, st->maps->backend, &w->be.id, &w->be.be, "sluice_backend"))
+		return -1;
+	w->written = true;
+	r->rep->be_added++;
+	return 0;
+}
+
+static int write_tables(struct run *r, const struct sl_applied_fe *n,
+			const uint32_t *slots)
+{
+	struct sl_state *st = r->st;
+
+	for (uint32_t i = 0; i < n->n_members; i++) {
+		struct sl_member_key k = { n->id, n->rev, i };
+
+		if (map_write(r, st->maps->member, &k, &n->members[i], "sluice_member"))
+			return -1;
+		st->n_member_entries++;
+	}
+	for (uint32_t i = 0; i < n->n_slots; i++) {
+		struct sl_slot_key k = { n->id, n->rev, i };
+		struct sl_slot v = { slots[i] };
+
+		if (map_write(r, st->maps->slot, &k, &v, "sluice_slot"))
+			return -1;
+		st->n_slot_entries++;
+	}
+	return 0;
+}
+
+static int write_fe(struct run *r, struct fe_plan *p)
+{
+	struct sl_state *st = r->st;
+	struct sl_applied_fe *old = p->old >= 0 ? &st->fe[p->old] : NULL;
+	struct sl_applied_fe *n = &p->next;
+	struct sl_svc_state zero = { 0 };
+	struct sl_svc v = { 0 };
+
+	if (old) {
+		n->id = old->id;
+	} else {
+		int64_t id = sl_id_alloc(&st->svc_ids);
+
+		if (id < 0)
+			return sl_errf(r->err, "map sluice_svc is full");
+		n->id = (uint32_t)id;
+	}
+	n->rev = st->next_rev++;
+	if (write_tables(r, n, p->slots) ||
+	    (!old && map_write(r, st->maps->svc_state, &n->id, &zero, "sluice_svc_state")) ||
+	    ((!old || memcmp(&old->info, &n->info, sizeof(n->info))) &&
+	     map_write(r, st->maps->svc_info, &n->id, &n->info, "sluice_svc_info")))
+		goto undo;
+	v.id = n->id;
+	v.rev = n->rev;
+	v.n_members = n->n_members;
+	v.n_slots = n->n_slots;
+	/* The switch: from here on new connections use revision n->rev. */
+	if (map_write(r, st->maps->svc, &n->key, &v, "sluice_svc"))
+		goto undo;
+	if (old)
+		delete_tables(st, old->id, old->rev, old->n_members, old->n_slots);
+	p->done = true;
+	if (old)
+		r->rep->fe_updated++;
+	else
+		r->rep->fe_added++;
+	return 0;
+undo:
+	delete_tables(st, n->id, n->rev, n->n_members, n->n_slots);
+	if (!old) {
+		bpf_map_delete_elem(st->maps->svc_info, &n->id);
+		sl_id_free(&st->svc_ids, n->id);
+	}
+	return -1;
+}
+
+static int delete_backend(struct run *r, size_t k)
+{
+	struct sl_state *st = r->st;
+	const struct sl_applied_be *be = &st->be[k];
+
+	if (bpf_map_delete_elem(st->maps->backend, &be->id) && errno != ENOENT)
+		return sl_errf(r->err, "deleting from sluice_backend: %s", strerror(errno));
+	bpf_map_delete_elem(st->maps->backend_info, &be->id);
+	sl_id_free(&st->be_ids, be->id);
+	r->old_be[k] = OLD_BE_DELETED;
+	r->rep->be_removed++;
+	return 0;
+}
+
+static int execute(struct run *r)
+{
+	for (size_t k = 0; k < r->n_plan; k++)
+		if (r->plan[k].op == OP_REMOVE && remove_fe(r, &r->plan[k]) < 0)
+			return -1;
+	for (size_t k = 0; k < r->n_want; k++)
+		if (write_backend(r, &r->want[k]) < 0)
+			return -1;
+	for (size_t k = 0; k < r->n_plan; k++)
+		if (r->plan[k].op == OP_WRITE && write_fe(r, &r->plan[k]) < 0)
+			return -1;
+	for (size_t k = 0; k < r->st->n_be; k++)
+		if (r->old_be[k] == OLD_BE_UNWANTED && delete_backend(r, k) < 0)
+			return -1;
+	return 0;
+}
+
+static int cmp_applied_be(const void *a, const void *b)
+{
+	return sl_backend_tuple_cmp(&((const struct sl_applied_be *)a)->be,
+				    &((const struct sl_applied_be *)b)->be);
+}
+
+/* Rebuilds st from the plan's outcome, whether or not execute() finished:
+ * st must describe the maps exactly, also after a failed write. */
+static int commit(struct run *r)
+{
+	struct sl_state *st = r->st;
+	struct sl_applied_fe *fe = calloc(r->n_plan + 1, sizeof(*fe));
+	struct sl_applied_be *be = calloc(st->n_be + r->n_want + 1, sizeof(*be));
+	size_t n_fe = 0, n_be = 0;
+
+	if (!fe || !be) {
+		free(fe);
+		free(be);
+		return sl_errf(r->err, "out of memory");
+	}
+	for (size_t k = 0; k < r->n_plan; k++) {
+		struct fe_plan *p = &r->plan[k];
+		struct sl_applied_fe *old = p->old >= 0 ? &st->fe[p->old] : NULL;
+
+		if (p->op == OP_REMOVE && p->done) {
+			free(old->members);
+		} else if (p->op == OP_WRITE && p->done) {
+			fe[n_fe++] = p->next;
+			p->next.members = NULL;
+			if (old)
+				free(old->members);
+		} else if (old) {
+			fe[n_fe++] = *old;
+		}
+	}
+	for (size_t k = 0; k < st->n_be; k++)
+		if (r->old_be[k] != OLD_BE_DELETED)
+			be[n_be++] = st->be[k];
+	for (size_t k = 0; k < r->n_want; k++) {
+		struct want_be *w = &r->want[k];
+
+		if (w->written)
+			be[n_be++] = w->be;
+		else if (w->allocated)
+			sl_id_free(&st->be_ids, w->be.id);
+	}
+	free(st->fe);
+	free(st->be);
+	st->fe = fe;
+	st->n_fe = n_fe;
+	st->be = be;
+	st->n_be = n_be;
+	if (n_be)
+		qsort(st->be, n_be, sizeof(*be), cmp_applied_be);
+	return 0;
+}
+
+static void run_free(struct run *r)
+{
+	for (size_t k = 0; k < r->n_plan; k++) {
+		free(r->plan[k].next.members);
+		free(r->plan[k].slots);
+	}
+	free(r->plan);
+	free(r->want);
+	free(r->old_be);
+}
+
+static void release_new_ids(struct run *r)
+{
+	for (size_t k = 0; k < r->n_want; k++)
+		if (r->want[k].allocated)
+			sl_id_free(&r->st->be_ids, r->want[k].be.id);
+}
+
+int sl_reconcile(struct sl_state *st, const struct sl_model *model,
+		 struct sl_reconcile_report *report, struct sl_err *err)
+{
+	struct run r = { .st = st, .model = model, .rep = report, .err = err };
+	int ret;
+
+	memset(report, 0, sizeof(*report));
+	ret = plan_backends(&r);
+	if (ret == 0)
+		ret = plan_frontends(&r);
+	if (ret == 0)
+		ret = check_capacity(&r);
+	if (ret < 0) {
+		/* Nothing was written: st stays as it is. */
+		release_new_ids(&r);
+	} else {
+		ret = execute(&r);
+		if (commit(&r) < 0)
+			ret = -1;
+		for (size_t k = 0; k < r.n_plan; k++)
+			if (r.plan[k].op == OP_NOOP)
+				report->fe_unchanged++;
+	}
+	run_free(&r);
+	return ret;
+}

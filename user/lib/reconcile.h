@@ -1,0 +1,36 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * Bringing the maps to the desired model with the fewest writes.
+ *
+ * Each frontend changes atomically: its new member and slot tables are
+ * written under a fresh revision, then one update of the service entry
+ * switches connections to them, then the old revision is deleted. Backends
+ * are added before anything points at them and deleted after nothing does.
+ * Capacity is checked before the first write, so a full map refuses the
+ * whole update instead of applying half of it.
+ */
+#ifndef SLUICE_RECONCILE_H
+#define SLUICE_RECONCILE_H
+
+#include <stddef.h>
+
+#include "err.h"
+#include "model.h"
+#include "state.h"
+
+struct sl_reconcile_report {
+	size_t fe_added;
+	size_t fe_updated;
+	size_t fe_removed;
+	size_t fe_unchanged;
+	size_t be_added;
+	size_t be_removed;
+	size_t be_updated;
+};
+
+/* On error the maps and st still agree (st mirrors whatever was done), and
+ * the caller may reconcile back to the previous model. */
+int sl_reconcile(struct sl_state *st, const struct sl_model *model,
+		 struct sl_reconcile_report *report, struct sl_err *err);
+
+#endif

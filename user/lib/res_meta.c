@@ -1,0 +1,166 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/* Decoding shared by every kind: object metadata, labels, protocols. */
+#include <ctype.h>
+#include <string.h>
+
+#include "config.h"
+
+int sl_check_dns_label(struct sl_yctx *ctx, yaml_node_t *node, const char *v,
+		       size_t max_len)
+{
+	size_t n = strlen(v);
+
+	if (n == 0 || n > max_len)
+		return sl_y_fail(ctx, node, "\"%s\" must be 1-%zu characters", v, max_len);
+	for (size_t i = 0; i < n; i++) {
+		char c = v[i];
+
+		if (!(islower((unsigned char)c) || isdigit((unsigned char)c) || c == '-'))
+			return sl_y_fail(ctx, node, "\"%s\" must consist of lower case "
+					 "letters, digits and '-'", v);
+	}
+	if (v[0] == '-' || v[n - 1] == '-')
+		return sl_y_fail(ctx, node, "\"%s\" must start and end with a letter "
+				 "or digit", v);
+	return 0;
+}
+
+/* A DNS-1123 subdomain: dot-separated labels, at most 253 characters. */
+static int check_dns_subdomain(struct sl_yctx *ctx, yaml_node_t *node,
+			       const char *v)
+{
+	size_t n = strlen(v);
+
+	if (n == 0 || n > 253)
+		return sl_y_fail(ctx, node, "\"%s\" must be 1-253 characters", v);
+	for (size_t i = 0; i < n; i++) {
+		char c = v[i];
+
+		if (!(islower((unsigned char)c) || isdigit((unsigned char)c) ||
+		      c == '-' || c == '.'))
+			return sl_y_fail(ctx, node, "\"%s\" must consist of lower case "
+					 "letters, digits, '-' and '.'", v);
+	}
+	if (!isalnum((unsigned char)v[0]) || !isalnum((unsigned char)v[n - 1]))
+		return sl_y_fail(ctx, node, "\"%s\" must start and end with a letter "
+				 "or digit", v);
+	return 0;
+}
+
+static int meta_name(struct sl_yctx *ctx, yaml_node_t *node, void *obj)
+{
+	struct sl_meta *meta = obj;
+
+	if (sl_y_str(ctx, node, &meta->name) < 0)
+		return -1;
+	return check_dns_subdomain(ctx, node, meta->name);
+}
+
+static int meta_namespace(struct sl_yctx *ctx, yaml_node_t *node, void *obj)
+{
+	struct sl_meta *meta = obj;
+
+	if (sl_y_str(ctx, node, &meta->namespace) < 0)
+		return -1;
+	return sl_check_dns_label(ctx, node, meta->namespace, 63);
+}
+
+static int meta_labels(struct sl_yctx *ctx, yaml_node_t *node, void *obj)
+{
+	struct sl_meta *meta = obj;
+
+	return sl_decode_labels(ctx, node, &meta->labels, &meta->n_labels,
+				&meta->cap_labels);
+}
+
+int sl_decode_labels(struct sl_yctx *ctx, yaml_node_t *node,
+		     struct sl_label **labels, size_t *n, size_t *cap)
+{
+	if (sl_y_expect_map(ctx, node) < 0)
+		return -1;
+	for (yaml_node_pair_t *p = node->data.mapping.pairs.start;
+	     p < node->data.mapping.pairs.top; p++) {
+		yaml_node_t *k = sl_y_node(ctx, p->key);
+		yaml_node_t *v = sl_y_node(ctx, p->value);
+		struct sl_label label;
+
+		if (sl_y_str(ctx, k, &label.key) < 0)
+			return -1;
+		if (sl_y_is_null(v)) {
+			label.value = "";
+		} else {
+			size_t mark = sl_y_push(ctx, ".%s", label.key);
+			int ret = sl_y_str(ctx, v, &label.value);
+
+			sl_y_pop(ctx, mark);
+			if (ret < 0)
+				return -1;
+		}
+		sl_arena_grow(ctx->arena, (void **)labels, cap, *n + 1, sizeof(**labels));
+		(*labels)[(*n)++] = label;
+	}
+	return 0;
+}
+
+static const struct sl_yfield meta_fields[] = {
+	{ "name", SL_YF_DECODE, meta_name },
+	{ "namespace", SL_YF_DECODE, meta_namespace },
+	{ "labels", SL_YF_DECODE, meta_labels },
+	/* Bookkeeping kept by the API server; no meaning for the dataplane. */
+	{ "annotations", SL_YF_ACCEPT, NULL },
+	{ "uid", SL_YF_ACCEPT, NULL },
+	{ "resourceVersion", SL_YF_ACCEPT, NULL },
+	{ "generation", SL_YF_ACCEPT, NULL },
+	{ "creationTimestamp", SL_YF_ACCEPT, NULL },
+	{ "deletionTimestamp", SL_YF_ACCEPT, NULL },
+	{ "deletionGracePeriodSeconds", SL_YF_ACCEPT, NULL },
+	{ "ownerReferences", SL_YF_ACCEPT, NULL },
+	{ "finalizers", SL_YF_ACCEPT, NULL },
+	{ "managedFields", SL_YF_ACCEPT, NULL },
+	{ "generateName", SL_YF_ACCEPT, NULL },
+	{ "selfLink", SL_YF_ACCEPT, NULL },
+	{ NULL, 0, NULL },
+};
+
+int sl_decode_meta(struct sl_yctx *ctx, yaml_node_t *node, void *resource)
+{
+	return sl_y_map(ctx, node, meta_fields, resource);
+}
+
+int sl_meta_finish(struct sl_yctx *ctx, yaml_node_t *root, struct sl_meta *meta)
+{
+	meta->loc = sl_y_loc(ctx, root);
+	if (!meta->name) {
+		yaml_node_t *md = sl_y_get(ctx, root, "metadata");
+
+		return sl_y_fail(ctx, md ? md : root, "missing field metadata.name");
+	}
+	if (!meta->namespace)
+		meta->namespace = "default";
+	return 0;
+}
+
+const char *sl_meta_label(const struct sl_meta *meta, const char *key)
+{
+	for (size_t i = 0; i < meta->n_labels; i++)
+		if (strcmp(meta->labels[i].key, key) == 0)
+			return meta->labels[i].value;
+	return NULL;
+}
+
+int sl_decode_k8s_proto(struct sl_yctx *ctx, yaml_node_t *node, uint8_t *proto)
+{
+	static const char *const names[] = { "TCP", "UDP", "SCTP", NULL };
+	int i;
+
+	if (sl_y_enum(ctx, node, names, false, &i) < 0)
+		return -1;
+	if (i == 2) {
+		sl_y_warn(ctx, node, "protocol SCTP is not implemented by Sluice; "
+			  "this port is not balanced");
+		*proto = 0;
+		return 0;
+	}
+	*proto = i == 0 ? SL_PROTO_TCP : SL_PROTO_UDP;
+	return 0;
+}

@@ -1,0 +1,69 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * The agent's mirror of what is in the maps: applied frontends and
+ * backends, with the ids they hold. Rebuilt from the maps when the agent
+ * starts, so a restart reconciles instead of starting from empty, and kept
+ * exact by the reconciler after every write.
+ */
+#ifndef SLUICE_STATE_H
+#define SLUICE_STATE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sluice/abi.h>
+
+#include "err.h"
+#include "maps.h"
+
+struct sl_applied_fe {
+	struct sl_svc_key key;
+	uint32_t id;
+	uint32_t rev;
+	uint32_t n_slots;
+	uint32_t n_members;
+	struct sl_member *members;	/* malloc'd */
+	struct sl_svc_info info;
+	bool dirty;			/* tables found incomplete: rewrite */
+};
+
+struct sl_applied_be {
+	struct sl_backend be;		/* the (address, port, proto) tuple */
+	uint32_t id;
+	char locality[SL_LOCALITY_LEN];
+};
+
+struct sl_id_pool {
+	uint8_t *used;
+	uint32_t size;
+	uint32_t next;			/* allocation is round-robin */
+	uint32_t n_used;
+};
+
+struct sl_state {
+	struct sl_maps *maps;
+	struct sl_applied_fe *fe;	/* sorted by key */
+	size_t n_fe;
+	struct sl_applied_be *be;	/* sorted by tuple */
+	size_t n_be;
+	struct sl_id_pool svc_ids;
+	struct sl_id_pool be_ids;
+	uint32_t next_rev;
+	size_t n_slot_entries;		/* in sluice_slot */
+	size_t n_member_entries;	/* in sluice_member */
+};
+
+/* Reads the maps into st and deletes what no live service points at
+ * (left by an agent stopped in the middle of an update). */
+int sl_state_load(struct sl_state *st, struct sl_maps *maps, struct sl_err *err);
+void sl_state_free(struct sl_state *st);
+
+int sl_id_pool_init(struct sl_id_pool *p, uint32_t size);
+/* Returns -1 when every id is taken. */
+int64_t sl_id_alloc(struct sl_id_pool *p);
+void sl_id_mark(struct sl_id_pool *p, uint32_t id);
+void sl_id_free(struct sl_id_pool *p, uint32_t id);
+
+int sl_backend_tuple_cmp(const struct sl_backend *a, const struct sl_backend *b);
+
+#endif
