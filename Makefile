@@ -7,12 +7,12 @@ BPFTOOL ?= bpftool
 BUILD := build
 
 ARCH_INCLUDE := /usr/include/$(shell $(CC) -dumpmachine)
-CFLAGS_COMMON := -std=gnu11 -g -Wall -Wextra -Werror -Iinclude -Iuser/lib -I$(BUILD)
+CFLAGS_COMMON := -std=gnu11 -g -Wall -Wextra -Werror -Iinclude -Iuser/lib -Itests/bpf -I$(BUILD)
 CFLAGS ?= -O2
 LDLIBS := -lbpf -lelf -lz -lyaml -lxxhash -ljson-c
 SAN_FLAGS := -O1 -fsanitize=address,undefined -fno-sanitize-recover=all \
 	-fno-omit-frame-pointer
-BPF_CFLAGS := -O2 -g -target bpf -mcpu=v3 -Wall -Werror -Iinclude -Ibpf \
+BPF_CFLAGS := -O2 -g -target bpf -mcpu=v3 -Wall -Werror -Iinclude -Ibpf -Itests/bpf \
 	-I$(ARCH_INCLUDE)
 
 BPF_SRCS := $(wildcard bpf/*.bpf.c)
@@ -38,7 +38,7 @@ BPFTEST_BPF_SRCS := $(wildcard tests/bpf/*.bpf.c)
 BPFTEST_SKELS := $(patsubst tests/bpf/%.bpf.c,$(BUILD)/%.skel.h,$(BPFTEST_BPF_SRCS))
 BPFTEST_SRCS := $(wildcard tests/bpf/test_*.c)
 BPFTEST_BINS := $(patsubst tests/bpf/%.c,$(BUILD)/tests/bpf/%,$(BPFTEST_SRCS))
-TOOLS := $(BUILD)/sl-probe $(BUILD)/sl-bench-services
+TOOLS := $(BUILD)/sl-probe
 
 .PHONY: all asan tests deps test demo bench clean
 .SECONDARY:
@@ -104,10 +104,6 @@ $(BUILD)/asan/sluicectl: $(SAN_CLI_OBJS) $(SAN_LIB_OBJS)
 $(BUILD)/sl-probe: tests/tools/sl-probe.c
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS_COMMON) $(CFLAGS) -o $@ $< -lm
-
-$(BUILD)/sl-bench-services: tests/tools/sl-bench-services.c
-	@mkdir -p $(@D)
-	$(CC) $(CFLAGS_COMMON) $(CFLAGS) -o $@ $<
 
 # ---- tests (sanitizers on: they exercise the library code) ----
 $(BUILD)/tests/unit/%: tests/unit/%.c $(SAN_LIB_OBJS)

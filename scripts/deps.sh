@@ -8,7 +8,7 @@ PACKAGES=(
 	make gcc clang llvm pkg-config bpftool
 	libbpf-dev libelf-dev zlib1g-dev libyaml-dev libjson-c-dev libxxhash-dev
 	# tests
-	libcmocka-dev iproute2 util-linux procps psmisc
+	libcmocka-dev iproute2 util-linux procps psmisc jq
 	# benchmarks (baselines)
 	iptables sockperf
 )

@@ -1,0 +1,190 @@
+#!/usr/bin/env bash
+# Shared by the end-to-end tests: a private testbed, agents per node, real
+# clients and servers, assertions, and a cleanup that runs however the test
+# ends. Source it, then call e2e_init.
+set -euo pipefail
+
+E2E_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+BUILD=${BUILD:-$E2E_ROOT/build}
+# The sanitizer builds of the agent and CLI run in the e2e tests.
+SLUICED=${SLUICED:-$BUILD/asan/sluiced}
+SLUICECTL=${SLUICECTL:-$BUILD/asan/sluicectl}
+PROBE=$BUILD/sl-probe
+TESTBED=$E2E_ROOT/scripts/testbed.sh
+export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0:exitcode=86}
+export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1:exitcode=87}
+
+E2E_NAME=
+E2E_ID=
+E2E_TMP=
+E2E_PIDS=()
+declare -A E2E_AGENT_PID=()	# node -> pid of its running agent
+declare -A E2E_AGENT_NODES=()	# nodes whose pins the cleanup removes
+
+log() { printf '[%s] %s\n' "$E2E_NAME" "$*" >&2; }
+
+fail()
+{
+	printf '[%s] FAIL: %s\n' "$E2E_NAME" "$*" >&2
+	exit 1
+}
+
+# A name no parallel run can have: testbed IDs are [a-z0-9]{1,12}.
+e2e_unique_id() { printf 't%s' "$(od -An -N4 -tx1 /dev/urandom | tr -d ' \n')"; }
+
+e2e_init()
+{
+	E2E_NAME=$1
+	E2E_ID=$(e2e_unique_id)
+	E2E_TMP=$(mktemp -d "/tmp/sluice-e2e-$E2E_ID.XXXX")
+	trap e2e_cleanup EXIT
+	trap 'exit 130' INT TERM
+	log "testbed $E2E_ID, scratch $E2E_TMP"
+}
+
+bpffs_of() { printf '/sys/fs/bpf/sluice-%s-%s' "$E2E_ID" "$1"; }
+
+e2e_cleanup()
+{
+	local rc=$? node pid
+	set +e
+	for pid in "${E2E_PIDS[@]}"; do
+		kill "$pid" 2>/dev/null
+	done
+	for node in "${!E2E_AGENT_PID[@]}"; do
+		kill "${E2E_AGENT_PID[$node]}" 2>/dev/null
+	done
+	wait 2>/dev/null
+	for node in "${!E2E_AGENT_NODES[@]}"; do
+		"$BUILD/sluiced" --uninstall --bpffs "$(bpffs_of "$node")" >/dev/null 2>&1
+	done
+	"$TESTBED" down "$E2E_ID" >/dev/null 2>&1 ||
+		echo "[$E2E_NAME] cleanup: testbed down failed" >&2
+	if [ "$rc" -ne 0 ] && [ -d "$E2E_TMP" ]; then
+		for f in "$E2E_TMP"/agent-*.log; do
+			[ -f "$f" ] || continue
+			echo "---- $f (last 40 lines)" >&2
+			tail -n 40 "$f" >&2
+		done
+	fi
+	rm -rf "$E2E_TMP"
+	exit "$rc"
+}
+
+tb() { "$TESTBED" "$1" "$E2E_ID" "${@:2}"; }
+
+# Loads the testbed's variables (TB_POD_a_IP4, ...).
+tb_up()
+{
+	tb up "$@" >/dev/null
+	eval "$(tb info)"
+}
+
+tb_add()
+{
+	tb add "$@" >/dev/null
+	eval "$(tb info)"
+}
+
+in_pod() { "$TESTBED" exec "$E2E_ID" "$@"; }
+
+# serve NODE/POD NAME ARGS...: a probe server in a pod, ready on return.
+serve()
+{
+	local target=$1 name=$2 fifo
+	shift 2
+	fifo="$E2E_TMP/serve-$name.out"
+	in_pod "$target" -- "$PROBE" serve --name "$name" "$@" >"$fifo" 2>&1 &
+	E2E_PIDS+=($!)
+	for _ in $(seq 100); do
+		grep -q '^ready' "$fifo" 2>/dev/null && return 0
+		sleep 0.05
+	done
+	fail "server $name in $target did not start: $(cat "$fifo")"
+}
+
+# dial NODE/POD ARGS...: runs sl-probe dial in the pod; output on stdout.
+dial() { in_pod "$1" -- "$PROBE" dial "${@:2}"; }
+
+# Counts a "KIND VALUE COUNT" line of dial output (0 if absent).
+tally() { awk -v k="$2" -v v="$3" '$1 == k && $2 == v { print $3; f = 1 } END { if (!f) print 0 }' <<<"$1"; }
+
+total_ok() { sed -n 's/^total ok=\([0-9]*\) failed=.*/\1/p' <<<"$1"; }
+total_failed() { sed -n 's/^total ok=[0-9]* failed=\([0-9]*\)/\1/p' <<<"$1"; }
+
+# ---- agents ------------------------------------------------------------------
+
+# agent_start NODE CONFIG [ARGS...]
+agent_start()
+{
+	local node=$1 config=$2 cg
+	shift 2
+	cg=$(eval "printf '%s' \"\$TB_NODE_${node}_CGROUP\"")
+	"$SLUICED" --config "$config" --bpffs "$(bpffs_of "$node")" --cgroup "$cg" \
+		--log-level debug "$@" >>"$E2E_TMP/agent-$node.log" 2>&1 &
+	E2E_AGENT_PID[$node]=$!
+	E2E_AGENT_NODES[$node]=1
+}
+
+# Stops the agent and checks that it exited cleanly (sanitizers included).
+agent_stop()
+{
+	local node=$1 pid=${E2E_AGENT_PID[$1]} rc=0
+	kill -TERM "$pid"
+	wait "$pid" || rc=$?
+	unset "E2E_AGENT_PID[$node]"
+	if [ "$rc" -ne 0 ] || grep -qE 'AddressSanitizer|runtime error|LeakSanitizer' \
+		"$E2E_TMP/agent-$node.log"; then
+		fail "agent on $node exited with $rc or a sanitizer report"
+	fi
+}
+
+ctl() { local node=$1; shift; "$SLUICECTL" --bpffs "$(bpffs_of "$node")" "$@"; }
+
+# Waits until the agent on NODE has applied a configuration of at least
+# generation GEN (default 1) and sluicectl status is healthy.
+agent_wait_applied()
+{
+	local node=$1 gen=${2:-1} g
+	for _ in $(seq 200); do
+		if g=$(status_field "$node" .config.generation 2>/dev/null) &&
+			[ "$g" -ge "$gen" ] 2>/dev/null && ctl "$node" status >/dev/null 2>&1; then
+			return 0
+		fi
+		sleep 0.05
+	done
+	ctl "$node" status >&2 || true
+	fail "agent on $node did not apply generation $gen"
+}
+
+# status_field NODE JQ-PATH: one field of `sluicectl status -o json`, whose
+# exit code (1 when unhealthy) does not matter here.
+status_field()
+{
+	local json
+	json=$(ctl "$1" -o json status) || true
+	jq -r "$2" <<<"$json"
+}
+
+generation() { status_field "$1" .config.generation; }
+
+# ---- assertions --------------------------------------------------------------
+
+assert_eq()
+{
+	[ "$1" = "$2" ] || fail "${3:-values differ}: expected '$2', got '$1'"
+}
+
+# assert_within VALUE EXPECTED PERCENT WHAT
+assert_within()
+{
+	local v=$1 e=$2 p=$3
+	local lo=$((e * (100 - p) / 100)) hi=$((e * (100 + p) / 100))
+	[ "$v" -ge "$lo" ] && [ "$v" -le "$hi" ] ||
+		fail "$4: $v not within ${p}% of $e"
+}
+
+assert_match()
+{
+	grep -qE -- "$2" <<<"$1" || fail "${3:-no match}: /$2/ not in: $1"
+}

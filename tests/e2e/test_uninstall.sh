@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# sluiced --uninstall leaves no pin, link or program behind, and refuses
+# while an agent runs on the same pins.
+. "$(dirname "$0")/lib.sh"
+e2e_init uninstall
+
+tb_up n1/c n1/a
+cat >"$E2E_TMP/cfg.yaml" <<YAML
+apiVersion: networking.istio.io/v1
+kind: ServiceEntry
+metadata: {name: web}
+spec:
+  hosts: [web]
+  addresses: [10.96.0.10]
+  resolution: STATIC
+  ports: [{number: 80, name: http, targetPort: 8080}]
+  endpoints: [{address: $TB_POD_a_IP4}]
+YAML
+serve n1/a a --tcp 8080
+agent_start n1 "$E2E_TMP/cfg.yaml"
+agent_wait_applied n1
+pins=$(bpffs_of n1)
+progs_before=$(bpftool prog show | grep -c 'name sl_' || true)
+[ "$progs_before" -ge 8 ] || fail "programs not loaded"
+
+"$SLUICED" --uninstall --bpffs "$pins" 2>"$E2E_TMP/refused.txt" &&
+	fail "uninstall succeeded while the agent runs"
+assert_match "$(cat "$E2E_TMP/refused.txt")" "stop it first" "refusal explained"
+agent_stop n1
+"$SLUICED" --uninstall --bpffs "$pins"
+[ ! -e "$pins" ] || fail "pins left: $(ls -R "$pins")"
+cg=$TB_NODE_n1_CGROUP
+attached=$(bpftool cgroup show "$cg" | tail -n +2)
+[ -z "$attached" ] || fail "programs still attached to $cg: $attached"
+# Programs are freed once nothing holds them (the kernel frees them after
+# an RCU grace period).
+for _ in $(seq 50); do
+	[ "$(bpftool prog show | grep -c 'name sl_' || true)" -lt "$progs_before" ] && break
+	sleep 0.1
+done
+for map in $(bpftool map show | awk '/name sluice_/ { print $1 }'); do
+	fail "a sluice map is still alive: $map"
+done
+out=$(dial n1/c --count 2 --timeout-ms 300 10.96.0.10 80) && fail "VIP still translated"
+rc=0
+ctl n1 status >/dev/null 2>&1 || rc=$?
+assert_eq "$rc" 3 "status exit code without pins"
+"$SLUICED" --uninstall --bpffs "$pins" || fail "a second uninstall must succeed quietly"
+log ok
