@@ -101,9 +101,9 @@ $(BUILD)/asan/sluiced: $(SAN_AGENT_OBJS) $(SAN_LIB_OBJS)
 $(BUILD)/asan/sluicectl: $(SAN_CLI_OBJS) $(SAN_LIB_OBJS)
 	$(CC) $(SAN_FLAGS) -o $@ $^ $(LDLIBS)
 
-$(BUILD)/sl-probe: tests/tools/sl-probe.c
+$(BUILD)/sl-probe: $(wildcard tests/tools/sl-probe/*.c tests/tools/sl-probe/*.h)
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS_COMMON) $(CFLAGS) -o $@ $< -lm
+	$(CC) $(CFLAGS_COMMON) $(CFLAGS) -o $@ $(filter %.c,$^) -lm
 
 # ---- tests (sanitizers on: they exercise the library code) ----
 $(BUILD)/tests/unit/%: tests/unit/%.c $(SAN_LIB_OBJS)

@@ -12,7 +12,7 @@
 #include <linux/bpf.h>
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_endian.h>
-#include "lib/lb.h"
+#include "lib/revnat.h"
 
 #define SL_ECONNREFUSED 111
 
@@ -22,6 +22,17 @@ static __always_inline int sl_refuse(void)
 {
 	bpf_set_retval(-SL_ECONNREFUSED);
 	return 0;
+}
+
+/* Where the translated socket will remember its VIP. */
+static __always_inline void sl_remember(struct bpf_sock_addr *ctx,
+					const struct sl_svc_key *key,
+					const struct sl_choice *choice, int connected)
+{
+	if (connected)
+		sl_sock_vip_record(ctx, key, choice);
+	else
+		sl_revnat_record(bpf_get_socket_cookie(ctx), key, choice);
 }
 
 static __always_inline int sl_translate4(struct bpf_sock_addr *ctx, int connected)
@@ -35,6 +46,8 @@ static __always_inline int sl_translate4(struct bpf_sock_addr *ctx, int connecte
 	key.family = SL_AF_INET;
 	switch (sl_choose(&key, &choice, connected)) {
 	case SL_PASS:
+		if (connected)
+			sl_sock_vip_forget(ctx);
 		return 1;
 	case SL_REFUSE:
 		return sl_refuse();
@@ -43,7 +56,7 @@ static __always_inline int sl_translate4(struct bpf_sock_addr *ctx, int connecte
 	}
 	ctx->user_ip4 = choice.backend.addr.a[0];
 	ctx->user_port = choice.backend.port;
-	sl_revnat_record(bpf_get_socket_cookie(ctx), &key, &choice);
+	sl_remember(ctx, &key, &choice, connected);
 	return 1;
 }
 
@@ -74,6 +87,8 @@ static __always_inline int sl_translate6(struct bpf_sock_addr *ctx, int connecte
 	key.proto = (__u8)ctx->protocol;
 	switch (sl_choose(&key, &choice, connected)) {
 	case SL_PASS:
+		if (connected)
+			sl_sock_vip_forget(ctx);
 		return 1;
 	case SL_REFUSE:
 		return sl_refuse();
@@ -89,23 +104,21 @@ static __always_inline int sl_translate6(struct bpf_sock_addr *ctx, int connecte
 		ctx->user_ip6[3] = choice.backend.addr.a[3];
 	}
 	ctx->user_port = choice.backend.port;
-	sl_revnat_record(bpf_get_socket_cookie(ctx), &key, &choice);
+	sl_remember(ctx, &key, &choice, connected);
 	return 1;
 }
 
 static __always_inline void sl_untranslate4(struct bpf_sock_addr *ctx)
 {
-	struct sl_addr addr = {};
-	struct sl_revnat *vip;
+	struct sl_addr addr = {}, vip;
+	__be16 vip_port;
 
 	addr.a[0] = ctx->user_ip4;
-	vip = sl_revnat_lookup(bpf_get_socket_cookie(ctx), &addr,
-			       (__be16)ctx->user_port, (__u8)ctx->protocol,
-			       SL_AF_INET);
-	if (!vip || vip->family != SL_AF_INET)
+	if (!sl_revnat_find(ctx, &addr, (__be16)ctx->user_port, SL_AF_INET, &vip,
+			    &vip_port))
 		return;
-	ctx->user_ip4 = vip->addr.a[0];
-	ctx->user_port = vip->port;
+	ctx->user_ip4 = vip.a[0];
+	ctx->user_port = vip_port;
 }
 
 static __always_inline void sl_untranslate6(struct bpf_sock_addr *ctx)
@@ -113,34 +126,29 @@ static __always_inline void sl_untranslate6(struct bpf_sock_addr *ctx)
 	__u32 w0 = ctx->user_ip6[0], w1 = ctx->user_ip6[1];
 	__u32 w2 = ctx->user_ip6[2], w3 = ctx->user_ip6[3];
 	int mapped = sl_is_v4_mapped(w0, w1, w2);
-	struct sl_addr addr = {};
-	struct sl_revnat *vip;
-	__u8 family;
+	struct sl_addr addr = {}, vip;
+	__be16 vip_port;
 
 	if (mapped) {
 		addr.a[0] = w3;
-		family = SL_AF_INET;
 	} else {
 		addr.a[0] = w0;
 		addr.a[1] = w1;
 		addr.a[2] = w2;
 		addr.a[3] = w3;
-		family = SL_AF_INET6;
 	}
-	vip = sl_revnat_lookup(bpf_get_socket_cookie(ctx), &addr,
-			       (__be16)ctx->user_port, (__u8)ctx->protocol,
-			       family);
-	if (!vip || vip->family != family)
+	if (!sl_revnat_find(ctx, &addr, (__be16)ctx->user_port,
+			    mapped ? SL_AF_INET : SL_AF_INET6, &vip, &vip_port))
 		return;
 	if (mapped) {
-		ctx->user_ip6[3] = vip->addr.a[0];
+		ctx->user_ip6[3] = vip.a[0];
 	} else {
-		ctx->user_ip6[0] = vip->addr.a[0];
-		ctx->user_ip6[1] = vip->addr.a[1];
-		ctx->user_ip6[2] = vip->addr.a[2];
-		ctx->user_ip6[3] = vip->addr.a[3];
+		ctx->user_ip6[0] = vip.a[0];
+		ctx->user_ip6[1] = vip.a[1];
+		ctx->user_ip6[2] = vip.a[2];
+		ctx->user_ip6[3] = vip.a[3];
 	}
-	ctx->user_port = vip->port;
+	ctx->user_port = vip_port;
 }
 
 SEC("cgroup/connect4")

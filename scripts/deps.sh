@@ -9,8 +9,8 @@ PACKAGES=(
 	libbpf-dev libelf-dev zlib1g-dev libyaml-dev libjson-c-dev libxxhash-dev
 	# tests
 	libcmocka-dev iproute2 util-linux procps psmisc jq
-	# benchmarks (baselines)
-	iptables sockperf
+	# benchmarks (the kube-proxy-style baseline)
+	iptables
 )
 
 missing=()

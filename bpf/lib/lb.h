@@ -87,39 +87,4 @@ inconsistent:
 	return SL_REFUSE;
 }
 
-/* Remember which VIP the socket addressed, so that getpeername and recvmsg
- * can show it instead of the backend. */
-static __always_inline void
-sl_revnat_record(__u64 cookie, const struct sl_svc_key *vip,
-		 const struct sl_choice *choice)
-{
-	struct sl_revnat_key key = {};
-	struct sl_revnat value = {};
-
-	key.cookie = cookie;
-	key.addr = choice->backend.addr;
-	key.port = choice->backend.port;
-	key.proto = vip->proto;
-	key.family = vip->family;
-	value.addr = vip->addr;
-	value.port = vip->port;
-	value.family = vip->family;
-	value.svc_id = choice->svc_id;
-	bpf_map_update_elem(&sluice_revnat, &key, &value, BPF_ANY);
-}
-
-static __always_inline struct sl_revnat *
-sl_revnat_lookup(__u64 cookie, const struct sl_addr *addr, __be16 port,
-		 __u8 proto, __u8 family)
-{
-	struct sl_revnat_key key = {};
-
-	key.cookie = cookie;
-	key.addr = *addr;
-	key.port = port;
-	key.proto = proto;
-	key.family = family;
-	return bpf_map_lookup_elem(&sluice_revnat, &key);
-}
-
 #endif /* SLUICE_BPF_LB_H */

@@ -59,6 +59,16 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } sluice_revnat SEC(".maps");
 
+/* Per socket: exact (nothing is ever evicted while the socket lives) and
+ * freed by the kernel with the socket, so no close hook is needed. */
+struct {
+	__uint(type, BPF_MAP_TYPE_SK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, struct sl_sock_vip);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} sluice_sock_vip SEC(".maps");
+
 /* Counters are shared (not per-CPU) arrays updated with atomic adds once
  * per connection: per-CPU copies of 262,144 backends would cost gigabytes
  * on large machines, and a connection is rare next to a packet. */

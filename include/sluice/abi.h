@@ -44,6 +44,7 @@
 #define SL_LOCALITY_LEN 128
 #define SL_ERROR_LEN 512
 #define SL_PATH_LEN 256
+#define SL_WARNINGS_LEN 1024
 
 struct sl_addr {
 	__be32 a[4];
@@ -114,9 +115,23 @@ struct sl_backend {
 	__u32 flags;
 };
 
-/* sluice_revnat: (socket, backend) -> the VIP the application addressed.
- * Written at connect/sendmsg, read by getpeername and recvmsg so that the
- * application keeps seeing the address it dialled. */
+/* sluice_sock_vip: socket-local storage of a connected socket (TCP, or UDP
+ * after connect()) that was sent to a backend instead of the VIP it
+ * dialled. Read by getpeername and recvmsg so that the application keeps
+ * seeing the address it dialled; freed with the socket. */
+struct sl_sock_vip {
+	struct sl_addr backend;
+	struct sl_addr vip;
+	__be16 backend_port;
+	__be16 vip_port;
+	__u8 family;
+	__u8 pad[3];
+	__u32 svc_id;
+};
+
+/* sluice_revnat: (socket, backend) -> VIP, for unconnected UDP sockets,
+ * which may send to many VIPs and backends: recvmsg turns each reply's
+ * source back into the VIP the datagram was sent to. */
 struct sl_revnat_key {
 	__u64 cookie;
 	struct sl_addr addr;
@@ -188,6 +203,7 @@ struct sl_status {
 	char error[SL_ERROR_LEN];
 	char config_path[SL_PATH_LEN];
 	char cgroup_path[SL_PATH_LEN];
+	char warnings[SL_WARNINGS_LEN];	/* the first ones, one per line */
 };
 
 /* Pin layout under the agent's bpffs directory. */

@@ -60,6 +60,7 @@ static int setup(void **state)
 	f->maps.member = bpf_map__fd(f->skel->maps.sluice_member);
 	f->maps.backend = bpf_map__fd(f->skel->maps.sluice_backend);
 	f->maps.revnat = bpf_map__fd(f->skel->maps.sluice_revnat);
+	f->maps.sock_vip = bpf_map__fd(f->skel->maps.sluice_sock_vip);
 	f->maps.svc_state = bpf_map__fd(f->skel->maps.sluice_svc_state);
 	f->maps.backend_state = bpf_map__fd(f->skel->maps.sluice_backend_state);
 	f->maps.svc_info = bpf_map__fd(f->skel->maps.sluice_svc_info);

@@ -33,9 +33,27 @@ int sl_applier_init(struct sl_applier *a, struct sl_maps *maps,
 	return sl_status_write(maps, &st, err);
 }
 
+/* As many whole warnings as fit, one per line, so that `sluicectl status`
+ * names the fields even when the agent's log is not at hand. */
+static void join_warnings(const struct sl_warnings *w, char *buf, size_t len)
+{
+	size_t off = 0;
+
+	buf[0] = '\0';
+	for (size_t i = 0; i < w->n; i++) {
+		size_t need = strlen(w->msgs[i]) + 1;
+
+		if (off + need + 32 >= len) {
+			snprintf(buf + off, len - off, "... and %zu more", w->n - i);
+			return;
+		}
+		off += (size_t)snprintf(buf + off, len - off, "%s\n", w->msgs[i]);
+	}
+}
+
 /* Returns the generation in force afterwards. */
 static uint64_t record(struct sl_applier *a, uint32_t result, const char *error,
-		       uint64_t digest, size_t n_warnings)
+		       uint64_t digest, const struct sl_warnings *warnings)
 {
 	struct sl_status st;
 	struct sl_err err;
@@ -56,7 +74,8 @@ static uint64_t record(struct sl_applier *a, uint32_t result, const char *error,
 			st.generation++;
 		st.config_digest = digest;
 		st.applied_at = now;
-		st.n_warnings = (uint32_t)n_warnings;
+		st.n_warnings = (uint32_t)warnings->n;
+		join_warnings(warnings, st.warnings, sizeof(st.warnings));
 	}
 	if (sl_status_write(a->maps, &st, &err) < 0)
 		sl_error("%s", err.msg);
@@ -66,7 +85,7 @@ static uint64_t record(struct sl_applier *a, uint32_t result, const char *error,
 static void reject(struct sl_applier *a, const char *msg)
 {
 	sl_error("configuration rejected, previous state stays in force: %s", msg);
-	record(a, SL_RESULT_REJECTED, msg, 0, 0);
+	record(a, SL_RESULT_REJECTED, msg, 0, NULL);
 }
 
 static void log_report(const struct sl_reconcile_report *r, uint64_t generation)
@@ -135,7 +154,7 @@ int sl_applier_run(struct sl_applier *a, bool force)
 		sl_model_free(&a->applied);
 	a->applied = model;
 	a->have_applied = true;
-	log_report(&rep, record(a, SL_RESULT_APPLIED, "", cfg.digest, cfg.warnings.n));
+	log_report(&rep, record(a, SL_RESULT_APPLIED, "", cfg.digest, &cfg.warnings));
 	sl_config_free(&cfg);
 	return 0;
 }

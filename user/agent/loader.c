@@ -41,7 +41,7 @@ static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list 
 		}
 	}
 	if (sl_log_get_level() >= SL_LOG_DEBUG)
-		fprintf(stderr, "libbpf: %s", line);
+		fputs(line, stderr);	/* libbpf prefixes its own lines */
 	return 0;
 }
 
@@ -151,6 +151,7 @@ static int init_maps(struct sl_loader *l, struct sl_err *err)
 	l->maps.member = bpf_map__fd(l->skel->maps.sluice_member);
 	l->maps.backend = bpf_map__fd(l->skel->maps.sluice_backend);
 	l->maps.revnat = bpf_map__fd(l->skel->maps.sluice_revnat);
+	l->maps.sock_vip = bpf_map__fd(l->skel->maps.sluice_sock_vip);
 	l->maps.svc_state = bpf_map__fd(l->skel->maps.sluice_svc_state);
 	l->maps.backend_state = bpf_map__fd(l->skel->maps.sluice_backend_state);
 	l->maps.svc_info = bpf_map__fd(l->skel->maps.sluice_svc_info);

@@ -53,8 +53,8 @@ static void usage(FILE *out)
 		"      --max-services N   frontends (VIP, port, protocol) (default %u)\n"
 		"      --max-backends N   distinct endpoints (default %u)\n"
 		"      --max-slots N      selection slots and members (default %u)\n"
-		"      --max-revnat N     sockets remembered for reverse translation\n"
-		"                         (default %u)\n"
+		"      --max-revnat N     unconnected UDP (socket, endpoint) pairs kept\n"
+		"                         for reverse translation (default %u)\n"
 		"      --uninstall        detach the programs and remove every pin, then exit\n"
 		"  -h, --help             this text\n"
 		"\n"
@@ -77,6 +77,44 @@ static int parse_count(const char *opt, const char *v, uint32_t *out)
 		return -1;
 	}
 	*out = (uint32_t)n;
+	return 0;
+}
+
+/* The status records where the configuration and the cgroup are; a
+ * relative path there would mean nothing to the CLI. The configuration may
+ * not exist yet (it is watched), its directory must. */
+static int absolute_paths(struct options *o)
+{
+	static char config[PATH_MAX];
+	char resolved[PATH_MAX], dir[PATH_MAX];
+	struct sl_err err;
+	const char *base;
+
+	if (o->uninstall)
+		return 0;
+	if (!realpath(o->cgroup, resolved)) {
+		fprintf(stderr, "sluiced: --cgroup %s: %s\n", o->cgroup, strerror(errno));
+		return -1;
+	}
+	snprintf(o->cgroup, sizeof(o->cgroup), "%s", resolved);
+	if (realpath(o->config, config))
+		goto done;
+	base = strrchr(o->config, '/');
+	snprintf(dir, sizeof(dir), "%.*s", base ? (int)(base - o->config) : 1,
+		 base ? o->config : ".");
+	if (!dir[0])
+		snprintf(dir, sizeof(dir), "/");
+	if (!realpath(dir, resolved)) {
+		fprintf(stderr, "sluiced: --config %s: %s\n", o->config, strerror(errno));
+		return -1;
+	}
+	if (sl_pathf(config, sizeof(config), &err, "%s/%s", strcmp(resolved, "/") ? resolved : "",
+		     base ? base + 1 : o->config)) {
+		fprintf(stderr, "sluiced: --config: %s\n", err.msg);
+		return -1;
+	}
+done:
+	o->config = config;
 	return 0;
 }
 
@@ -165,7 +203,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 		fprintf(stderr, "sluiced: %s\n", err.msg);
 		return -1;
 	}
-	return 0;
+	return absolute_paths(o);
 }
 
 static int signal_fd(void)

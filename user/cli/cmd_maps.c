@@ -19,6 +19,8 @@ static const char *map_type_name(uint32_t type)
 		return "lru_hash";
 	case BPF_MAP_TYPE_PERCPU_ARRAY:
 		return "percpu_array";
+	case BPF_MAP_TYPE_SK_STORAGE:
+		return "sk_storage";
 	default:
 		return "other";
 	}

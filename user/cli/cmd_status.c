@@ -74,9 +74,30 @@ static void print_table(const struct ctl *ctl, const struct status_view *v)
 	if (st->result == SL_RESULT_REJECTED)
 		printf("error:       %s\n", st->error);
 	printf("services:    %u frontends, %u backends\n", st->n_services, st->n_backends);
-	printf("warnings:    %u (fields not implemented; see the agent's log)\n",
-	       st->n_warnings);
+	printf("warnings:    %u%s\n", st->n_warnings,
+	       st->n_warnings ? " (fields Sluice does not implement yet):" : "");
+	for (const char *line = st->warnings; *line;) {
+		const char *end = strchr(line, '\n');
+		int len = end ? (int)(end - line) : (int)strlen(line);
+
+		printf("             %.*s\n", len, line);
+		line += len + (end ? 1 : 0);
+	}
 	printf("health:      %s\n", v->healthy ? "ok" : "NOT OK");
+}
+
+static json_object *warning_list(const char *text)
+{
+	json_object *arr = json_object_new_array();
+
+	while (*text) {
+		const char *end = strchr(text, '\n');
+		size_t len = end ? (size_t)(end - text) : strlen(text);
+
+		json_object_array_add(arr, json_object_new_string_len(text, (int)len));
+		text += len + (end ? 1 : 0);
+	}
+	return arr;
 }
 
 static void print_json(const struct ctl *ctl, const struct status_view *v)
@@ -113,6 +134,7 @@ static void print_json(const struct ctl *ctl, const struct status_view *v)
 	json_object_object_add(cfg, "error", st->result == SL_RESULT_REJECTED ?
 			       json_object_new_string(st->error) : NULL);
 	json_object_object_add(cfg, "warnings", json_object_new_int64(st->n_warnings));
+	json_object_object_add(cfg, "warning_messages", warning_list(st->warnings));
 	json_object_object_add(o, "config", cfg);
 	json_object_object_add(o, "frontends", json_object_new_int64(st->n_services));
 	json_object_object_add(o, "backends", json_object_new_int64(st->n_backends));

@@ -17,6 +17,7 @@ const struct sl_map_desc sl_map_descs[] = {
 	DESC(member),
 	DESC(backend),
 	DESC(revnat),
+	DESC(sock_vip),
 	DESC(svc_state),
 	DESC(backend_state),
 	DESC(svc_info),
@@ -113,6 +114,7 @@ int sl_status_read(const struct sl_maps *m, struct sl_status *st,
 	st->error[sizeof(st->error) - 1] = '\0';
 	st->config_path[sizeof(st->config_path) - 1] = '\0';
 	st->cgroup_path[sizeof(st->cgroup_path) - 1] = '\0';
+	st->warnings[sizeof(st->warnings) - 1] = '\0';
 	return 0;
 }
 

@@ -19,6 +19,7 @@ struct sl_maps {
 	int member;
 	int backend;
 	int revnat;
+	int sock_vip;
 	int svc_state;
 	int backend_state;
 	int svc_info;

@@ -48,6 +48,17 @@ static int cmp_want(const void *a, const void *b)
 				    &((const struct want_be *)b)->be.be);
 }
 
+/* Sorting also by locality makes the choice deterministic when two
+ * resources list one endpoint with different localities: the first in
+ * byte order wins. */
+static int cmp_want_sort(const void *a, const void *b)
+{
+	int c = cmp_want(a, b);
+
+	return c ? c : strcmp(((const struct want_be *)a)->be.locality,
+			      ((const struct want_be *)b)->be.locality);
+}
+
 static void tuple_of(const struct sl_model_member *m, struct sl_backend *be)
 {
 	memset(be, 0, sizeof(*be));
@@ -96,7 +107,7 @@ static int plan_backends(struct run *r)
 		}
 	}
 	if (n)
-		qsort(r->want, n, sizeof(*r->want), cmp_want);
+		qsort(r->want, n, sizeof(*r->want), cmp_want_sort);
 	for (size_t k = 0; k < n; k++)
 		if (!out || cmp_want(&r->want[out - 1], &r->want[k]))
 			r->want[out++] = r->want[k];

@@ -1,0 +1,88 @@
+#!/usr/bin/env bash
+# make demo: a node with a client pod and three web pods in network
+# namespaces, the agent balancing service VIPs for them from examples/demo,
+# real connections through the VIPs, the CLI's view, a live weight change,
+# then everything torn down.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+BUILD=$ROOT/build
+TESTBED=$ROOT/scripts/testbed.sh
+ID="demo$(od -An -N3 -tx1 /dev/urandom | tr -d ' \n')"
+PINS=/sys/fs/bpf/sluice-$ID
+WORK=$(mktemp -d /tmp/sluice-demo.XXXX)
+PIDS=()
+AGENT=
+
+say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+run() { printf '$ %s\n' "$*"; "$@"; }
+
+cleanup()
+{
+	set +e
+	say "tearing down"
+	[ -n "$AGENT" ] && kill "$AGENT" 2>/dev/null && wait "$AGENT" 2>/dev/null
+	for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done
+	wait 2>/dev/null
+	"$BUILD/sluiced" --uninstall --bpffs "$PINS" 2>/dev/null
+	"$TESTBED" down "$ID" >/dev/null
+	rm -rf "$WORK"
+	echo "done: no namespace, cgroup, pin or process left behind"
+}
+trap cleanup EXIT
+
+[ "$(id -u)" -eq 0 ] || { echo "the demo needs root" >&2; exit 1; }
+
+say "testbed: node n1 with pods client, web1, web2, web3 (netns + veth + cgroup)"
+"$TESTBED" up "$ID" n1/client n1/web1 n1/web2 n1/web3 >/dev/null
+eval "$("$TESTBED" info "$ID")"
+[ "$TB_POD_web1_IP4" = 10.200.1.3 ] || { echo "testbed addresses differ from examples/demo" >&2; exit 1; }
+for p in web1 web2 web3; do
+	"$TESTBED" exec "$ID" "n1/$p" -- "$BUILD/sl-probe" serve --name "$p" \
+		--tcp 8080 --tcp 8443 --udp 5353 >"$WORK/$p.log" 2>&1 &
+	PIDS+=($!)
+done
+echo "client $TB_POD_client_IP4, web1 $TB_POD_web1_IP4, web2 $TB_POD_web2_IP4, web3 $TB_POD_web3_IP4"
+
+say "agent: sluiced for node n1's cgroup, configuration examples/demo/"
+cp -r "$ROOT/examples/demo" "$WORK/config"
+"$BUILD/sluiced" --config "$WORK/config" --bpffs "$PINS" --cgroup "$TB_NODE_n1_CGROUP" \
+	>"$WORK/agent.log" 2>&1 &
+AGENT=$!
+for _ in $(seq 100); do
+	"$BUILD/sluicectl" --bpffs "$PINS" status >/dev/null 2>&1 && break
+	sleep 0.1
+done
+sed 's/^/  agent | /' "$WORK/agent.log"
+run "$BUILD/sluicectl" --bpffs "$PINS" status
+
+dial() { "$TESTBED" exec "$ID" n1/client -- "$BUILD/sl-probe" dial "$@"; }
+
+say "300 connections from the client pod to web.shop (10.96.0.10:80)"
+dial --count 300 --peername 10.96.0.10 80
+say "the same over IPv6 ([fd00:96::10]:80): the IPv6 slice has web1 and web2"
+dial --count 100 --peername fd00:96::10 80
+say "400 connections to payments (ServiceEntry, weights 3:1)"
+dial --count 400 10.96.0.20 443
+say "200 DNS-style datagrams to 10.96.0.53:53 (UDP)"
+dial --udp --count 200 10.96.0.53 53
+
+say "what the node knows"
+run "$BUILD/sluicectl" --bpffs "$PINS" services
+run "$BUILD/sluicectl" --bpffs "$PINS" endpoints shop/payments
+
+say "shifting payments to 1:1 by editing the file; the agent applies it at once"
+sed -i 's/weight: 3/weight: 1/' "$WORK/config/payments.yaml"
+for _ in $(seq 100); do
+	gen=$("$BUILD/sluicectl" --bpffs "$PINS" -o json status | jq .config.generation)
+	[ "$gen" -ge 2 ] && break
+	sleep 0.05
+done
+dial --count 400 10.96.0.20 443
+
+say "a broken edit is refused and changes nothing"
+printf 'apiVersion: v1\nkind: Service\nmetadata: {name: broken}\nspec: {ports: [{port: 0}]}\n' \
+	>"$WORK/config/broken.yaml"
+sleep 0.5
+"$BUILD/sluicectl" --bpffs "$PINS" status || echo "(status exits 1: the last configuration was rejected)"
+dial --count 4 10.96.0.20 443
