@@ -35,54 +35,66 @@ static __always_inline void sl_remember(struct bpf_sock_addr *ctx,
 		sl_revnat_record(bpf_get_socket_cookie(ctx), key, choice);
 }
 
-static __always_inline int sl_translate4(struct bpf_sock_addr *ctx, int connected)
-{
-	struct sl_svc_key key = {};
-	struct sl_choice choice;
-
-	key.addr.a[0] = ctx->user_ip4;
-	key.port = (__be16)ctx->user_port;
-	key.proto = (__u8)ctx->protocol;
-	key.family = SL_AF_INET;
-	switch (sl_choose(&key, &choice, connected)) {
-	case SL_PASS:
-		if (connected)
-			sl_sock_vip_forget(ctx);
-		return 1;
-	case SL_REFUSE:
-		return sl_refuse();
-	case SL_REWRITE:
-		break;
-	}
-	ctx->user_ip4 = choice.backend.addr.a[0];
-	ctx->user_port = choice.backend.port;
-	sl_remember(ctx, &key, &choice, connected);
-	return 1;
-}
-
 static __always_inline int sl_is_v4_mapped(__u32 w0, __u32 w1, __u32 w2)
 {
 	return w0 == 0 && w1 == 0 && w2 == bpf_htonl(0xffff);
 }
 
-static __always_inline int sl_translate6(struct bpf_sock_addr *ctx, int connected)
+/* The address the hook is about (destination of connect and sendmsg, peer
+ * of getpeername, source of recvmsg) in the ABI's form. v6 is a constant
+ * per program, so each program keeps only its own family's code. */
+static __always_inline void sl_ctx_addr_read(struct bpf_sock_addr *ctx, int v6,
+					     struct sl_addr *a, __u8 *family)
+{
+	__u32 w0, w1, w2, w3;
+
+	__builtin_memset(a, 0, sizeof(*a));
+	if (!v6) {
+		a->a[0] = ctx->user_ip4;
+		*family = SL_AF_INET;
+		return;
+	}
+	w0 = ctx->user_ip6[0];
+	w1 = ctx->user_ip6[1];
+	w2 = ctx->user_ip6[2];
+	w3 = ctx->user_ip6[3];
+	if (sl_is_v4_mapped(w0, w1, w2)) {
+		a->a[0] = w3;
+		*family = SL_AF_INET;
+		return;
+	}
+	a->a[0] = w0;
+	a->a[1] = w1;
+	a->a[2] = w2;
+	a->a[3] = w3;
+	*family = SL_AF_INET6;
+}
+
+/* Writes an address of the family read; a v4-mapped one keeps its
+ * ::ffff: prefix. */
+static __always_inline void sl_ctx_addr_write(struct bpf_sock_addr *ctx, int v6,
+					      const struct sl_addr *a, __u8 family,
+					      __be16 port)
+{
+	if (!v6) {
+		ctx->user_ip4 = a->a[0];
+	} else if (family == SL_AF_INET) {
+		ctx->user_ip6[3] = a->a[0];
+	} else {
+		ctx->user_ip6[0] = a->a[0];
+		ctx->user_ip6[1] = a->a[1];
+		ctx->user_ip6[2] = a->a[2];
+		ctx->user_ip6[3] = a->a[3];
+	}
+	ctx->user_port = port;
+}
+
+static __always_inline int sl_translate(struct bpf_sock_addr *ctx, int v6, int connected)
 {
 	struct sl_svc_key key = {};
 	struct sl_choice choice;
-	__u32 w0 = ctx->user_ip6[0], w1 = ctx->user_ip6[1];
-	__u32 w2 = ctx->user_ip6[2], w3 = ctx->user_ip6[3];
-	int mapped = sl_is_v4_mapped(w0, w1, w2);
 
-	if (mapped) {
-		key.addr.a[0] = w3;
-		key.family = SL_AF_INET;
-	} else {
-		key.addr.a[0] = w0;
-		key.addr.a[1] = w1;
-		key.addr.a[2] = w2;
-		key.addr.a[3] = w3;
-		key.family = SL_AF_INET6;
-	}
+	sl_ctx_addr_read(ctx, v6, &key.addr, &key.family);
 	key.port = (__be16)ctx->user_port;
 	key.proto = (__u8)ctx->protocol;
 	switch (sl_choose(&key, &choice, connected)) {
@@ -95,112 +107,72 @@ static __always_inline int sl_translate6(struct bpf_sock_addr *ctx, int connecte
 	case SL_REWRITE:
 		break;
 	}
-	if (mapped) {
-		ctx->user_ip6[3] = choice.backend.addr.a[0];
-	} else {
-		ctx->user_ip6[0] = choice.backend.addr.a[0];
-		ctx->user_ip6[1] = choice.backend.addr.a[1];
-		ctx->user_ip6[2] = choice.backend.addr.a[2];
-		ctx->user_ip6[3] = choice.backend.addr.a[3];
-	}
-	ctx->user_port = choice.backend.port;
+	sl_ctx_addr_write(ctx, v6, &choice.backend.addr, key.family, choice.backend.port);
 	sl_remember(ctx, &key, &choice, connected);
 	return 1;
 }
 
-static __always_inline void sl_untranslate4(struct bpf_sock_addr *ctx)
+static __always_inline void sl_untranslate(struct bpf_sock_addr *ctx, int v6)
 {
-	struct sl_addr addr = {}, vip;
+	struct sl_addr addr, vip;
 	__be16 vip_port;
+	__u8 family;
 
-	addr.a[0] = ctx->user_ip4;
-	if (!sl_revnat_find(ctx, &addr, (__be16)ctx->user_port, SL_AF_INET, &vip,
-			    &vip_port))
-		return;
-	ctx->user_ip4 = vip.a[0];
-	ctx->user_port = vip_port;
-}
-
-static __always_inline void sl_untranslate6(struct bpf_sock_addr *ctx)
-{
-	__u32 w0 = ctx->user_ip6[0], w1 = ctx->user_ip6[1];
-	__u32 w2 = ctx->user_ip6[2], w3 = ctx->user_ip6[3];
-	int mapped = sl_is_v4_mapped(w0, w1, w2);
-	struct sl_addr addr = {}, vip;
-	__be16 vip_port;
-
-	if (mapped) {
-		addr.a[0] = w3;
-	} else {
-		addr.a[0] = w0;
-		addr.a[1] = w1;
-		addr.a[2] = w2;
-		addr.a[3] = w3;
-	}
-	if (!sl_revnat_find(ctx, &addr, (__be16)ctx->user_port,
-			    mapped ? SL_AF_INET : SL_AF_INET6, &vip, &vip_port))
-		return;
-	if (mapped) {
-		ctx->user_ip6[3] = vip.a[0];
-	} else {
-		ctx->user_ip6[0] = vip.a[0];
-		ctx->user_ip6[1] = vip.a[1];
-		ctx->user_ip6[2] = vip.a[2];
-		ctx->user_ip6[3] = vip.a[3];
-	}
-	ctx->user_port = vip_port;
+	sl_ctx_addr_read(ctx, v6, &addr, &family);
+	if (sl_revnat_find(ctx, &addr, (__be16)ctx->user_port, family, &vip, &vip_port))
+		sl_ctx_addr_write(ctx, v6, &vip, family, vip_port);
 }
 
 SEC("cgroup/connect4")
 int sl_connect4(struct bpf_sock_addr *ctx)
 {
-	return sl_translate4(ctx, 1);
+	return sl_translate(ctx, 0, 1);
 }
 
 SEC("cgroup/connect6")
 int sl_connect6(struct bpf_sock_addr *ctx)
 {
-	return sl_translate6(ctx, 1);
+	return sl_translate(ctx, 1, 1);
 }
 
 SEC("cgroup/sendmsg4")
 int sl_sendmsg4(struct bpf_sock_addr *ctx)
 {
-	return sl_translate4(ctx, 0);
+	return sl_translate(ctx, 0, 0);
 }
 
 SEC("cgroup/sendmsg6")
 int sl_sendmsg6(struct bpf_sock_addr *ctx)
 {
-	return sl_translate6(ctx, 0);
+	return sl_translate(ctx, 1, 0);
 }
 
 /* recvmsg and getpeername cannot fail: they only ever rewrite. */
 SEC("cgroup/recvmsg4")
 int sl_recvmsg4(struct bpf_sock_addr *ctx)
 {
-	sl_untranslate4(ctx);
+	sl_untranslate(ctx, 0);
 	return 1;
 }
 
 SEC("cgroup/recvmsg6")
 int sl_recvmsg6(struct bpf_sock_addr *ctx)
 {
-	sl_untranslate6(ctx);
+	sl_untranslate(ctx, 1);
 	return 1;
 }
 
 SEC("cgroup/getpeername4")
 int sl_getpeername4(struct bpf_sock_addr *ctx)
 {
-	sl_untranslate4(ctx);
+	sl_untranslate(ctx, 0);
 	return 1;
 }
 
 SEC("cgroup/getpeername6")
 int sl_getpeername6(struct bpf_sock_addr *ctx)
 {
-	sl_untranslate6(ctx);
+	sl_untranslate(ctx, 1);
 	return 1;
 }
 

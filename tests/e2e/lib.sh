@@ -112,6 +112,20 @@ tally() { awk -v k="$2" -v v="$3" '$1 == k && $2 == v { print $3; f = 1 } END { 
 total_ok() { sed -n 's/^total ok=\([0-9]*\) failed=.*/\1/p' <<<"$1"; }
 total_failed() { sed -n 's/^total ok=[0-9]* failed=\([0-9]*\)/\1/p' <<<"$1"; }
 
+# service_entry NAME "VIP..." "ENDPOINT..." [NAMESPACE]: a STATIC
+# ServiceEntry serving port 80 of each VIP from port 8080 of each endpoint.
+service_entry()
+{
+	local name=$1 vips=$2 eps=$3 ns=${4:-default} v
+	printf 'apiVersion: networking.istio.io/v1\nkind: ServiceEntry\n'
+	printf 'metadata: {name: %s, namespace: %s}\n' "$name" "$ns"
+	printf 'spec:\n  hosts: [%s]\n  addresses:\n' "$name"
+	for v in $vips; do printf '  - "%s"\n' "$v"; done
+	printf '  resolution: STATIC\n'
+	printf '  ports: [{number: 80, name: http, targetPort: 8080}]\n  endpoints:\n'
+	for v in $eps; do printf '  - {address: "%s"}\n' "$v"; done
+}
+
 # ---- agents ------------------------------------------------------------------
 
 # agent_start NODE CONFIG [ARGS...]

@@ -7,38 +7,18 @@ e2e_init invalid-config
 
 tb_up n1/c n1/a n1/b
 cfg="$E2E_TMP/cfg.yaml"
-good()
-{
-	cat >"$cfg" <<YAML
-apiVersion: networking.istio.io/v1
-kind: ServiceEntry
-metadata: {name: web}
-spec:
-  hosts: [web]
-  addresses: [10.96.0.10]
-  resolution: STATIC
-  ports: [{number: 80, name: http, targetPort: 8080}]
-  endpoints: [{address: $1}]
-YAML
-}
+good() { service_entry web 10.96.0.10 "$1" >"$cfg"; }
 serve n1/a a --tcp 8080
 serve n1/b b --tcp 8080
 good "$TB_POD_a_IP4"
 agent_start n1 "$cfg"
 agent_wait_applied n1 1
 
-# Two documents: the second is broken on line 17, column 11; the first one,
+# Two documents: the second is broken on line 19, column 11; the first one,
 # which on its own would move the VIP to b, must not be applied either.
-cat >"$cfg.tmp" <<YAML
-apiVersion: networking.istio.io/v1
-kind: ServiceEntry
-metadata: {name: web}
-spec:
-  hosts: [web]
-  addresses: [10.96.0.10]
-  resolution: STATIC
-  ports: [{number: 80, name: http, targetPort: 8080}]
-  endpoints: [{address: $TB_POD_b_IP4}]
+{
+	service_entry web 10.96.0.10 "$TB_POD_b_IP4"
+	cat <<YAML
 ---
 apiVersion: v1
 kind: Service
@@ -48,6 +28,7 @@ spec:
   ports:
   - port: eighty
 YAML
+} >"$cfg.tmp"
 mv "$cfg.tmp" "$cfg"
 for _ in $(seq 100); do
 	[ "$(status_field n1 .config.last_result)" = rejected ] && break
@@ -57,7 +38,7 @@ rc=0
 ctl n1 status >"$E2E_TMP/status.txt" || rc=$?
 assert_eq "$rc" 1 "status exit code after a rejected configuration"
 err=$(status_field n1 .config.error)
-assert_match "$err" "cfg.yaml:17:11: spec.ports\[0\].port: expected an integer" "error names file:line:field"
+assert_match "$err" "cfg.yaml:19:11: spec.ports\[0\].port: expected an integer" "error names file:line:field"
 assert_eq "$(generation n1)" 1 "generation unchanged"
 out=$(dial n1/c --count 20 10.96.0.10 80)
 assert_eq "$(tally "$out" reply a)" 20 "the previous state stays in force"
@@ -77,7 +58,7 @@ for _ in $(seq 100); do
 	sleep 0.05
 done
 assert_match "$(status_field n1 .config.error)" \
-	'cfg.yaml:15:3: spec.clusterIp: unknown field "clusterIp"' "unknown field named"
+	'cfg.yaml:17:3: spec.clusterIp: unknown field "clusterIp"' "unknown field named"
 
 good "$TB_POD_b_IP4"
 agent_wait_applied n1 2

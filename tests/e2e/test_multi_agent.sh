@@ -8,17 +8,7 @@ e2e_init multi-agent
 tb_up n1/c1 n1/a1 n2/c2 n2/a2
 for n in 1 2; do
 	ip=$(eval "printf '%s' \"\$TB_POD_a${n}_IP4\"")
-	cat >"$E2E_TMP/cfg$n.yaml" <<YAML
-apiVersion: networking.istio.io/v1
-kind: ServiceEntry
-metadata: {name: web}
-spec:
-  hosts: [web]
-  addresses: [10.96.0.10]
-  resolution: STATIC
-  ports: [{number: 80, name: http, targetPort: 8080}]
-  endpoints: [{address: $ip}]
-YAML
+	service_entry web 10.96.0.10 "$ip" >"$E2E_TMP/cfg$n.yaml"
 	serve "n$n/a$n" "a$n" --tcp 8080
 	agent_start "n$n" "$E2E_TMP/cfg$n.yaml"
 done

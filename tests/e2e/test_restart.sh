@@ -6,20 +6,8 @@
 e2e_init restart
 
 tb_up n1/c n1/a n1/b
-cat >"$E2E_TMP/cfg.yaml" <<YAML
-apiVersion: networking.istio.io/v1
-kind: ServiceEntry
-metadata: {name: web}
-spec:
-  hosts: [web]
-  addresses: [10.96.0.10, "fd00:96::10"]
-  resolution: STATIC
-  ports: [{number: 80, name: http, targetPort: 8080}]
-  endpoints:
-  - {address: $TB_POD_a_IP4}
-  - {address: $TB_POD_b_IP4}
-  - {address: "$TB_POD_a_IP6"}
-YAML
+service_entry web "10.96.0.10 fd00:96::10" "$TB_POD_a_IP4 $TB_POD_b_IP4 $TB_POD_a_IP6" \
+	>"$E2E_TMP/cfg.yaml"
 serve n1/a a --tcp 8080
 serve n1/b b --tcp 8080
 agent_start n1 "$E2E_TMP/cfg.yaml"

@@ -6,17 +6,7 @@
 e2e_init unmeshed
 
 tb_up n1/c n1/a n1/x:unmeshed
-cat >"$E2E_TMP/cfg.yaml" <<YAML
-apiVersion: networking.istio.io/v1
-kind: ServiceEntry
-metadata: {name: web}
-spec:
-  hosts: [web]
-  addresses: [10.96.0.10]
-  resolution: STATIC
-  ports: [{number: 80, name: http, targetPort: 8080}]
-  endpoints: [{address: $TB_POD_a_IP4}]
-YAML
+service_entry web 10.96.0.10 "$TB_POD_a_IP4" >"$E2E_TMP/cfg.yaml"
 serve n1/a a --tcp 8080
 agent_start n1 "$E2E_TMP/cfg.yaml"
 agent_wait_applied n1

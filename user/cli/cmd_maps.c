@@ -130,13 +130,7 @@ int cmd_maps(struct ctl *ctl, int argc, char **argv)
 		else
 			add_row(&t, &r);
 	}
-	if (arr) {
-		ctl_print_json(arr);
-		json_object_put(arr);
-	} else {
-		table_print(&t, stdout);
-		table_free(&t);
-	}
+	ctl_output(arr, &t);
 	sl_maps_close(&maps);
 	return CTL_OK;
 }

@@ -209,13 +209,7 @@ int cmd_endpoints(struct ctl *ctl, int argc, char **argv)
 				member_row(&t, fe, &fe->members[k]);
 		}
 	}
-	if (arr) {
-		ctl_print_json(arr);
-		json_object_put(arr);
-	} else {
-		table_print(&t, stdout);
-		table_free(&t);
-	}
+	ctl_output(arr, &t);
 	snapshot_free(&snap);
 	if (filter && !matched) {
 		fprintf(stderr, "sluicectl: no service %s in the maps\n", filter);

@@ -36,6 +36,10 @@ int ctl_parse_common(struct ctl *ctl, const struct ctl_command *cmd, int argc,
 /* Opens the pinned maps, printing the reason on failure. */
 int ctl_open_maps(const struct ctl *ctl, struct sl_maps *maps);
 void ctl_print_json(json_object *obj);
+struct table;
+/* Prints and releases the command's result: the JSON array when -o json
+ * built one, the table otherwise. */
+void ctl_output(json_object *arr, struct table *t);
 void ctl_format_time(uint64_t unix_seconds, char *buf, size_t len);
 
 int cmd_status(struct ctl *ctl, int argc, char **argv);

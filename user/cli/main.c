@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "ctl.h"
+#include "table.h"
 
 static const struct ctl_command commands[] = {
 	{ "status", "", "is the datapath attached and the configuration applied?",
@@ -106,6 +107,17 @@ void ctl_print_json(json_object *obj)
 {
 	puts(json_object_to_json_string_ext(obj, JSON_C_TO_STRING_PRETTY |
 					    JSON_C_TO_STRING_NOSLASHESCAPE));
+}
+
+void ctl_output(json_object *arr, struct table *t)
+{
+	if (arr) {
+		ctl_print_json(arr);
+		json_object_put(arr);
+	} else {
+		table_print(t, stdout);
+		table_free(t);
+	}
 }
 
 void ctl_format_time(uint64_t unix_seconds, char *buf, size_t len)
