@@ -5,10 +5,10 @@ set -euo pipefail
 
 PACKAGES=(
 	# build
-	make gcc clang llvm pkg-config bpftool
+	make gcc clang llvm bpftool
 	libbpf-dev libelf-dev zlib1g-dev libyaml-dev libjson-c-dev libxxhash-dev
 	# tests
-	libcmocka-dev iproute2 util-linux procps psmisc jq
+	libcmocka-dev iproute2 util-linux procps jq
 	# benchmarks (the kube-proxy-style baseline)
 	iptables
 )
