@@ -10,6 +10,13 @@ serve n1/a a --tcp 8080
 agent_start n1 "$E2E_TMP/cfg.yaml"
 agent_wait_applied n1
 pins=$(bpffs_of n1)
+# One agent per pin directory: a second one is refused, the first unharmed.
+rc=0
+"$SLUICED" --config "$E2E_TMP/cfg.yaml" --bpffs "$pins" --cgroup "$TB_NODE_n1_CGROUP" \
+	2>"$E2E_TMP/second.txt" || rc=$?
+assert_eq "$rc" 1 "second agent on the same pins"
+assert_match "$(cat "$E2E_TMP/second.txt")" "another sluiced already runs" "refusal explained"
+ctl n1 status >/dev/null || fail "the first agent was disturbed"
 progs_before=$(bpftool prog show | grep -c 'name sl_' || true)
 [ "$progs_before" -ge 8 ] || fail "programs not loaded"
 
