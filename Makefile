@@ -15,9 +15,11 @@ SAN_FLAGS := -O1 -fsanitize=address,undefined -fno-sanitize-recover=all \
 BPF_CFLAGS := -O2 -g -target bpf -mcpu=v3 -Wall -Werror -Iinclude -Ibpf -Itests/bpf \
 	-I$(ARCH_INCLUDE)
 
+# One source per hook family, linked into one object (and one skeleton) in
+# which the maps of bpf/lib/maps.h exist once.
 BPF_SRCS := $(wildcard bpf/*.bpf.c)
 BPF_OBJS := $(patsubst bpf/%.bpf.c,$(BUILD)/bpf/%.bpf.o,$(BPF_SRCS))
-SKELS := $(patsubst bpf/%.bpf.c,$(BUILD)/%.skel.h,$(BPF_SRCS))
+SKELS := $(BUILD)/sluice.skel.h
 BPF_HDRS := $(wildcard bpf/lib/*.h) $(wildcard include/sluice/*.h)
 
 LIB_SRCS := $(wildcard user/lib/*.c)
@@ -38,7 +40,7 @@ BPFTEST_BPF_SRCS := $(wildcard tests/bpf/*.bpf.c)
 BPFTEST_SKELS := $(patsubst tests/bpf/%.bpf.c,$(BUILD)/%.skel.h,$(BPFTEST_BPF_SRCS))
 BPFTEST_SRCS := $(wildcard tests/bpf/test_*.c)
 BPFTEST_BINS := $(patsubst tests/bpf/%.c,$(BUILD)/tests/bpf/%,$(BPFTEST_SRCS))
-TOOLS := $(BUILD)/sl-probe
+TOOLS := $(BUILD)/sl-probe $(BUILD)/sl-stream
 
 .PHONY: all asan tests deps test demo bench clean
 .SECONDARY:
@@ -77,6 +79,12 @@ $(BUILD)/bpf/%.bpf.o: tests/bpf/%.bpf.c $(BPF_HDRS)
 	@mkdir -p $(@D)
 	$(CLANG) $(BPF_CFLAGS) -c $< -o $@
 
+$(BUILD)/bpf/sluice.o: $(BPF_OBJS)
+	$(BPFTOOL) gen object $@ $^
+
+$(BUILD)/sluice.skel.h: $(BUILD)/bpf/sluice.o
+	$(BPFTOOL) gen skeleton $< name sluice_bpf > $@.tmp && mv $@.tmp $@
+
 $(BUILD)/%.skel.h: $(BUILD)/bpf/%.bpf.o
 	$(BPFTOOL) gen skeleton $< name $(subst -,_,$*)_bpf > $@.tmp && mv $@.tmp $@
 
@@ -113,3 +121,7 @@ $(BUILD)/tests/unit/%: tests/unit/%.c $(SAN_LIB_OBJS)
 $(BUILD)/tests/bpf/%: tests/bpf/%.c $(SAN_LIB_OBJS) $(BPFTEST_SKELS)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS_COMMON) $(SAN_FLAGS) -o $@ $< $(SAN_LIB_OBJS) $(LDLIBS) -lcmocka
+
+$(BUILD)/sl-stream: $(wildcard tests/tools/sl-stream/*.c tests/tools/sl-stream/*.h)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS_COMMON) $(CFLAGS) -o $@ $(filter %.c,$^)

@@ -17,6 +17,7 @@ enum sl_verdict {
 struct sl_choice {
 	struct sl_backend backend;
 	__u32 svc_id;
+	__u32 svc_flags;
 	__u32 backend_id;
 };
 
@@ -51,6 +52,7 @@ sl_choose(const struct sl_svc_key *key, struct sl_choice *choice, int connected)
 		}
 		rev = svc->rev;
 		n_slots = svc->n_slots;
+		choice->svc_flags = svc->flags;
 		if (n_slots == 0) {
 			__sync_fetch_and_add(&state->refused, 1);
 			return SL_REFUSE;

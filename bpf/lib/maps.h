@@ -22,7 +22,7 @@ struct {
 	__type(key, struct sl_svc_key);
 	__type(value, struct sl_svc);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
-} sluice_svc SEC(".maps");
+} sluice_svc SEC(".maps") __weak;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -31,7 +31,7 @@ struct {
 	__type(key, struct sl_slot_key);
 	__type(value, struct sl_slot);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
-} sluice_slot SEC(".maps");
+} sluice_slot SEC(".maps") __weak;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -40,7 +40,7 @@ struct {
 	__type(key, struct sl_member_key);
 	__type(value, struct sl_member);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
-} sluice_member SEC(".maps");
+} sluice_member SEC(".maps") __weak;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -49,7 +49,7 @@ struct {
 	__type(key, __u32);
 	__type(value, struct sl_backend);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
-} sluice_backend SEC(".maps");
+} sluice_backend SEC(".maps") __weak;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
@@ -57,7 +57,7 @@ struct {
 	__type(key, struct sl_revnat_key);
 	__type(value, struct sl_revnat);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
-} sluice_revnat SEC(".maps");
+} sluice_revnat SEC(".maps") __weak;
 
 /* Per socket: exact (nothing is ever evicted while the socket lives) and
  * freed by the kernel with the socket, so no close hook is needed. */
@@ -67,7 +67,7 @@ struct {
 	__type(key, int);
 	__type(value, struct sl_sock_vip);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
-} sluice_sock_vip SEC(".maps");
+} sluice_sock_vip SEC(".maps") __weak;
 
 /* Counters are shared (not per-CPU) arrays updated with atomic adds once
  * per connection: per-CPU copies of 262,144 backends would cost gigabytes
@@ -78,7 +78,7 @@ struct {
 	__type(key, __u32);
 	__type(value, struct sl_svc_state);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
-} sluice_svc_state SEC(".maps");
+} sluice_svc_state SEC(".maps") __weak;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
@@ -86,7 +86,7 @@ struct {
 	__type(key, __u32);
 	__type(value, struct sl_backend_state);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
-} sluice_backend_state SEC(".maps");
+} sluice_backend_state SEC(".maps") __weak;
 
 /* Read only by userspace; defined here so that they are pinned with the
  * rest and the CLI finds everything in one directory. */
@@ -97,7 +97,7 @@ struct {
 	__type(key, __u32);
 	__type(value, struct sl_svc_info);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
-} sluice_svc_info SEC(".maps");
+} sluice_svc_info SEC(".maps") __weak;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -106,7 +106,7 @@ struct {
 	__type(key, __u32);
 	__type(value, struct sl_backend_info);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
-} sluice_backend_info SEC(".maps");
+} sluice_backend_info SEC(".maps") __weak;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
@@ -114,6 +114,55 @@ struct {
 	__type(key, __u32);
 	__type(value, struct sl_status);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
-} sluice_status SEC(".maps");
+} sluice_status SEC(".maps") __weak;
+
+/* Same-node acceleration (bpf/sockops.bpf.c, bpf/redir.bpf.c). */
+struct {
+	__uint(type, BPF_MAP_TYPE_SOCKHASH);
+	__uint(max_entries, SL_DEFAULT_MAX_SOCKETS);
+	__type(key, struct sl_sock_key);
+	__type(value, __u64);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} sluice_sockhash SEC(".maps") __weak;
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, SL_DEFAULT_MAX_SOCKETS);
+	__type(key, struct sl_sock_key);
+	__type(value, struct sl_flow);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} sluice_flow SEC(".maps") __weak;
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, SL_DEFAULT_MAX_LOCAL_ADDRS);
+	__type(key, struct sl_local_addr_key);
+	__type(value, struct sl_local_addr);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} sluice_local_addr SEC(".maps") __weak;
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, SL_DEFAULT_MAX_READERS);
+	__type(key, struct sl_reader_key);
+	__type(value, struct sl_reader);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} sluice_reader SEC(".maps") __weak;
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct sl_redir_stats);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} sluice_redir_stats SEC(".maps") __weak;
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct sl_settings);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} sluice_settings SEC(".maps") __weak;
 
 #endif /* SLUICE_BPF_MAPS_H */

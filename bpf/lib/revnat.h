@@ -34,6 +34,7 @@ sl_sock_vip_record(struct bpf_sock_addr *ctx, const struct sl_svc_key *vip,
 	v->vip_port = vip->port;
 	v->family = vip->family;
 	v->svc_id = choice->svc_id;
+	v->svc_flags = choice->svc_flags;
 }
 
 /* A UDP socket connected again elsewhere must not keep showing the VIP of

@@ -62,6 +62,10 @@ struct sl_svc_key {
  * either the old (rev, counts) or the new ones, never a mix. Entries of
  * revision rev in sluice_slot and sluice_member are written before the
  * value that points at them and deleted after it no longer does. */
+/* The service opted out of same-node redirection (annotation
+ * sluice.dev/redirect: "false"). */
+#define SL_SVC_F_NO_REDIRECT (1U << 0)
+
 struct sl_svc {
 	__u32 id;		/* index into sluice_svc_state and sluice_svc_info */
 	__u32 rev;		/* revision of the slot and member tables */
@@ -127,6 +131,8 @@ struct sl_sock_vip {
 	__u8 family;
 	__u8 pad[3];
 	__u32 svc_id;
+	__u32 svc_flags;	/* SL_SVC_F_* of the service at connect time */
+	__u32 pad2;
 };
 
 /* sluice_revnat: (socket, backend) -> VIP, for unconnected UDP sockets,
@@ -205,6 +211,122 @@ struct sl_status {
 	char cgroup_path[SL_PATH_LEN];
 	char warnings[SL_WARNINGS_LEN];	/* the first ones, one per line */
 };
+
+/*
+ * Same-node acceleration. Both sockets of a connection between two local
+ * mesh pods join sluice_sockhash when the connection is established; the
+ * sk_msg program then moves each message of a direction straight into the
+ * peer socket's receive queue instead of through two TCP stacks, while
+ * that is safe and fast (see bpf/redir.bpf.c).
+ *
+ * sluice_sockhash key: the socket's own view of the connection. Pod
+ * addresses are unique on a node, so they identify a socket node-wide;
+ * loopback addresses repeat in every network namespace, so for those the
+ * namespace cookie is part of the key (0 otherwise).
+ */
+struct sl_sock_key {
+	struct sl_addr local;
+	struct sl_addr remote;
+	__be16 local_port;
+	__be16 remote_port;
+	__u8 family;
+	__u8 pad[3];
+	__u64 netns;
+};
+
+/* sluice_flow: member socket key -> its state, reachable by key from both
+ * ends of the connection (the peer's key is the mirror of one's own).
+ *
+ * gate serialises the peer's decisions to redirect into this socket
+ * against this socket leaving the sockhash: the peer sets it to 1 before
+ * its first redirect, unless SL_GATE_LEAVING is set; the socket may leave
+ * only by turning a gate of 0 into SL_GATE_LEAVING, so nothing can ever be
+ * queued on a socket that is on its way out. */
+#define SL_GATE_LEAVING (1U << 31)
+
+#define SL_FLOW_F_BULK (1U << 0)	/* sent a bulk message through the stack */
+#define SL_FLOW_F_LEFT (1U << 1)	/* left the sockhash */
+#define SL_FLOW_F_SERVER (1U << 2)	/* the accepted end of the connection */
+#define SL_FLOW_F_READER (1U << 3)	/* its application read TCP data without
+					 * splice: it reads with recv/read */
+#define SL_FLOW_F_SPLICER (1U << 4)	/* its application called splice on it */
+
+/* Direction state: how this socket's last message went. */
+#define SL_DIR_STACK 0
+#define SL_DIR_REDIRECT 1
+
+struct sl_flow {
+	__u32 gate;
+	__u32 flags;			/* SL_FLOW_F_* */
+	__u32 dir;			/* SL_DIR_* */
+	__u32 copied_seq;		/* how far its application had read the
+					 * TCP stream when it last sent or got
+					 * an ACK */
+	__u32 joined_seq;		/* copied_seq when it joined */
+	__u32 pad;
+	__u64 redirected_msgs;
+	__u64 redirected_bytes;
+};
+
+/*
+ * sluice_reader: how the application behind an endpoint reads, learned
+ * per reader identity: (pod address, service port, role), where the
+ * service port is the server's port for both ends. Data redirected into a
+ * socket can be read with recv/read but not with splice(2), so nothing is
+ * redirected to a socket until it or its identity has been seen reading
+ * TCP data without splice, and nothing ever to one seen calling splice
+ * (the syscalls:sys_enter_splice tracepoint, bpf/trace.bpf.c).
+ */
+struct sl_reader_key {
+	struct sl_addr addr;
+	__be16 port;
+	__u8 family;
+	__u8 server;		/* 1: the accepting end */
+};
+
+struct sl_reader {
+	__u32 flags;		/* SL_FLOW_F_READER | SL_FLOW_F_SPLICER */
+	__u32 pad;
+	__u64 seen_ns;
+};
+
+/* sluice_redir_stats: one entry, counters kept with atomic adds. */
+struct sl_redir_stats {
+	__u64 joined;		/* sockets that joined the sockhash */
+	__u64 left;		/* sockets that left it for the stack (bulk) */
+	__u64 closed;		/* member sockets closed */
+	__u64 redirected_msgs;
+	__u64 redirected_bytes;
+	__u64 stack_msgs;	/* messages of members sent through the stack */
+	__u64 stack_bytes;
+	__u64 not_local;	/* established connections with no local peer */
+	__u64 splice_seen;	/* member sockets whose application spliced */
+};
+
+/* sluice_settings: one entry, written by the agent. */
+struct sl_settings {
+	__u32 redirect;		/* 0: same-node redirection off */
+	__u32 pad;
+};
+
+/* sluice_local_addr: what sockops learned about an address: the local end
+ * of a mesh socket on this node (mesh = 1), or a destination whose end
+ * never joined (mesh = 0), so a client knows at once whether to join. */
+struct sl_local_addr_key {
+	struct sl_addr addr;
+	__u8 family;
+	__u8 pad[3];
+};
+
+struct sl_local_addr {
+	__u64 seen_ns;		/* bpf_ktime_get_ns() of the last sighting */
+	__u32 mesh;
+	__u32 pad;
+};
+
+#define SL_DEFAULT_MAX_SOCKETS 65536
+#define SL_DEFAULT_MAX_LOCAL_ADDRS 16384
+#define SL_DEFAULT_MAX_READERS 65536
 
 /* Pin layout under the agent's bpffs directory. */
 #define SL_PIN_MAPS_DIR "maps"

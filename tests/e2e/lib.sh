@@ -94,7 +94,10 @@ serve()
 	local target=$1 name=$2 fifo
 	shift 2
 	fifo="$E2E_TMP/serve-$name.out"
-	in_pod "$target" -- "$PROBE" serve --name "$name" "$@" >"$fifo" 2>&1 &
+	# testbed.sh itself, not in_pod: a backgrounded function would run in
+	# a subshell, and $! would not be the server.
+	"$TESTBED" exec "$E2E_ID" "$target" -- "$PROBE" serve --name "$name" "$@" \
+		>"$fifo" 2>&1 &
 	E2E_PIDS+=($!)
 	for _ in $(seq 100); do
 		grep -q '^ready' "$fifo" 2>/dev/null && return 0

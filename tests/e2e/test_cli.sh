@@ -46,7 +46,7 @@ done
 
 status=$(ctl n1 status)
 assert_match "$status" "agent: +running" "status shows the agent"
-assert_match "$status" "8/8 hooks attached" "status shows the hooks"
+assert_match "$status" "11/11 hooks attached" "status shows the hooks"
 assert_match "$status" "generation 1" "status shows the generation"
 assert_match "$(status_field n1 '.config.warning_messages[0]')" \
 	'cfg.yaml:7:20: spec.sessionAffinity: sessionAffinity ClientIP is not implemented' \
@@ -60,7 +60,7 @@ assert_match "$eps" "zone-a" "zone shown"
 rc=0; ctl n1 endpoints prod/nothing >/dev/null 2>&1 || rc=$?
 assert_eq "$rc" 1 "unknown service"
 maps=$(ctl n1 -o json maps)
-assert_eq "$(jq length <<<"$maps")" 11 "every map listed"
+assert_eq "$(jq length <<<"$maps")" 17 "every map listed"
 assert_eq "$(jq -r '.[] | select(.name == "sluice_svc") | .max_entries' <<<"$maps")" 128 \
 	"--max-services sizes the map"
 assert_eq "$(jq -r '.[] | select(.name == "sluice_svc") | .entries' <<<"$maps")" 2 "entries counted"

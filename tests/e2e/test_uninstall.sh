@@ -17,8 +17,10 @@ rc=0
 assert_eq "$rc" 1 "second agent on the same pins"
 assert_match "$(cat "$E2E_TMP/second.txt")" "another sluiced already runs" "refusal explained"
 ctl n1 status >/dev/null || fail "the first agent was disturbed"
-progs_before=$(bpftool prog show | grep -c 'name sl_' || true)
-[ "$progs_before" -ge 8 ] || fail "programs not loaded"
+# The kernel objects of this agent, to check that every one is freed.
+map_ids=$(for f in "$pins"/maps/*; do bpftool -j map show pinned "$f" | jq .id; done)
+prog_ids=$(for f in "$pins"/links/*; do bpftool -j link show pinned "$f" | jq .prog_id; done)
+[ "$(wc -w <<<"$prog_ids")" -ge 8 ] || fail "programs not attached"
 
 "$SLUICED" --uninstall --bpffs "$pins" 2>"$E2E_TMP/refused.txt" &&
 	fail "uninstall succeeded while the agent runs"
@@ -29,15 +31,20 @@ agent_stop n1
 cg=$TB_NODE_n1_CGROUP
 attached=$(bpftool cgroup show "$cg" | tail -n +2)
 [ -z "$attached" ] || fail "programs still attached to $cg: $attached"
-# Programs are freed once nothing holds them (the kernel frees them after
-# an RCU grace period).
-for _ in $(seq 50); do
-	[ "$(bpftool prog show | grep -c 'name sl_' || true)" -lt "$progs_before" ] && break
+# Programs and maps are freed once nothing holds them, after an RCU grace
+# period.
+alive()
+{
+	local id
+	for id in $prog_ids; do bpftool prog show id "$id" >/dev/null 2>&1 && echo "prog $id"; done
+	for id in $map_ids; do bpftool map show id "$id" >/dev/null 2>&1 && echo "map $id"; done
+	true
+}
+for _ in $(seq 100); do
+	[ -z "$(alive)" ] && break
 	sleep 0.1
 done
-for map in $(bpftool map show | awk '/name sluice_/ { print $1 }'); do
-	fail "a sluice map is still alive: $map"
-done
+[ -z "$(alive)" ] || fail "still alive after uninstall: $(alive | tr '\n' ' ')"
 out=$(dial n1/c --count 2 --timeout-ms 300 10.96.0.10 80) && fail "VIP still translated"
 rc=0
 ctl n1 status >/dev/null 2>&1 || rc=$?

@@ -6,22 +6,24 @@
 #ifndef SLUICE_LOADER_H
 #define SLUICE_LOADER_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "err.h"
 #include "maps.h"
 
-struct sock_lb_bpf;
+struct sluice_bpf;
 
 struct sl_limits {
 	uint32_t max_services;
 	uint32_t max_backends;
 	uint32_t max_slots;
 	uint32_t max_revnat;
+	uint32_t max_sockets;
 };
 
 struct sl_loader {
-	struct sock_lb_bpf *skel;
+	struct sluice_bpf *skel;
 	struct sl_maps maps;
 	char bpffs[4096];
 	char cgroup[4096];
@@ -33,10 +35,14 @@ struct sl_loader {
  * attaches them, replacing the programs of pinned links in place (so the
  * datapath never has a gap). */
 int sl_loader_start(struct sl_loader *l, const char *bpffs, const char *cgroup,
-		    const struct sl_limits *limits, struct sl_err *err);
+		    const struct sl_limits *limits, bool redirect, struct sl_err *err);
 /* Releases the agent's handles; pins keep maps and links alive. */
 void sl_loader_stop(struct sl_loader *l);
-/* Detaches and unpins everything under bpffs. */
+/* Attaches every program its hook: in place of the pinned programs where
+ * links are pinned. Without redirect, the same-node acceleration hooks are
+ * detached instead. (attach.c) */
+int sl_attach_all(struct sl_loader *l, bool redirect, struct sl_err *err);
+/* Detaches and unpins everything under bpffs. (attach.c) */
 int sl_uninstall(const char *bpffs, struct sl_err *err);
 
 #endif

@@ -34,6 +34,7 @@ struct options {
 	char cgroup[4096];
 	struct sl_limits limits;
 	bool uninstall;
+	bool no_redirect;
 };
 
 static void usage(FILE *out)
@@ -55,13 +56,16 @@ static void usage(FILE *out)
 		"      --max-slots N      selection slots and members (default %u)\n"
 		"      --max-revnat N     unconnected UDP (socket, endpoint) pairs kept\n"
 		"                         for reverse translation (default %u)\n"
+		"      --max-sockets N    sockets in the same-node shortcut (default %u)\n"
+		"      --no-redirect      no same-node acceleration: connections between\n"
+		"                         local pods go through TCP\n"
 		"      --uninstall        detach the programs and remove every pin, then exit\n"
 		"  -h, --help             this text\n"
 		"\n"
 		"SIGTERM/SIGINT stop the agent and leave the datapath running; SIGHUP\n"
 		"re-reads the configuration.\n",
 		SL_DEFAULT_MAX_SERVICES, SL_DEFAULT_MAX_BACKENDS, SL_DEFAULT_MAX_SLOTS,
-		SL_DEFAULT_MAX_REVNAT);
+		SL_DEFAULT_MAX_REVNAT, SL_DEFAULT_MAX_SOCKETS);
 }
 
 static int parse_count(const char *opt, const char *v, uint32_t *out)
@@ -119,7 +123,7 @@ done:
 }
 
 enum { OPT_MAX_SERVICES = 256, OPT_MAX_BACKENDS, OPT_MAX_SLOTS, OPT_MAX_REVNAT,
-       OPT_UNINSTALL };
+       OPT_MAX_SOCKETS, OPT_NO_REDIRECT, OPT_UNINSTALL };
 
 static int parse_options(int argc, char **argv, struct options *o)
 {
@@ -132,6 +136,8 @@ static int parse_options(int argc, char **argv, struct options *o)
 		{ "max-backends", required_argument, NULL, OPT_MAX_BACKENDS },
 		{ "max-slots", required_argument, NULL, OPT_MAX_SLOTS },
 		{ "max-revnat", required_argument, NULL, OPT_MAX_REVNAT },
+		{ "max-sockets", required_argument, NULL, OPT_MAX_SOCKETS },
+		{ "no-redirect", no_argument, NULL, OPT_NO_REDIRECT },
 		{ "uninstall", no_argument, NULL, OPT_UNINSTALL },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -141,7 +147,8 @@ static int parse_options(int argc, char **argv, struct options *o)
 
 	o->bpffs = DEFAULT_BPFFS;
 	o->limits = (struct sl_limits){ SL_DEFAULT_MAX_SERVICES, SL_DEFAULT_MAX_BACKENDS,
-					SL_DEFAULT_MAX_SLOTS, SL_DEFAULT_MAX_REVNAT };
+					SL_DEFAULT_MAX_SLOTS, SL_DEFAULT_MAX_REVNAT,
+					SL_DEFAULT_MAX_SOCKETS };
 	while ((c = getopt_long(argc, argv, "c:b:g:l:h", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'c':
@@ -177,6 +184,13 @@ static int parse_options(int argc, char **argv, struct options *o)
 		case OPT_MAX_REVNAT:
 			if (parse_count("--max-revnat", optarg, &o->limits.max_revnat))
 				return -1;
+			break;
+		case OPT_MAX_SOCKETS:
+			if (parse_count("--max-sockets", optarg, &o->limits.max_sockets))
+				return -1;
+			break;
+		case OPT_NO_REDIRECT:
+			o->no_redirect = true;
 			break;
 		case OPT_UNINSTALL:
 			o->uninstall = true;
@@ -302,11 +316,12 @@ int main(int argc, char **argv)
 		sl_error("signalfd: %s", strerror(errno));
 		return 1;
 	}
-	if (sl_loader_start(&loader, o.bpffs, o.cgroup, &o.limits, &err) < 0) {
+	if (sl_loader_start(&loader, o.bpffs, o.cgroup, &o.limits, !o.no_redirect, &err) < 0) {
 		sl_error("%s", err.msg);
 		return 1;
 	}
-	sl_info("datapath attached to %s, pinned under %s", o.cgroup, o.bpffs);
+	sl_info("datapath attached to %s, pinned under %s; same-node redirect %s", o.cgroup,
+		o.bpffs, o.no_redirect ? "off" : "on");
 	if (sl_applier_init(&applier, &loader.maps, o.config, o.cgroup, loader.cgroup_id,
 			    &err) < 0) {
 		sl_error("%s", err.msg);

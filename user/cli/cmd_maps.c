@@ -21,6 +21,8 @@ static const char *map_type_name(uint32_t type)
 		return "percpu_array";
 	case BPF_MAP_TYPE_SK_STORAGE:
 		return "sk_storage";
+	case BPF_MAP_TYPE_SOCKHASH:
+		return "sockhash";
 	default:
 		return "other";
 	}
@@ -120,7 +122,8 @@ int cmd_maps(struct ctl *ctl, int argc, char **argv)
 			continue;
 		/* Arrays always hold max_entries; only hashes fill up. */
 		r.counted = r.info.type == BPF_MAP_TYPE_HASH ||
-			    r.info.type == BPF_MAP_TYPE_LRU_HASH;
+			    r.info.type == BPF_MAP_TYPE_LRU_HASH ||
+			    r.info.type == BPF_MAP_TYPE_SOCKHASH;
 		if (r.counted && sl_map_count(fd, r.info.key_size, r.info.max_entries,
 					      &r.used) < 0)
 			r.counted = false;

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "ctl.h"
+#include "accel.h"
 #include "links.h"
 
 /* The pid in the status is only a hint: the agent may have been killed
@@ -42,11 +43,77 @@ static const char *result_name(uint32_t result)
 
 struct status_view {
 	struct sl_status st;
+	struct sl_accel_view accel;
 	struct sl_link_state links[16];
 	size_t n_attached;
+	size_t n_expected;
 	bool alive;
 	bool healthy;
 };
+
+static bool link_expected(const struct status_view *v, const struct sl_link_desc *d)
+{
+	return !d->accel || v->accel.enabled;
+}
+
+/* Attached where the agent put it: its cgroup, or its sockhash. */
+static bool link_in_place(const struct status_view *v, const struct sl_link_desc *d,
+			  const struct sl_link_state *l)
+{
+	if (!l->attached)
+		return false;
+	switch (d->kind) {
+	case SL_LINK_CGROUP:
+		return l->cgroup_id == v->st.cgroup_id;
+	case SL_LINK_SOCKMAP:
+		return l->map_id == v->accel.sockhash_id;
+	case SL_LINK_TRACEPOINT:
+		return true;
+	}
+	return false;
+}
+
+static void print_accel(const struct sl_accel_view *a)
+{
+	const struct sl_redir_stats *s = &a->stats;
+
+	if (!a->enabled) {
+		printf("same-node:   off (--no-redirect)%s\n",
+		       a->members ? "; sockets joined before stay until they close" : "");
+		if (!a->members)
+			return;
+	} else {
+		printf("same-node:   on\n");
+	}
+	printf("             %u sockets in the shortcut now (%u connections)\n",
+	       a->members, a->members / 2);
+	printf("             %llu bytes in %llu messages took the shortcut, "
+	       "%llu bytes in %llu messages went through TCP\n",
+	       (unsigned long long)s->redirected_bytes, (unsigned long long)s->redirected_msgs,
+	       (unsigned long long)s->stack_bytes, (unsigned long long)s->stack_msgs);
+	printf("             sockets joined %llu, left for bulk %llu, closed %llu; "
+	       "connections without a local peer %llu\n",
+	       (unsigned long long)s->joined, (unsigned long long)s->left,
+	       (unsigned long long)s->closed, (unsigned long long)s->not_local);
+}
+
+static json_object *accel_json(const struct sl_accel_view *a)
+{
+	json_object *o = json_object_new_object();
+
+	json_object_object_add(o, "enabled", json_object_new_boolean(a->enabled));
+	json_object_object_add(o, "sockets_now", json_object_new_int64(a->members));
+	json_object_object_add(o, "connections_now", json_object_new_int64(a->members / 2));
+	json_object_object_add(o, "redirected_bytes", json_object_new_uint64(a->stats.redirected_bytes));
+	json_object_object_add(o, "redirected_msgs", json_object_new_uint64(a->stats.redirected_msgs));
+	json_object_object_add(o, "stack_bytes", json_object_new_uint64(a->stats.stack_bytes));
+	json_object_object_add(o, "stack_msgs", json_object_new_uint64(a->stats.stack_msgs));
+	json_object_object_add(o, "joined", json_object_new_uint64(a->stats.joined));
+	json_object_object_add(o, "left", json_object_new_uint64(a->stats.left));
+	json_object_object_add(o, "closed", json_object_new_uint64(a->stats.closed));
+	json_object_object_add(o, "not_local", json_object_new_uint64(a->stats.not_local));
+	return o;
+}
 
 static void print_table(const struct ctl *ctl, const struct status_view *v)
 {
@@ -61,12 +128,13 @@ static void print_table(const struct ctl *ctl, const struct status_view *v)
 	else
 		printf("agent:       not running (the datapath runs on from the pins)\n");
 	printf("datapath:    %zu/%zu hooks attached to %s (cgroup id %llu)\n",
-	       v->n_attached, sl_n_link_descs, st->cgroup_path[0] ? st->cgroup_path : "?",
+	       v->n_attached, v->n_expected, st->cgroup_path[0] ? st->cgroup_path : "?",
 	       (unsigned long long)st->cgroup_id);
 	for (size_t i = 0; i < sl_n_link_descs; i++)
-		if (!v->links[i].attached)
+		if (link_expected(v, &sl_link_descs[i]) && !v->links[i].attached)
 			printf("             %s: %s\n", v->links[i].name,
 			       v->links[i].present ? "detached" : "missing");
+	print_accel(&v->accel);
 	printf("config:      generation %llu, applied %s, from %s\n",
 	       (unsigned long long)st->generation, applied,
 	       st->config_path[0] ? st->config_path : "?");
@@ -138,6 +206,7 @@ static void print_json(const struct ctl *ctl, const struct status_view *v)
 	json_object_object_add(o, "config", cfg);
 	json_object_object_add(o, "frontends", json_object_new_int64(st->n_services));
 	json_object_object_add(o, "backends", json_object_new_int64(st->n_backends));
+	json_object_object_add(o, "same_node", accel_json(&v->accel));
 	ctl_print_json(o);
 	json_object_put(o);
 }
@@ -156,21 +225,26 @@ int cmd_status(struct ctl *ctl, int argc, char **argv)
 	memset(&v, 0, sizeof(v));
 	if (ctl_open_maps(ctl, &maps) < 0)
 		return CTL_NO_STATE;
-	if (sl_status_read(&maps, &v.st, &err) < 0) {
+	if (sl_status_read(&maps, &v.st, &err) < 0 || sl_accel_read(&maps, &v.accel, &err) < 0) {
 		fprintf(stderr, "sluicectl: %s\n", err.msg);
 		sl_maps_close(&maps);
 		return CTL_NO_STATE;
 	}
 	sl_maps_close(&maps);
+	if (sl_n_link_descs > sizeof(v.links) / sizeof(v.links[0]))
+		return CTL_FAIL;
 	for (size_t i = 0; i < sl_n_link_descs; i++) {
-		sl_link_inspect(ctl->bpffs, &sl_link_descs[i], &v.links[i]);
-		if (v.links[i].attached && v.links[i].cgroup_id == v.st.cgroup_id)
-			v.n_attached++;
-		else
-			v.links[i].attached = 0;
+		const struct sl_link_desc *d = &sl_link_descs[i];
+
+		sl_link_inspect(ctl->bpffs, d, &v.links[i]);
+		v.links[i].attached = link_in_place(&v, d, &v.links[i]);
+		if (!link_expected(&v, d))
+			continue;
+		v.n_expected++;
+		v.n_attached += v.links[i].attached;
 	}
 	v.alive = agent_alive(v.st.agent_pid);
-	v.healthy = v.n_attached == sl_n_link_descs && v.st.result == SL_RESULT_APPLIED;
+	v.healthy = v.n_attached == v.n_expected && v.st.result == SL_RESULT_APPLIED;
 	if (ctl->json)
 		print_json(ctl, &v);
 	else

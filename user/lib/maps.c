@@ -23,6 +23,12 @@ const struct sl_map_desc sl_map_descs[] = {
 	DESC(svc_info),
 	DESC(backend_info),
 	DESC(status),
+	DESC(sockhash),
+	DESC(flow),
+	DESC(local_addr),
+	DESC(redir_stats),
+	DESC(settings),
+	DESC(reader),
 };
 const size_t sl_n_map_descs = sizeof(sl_map_descs) / sizeof(sl_map_descs[0]);
 

@@ -25,6 +25,12 @@ struct sl_maps {
 	int svc_info;
 	int backend_info;
 	int status;
+	int sockhash;
+	int flow;
+	int local_addr;
+	int redir_stats;
+	int settings;
+	int reader;
 	bool owned;		/* close the fds in sl_maps_close */
 	uint32_t max_services;
 	uint32_t max_backends;

@@ -5,6 +5,7 @@
 #include <linux/magic.h>
 #include <mntent.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,6 +35,30 @@ int sl_cgroup2_root(char *buf, size_t len, struct sl_err *err)
 	if (ret < 0)
 		return sl_errf(err, "no cgroup2 filesystem in /proc/mounts: Sluice "
 			       "needs cgroup v2 (kernel feature CONFIG_CGROUP_BPF)");
+	return 0;
+}
+
+static bool mounted(const char *fstype)
+{
+	FILE *f = setmntent("/proc/mounts", "r");
+	struct mntent *m;
+	bool found = false;
+
+	if (!f)
+		return false;
+	while ((m = getmntent(f)) && !found)
+		found = strcmp(m->mnt_type, fstype) == 0;
+	endmntent(f);
+	return found;
+}
+
+int sl_tracefs_prepare(struct sl_err *err)
+{
+	if (mounted("tracefs"))
+		return 0;
+	if (mount("nodev", "/sys/kernel/tracing", "tracefs", 0, NULL) < 0)
+		return sl_errf(err, "mounting tracefs at /sys/kernel/tracing: %s",
+			       strerror(errno));
 	return 0;
 }
 

@@ -15,6 +15,8 @@ int sl_cgroup2_root(char *buf, size_t len, struct sl_err *err);
  * prefix under /sys/fs/bpf when none is mounted, and creates the
  * directory. */
 int sl_bpffs_prepare(const char *path, struct sl_err *err);
+/* Mounts tracefs at /sys/kernel/tracing unless one is mounted somewhere. */
+int sl_tracefs_prepare(struct sl_err *err);
 /* The kernel's id of a cgroup v2 directory (what bpf link info reports). */
 int sl_cgroup_id(const char *path, uint64_t *id, struct sl_err *err);
 /* Is path on a cgroup2 filesystem? */

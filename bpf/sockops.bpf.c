@@ -1,0 +1,235 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/*
+ * sockops: which connections may take the same-node shortcut.
+ *
+ * A connection qualifies when both of its sockets are mesh sockets on this
+ * node. The client joins the sockhash unless sluice_local_addr says its
+ * destination has no mesh socket here; the server joins if it finds the
+ * client a member, since the client is established first. Membership
+ * gives both the sk_msg program (bpf/redir.bpf.c).
+ *
+ * A member that turns out to send in bulk, or whose peer never joined,
+ * leaves again on a later ACK (RTT callback) if nothing was ever
+ * redirected into it: bulk through the sockhash's send path runs at a half
+ * to two thirds of plain TCP, through plain TCP it costs nothing.
+ */
+#include <linux/bpf.h>
+#include <bpf/bpf_helpers.h>
+#include "lib/flow.h"
+
+#define SL_TCP_CLOSE 7
+
+static __always_inline bool sl_ops_view(struct bpf_sock_ops *skops, struct sl_view *v)
+{
+	struct sl_addr local = {}, remote = {};
+	__u8 family;
+
+	if (skops->family == SL_AF_INET) {
+		local.a[0] = skops->local_ip4;
+		remote.a[0] = skops->remote_ip4;
+		family = SL_AF_INET;
+	} else if (skops->family == SL_AF_INET6) {
+		family = sl_addr_set6(&local, skops->local_ip6[0], skops->local_ip6[1],
+				      skops->local_ip6[2], skops->local_ip6[3]);
+		if (sl_addr_set6(&remote, skops->remote_ip6[0], skops->remote_ip6[1],
+				 skops->remote_ip6[2], skops->remote_ip6[3]) != family)
+			return false;
+	} else {
+		return false;
+	}
+	return sl_view_build(v, family, &local, &remote, skops->local_port,
+			     skops->remote_port, bpf_get_netns_cookie(skops));
+}
+
+static __always_inline void sl_learn(const struct sl_addr *addr, __u8 family, __u32 mesh)
+{
+	struct sl_local_addr_key key = {};
+	struct sl_local_addr val = {};
+
+	key.addr = *addr;
+	key.family = family;
+	val.seen_ns = bpf_ktime_get_ns();
+	val.mesh = mesh;
+	bpf_map_update_elem(&sluice_local_addr, &key, &val, BPF_ANY);
+}
+
+static __always_inline struct sl_local_addr *sl_learned(const struct sl_addr *addr,
+							__u8 family, __u64 ttl)
+{
+	struct sl_local_addr_key key = {};
+	struct sl_local_addr *seen;
+
+	key.addr = *addr;
+	key.family = family;
+	seen = bpf_map_lookup_elem(&sluice_local_addr, &key);
+	if (!seen || bpf_ktime_get_ns() - seen->seen_ns >= ttl)
+		return NULL;
+	return seen;
+}
+
+/* Worth joining unless the destination is known to have no mesh socket
+ * here; loopback peers always live in the same pod. */
+static __always_inline bool sl_may_be_local(const struct sl_sock_key *own)
+{
+	struct sl_local_addr *seen;
+
+	if (own->netns)
+		return true;
+	seen = sl_learned(&own->remote, own->family, SL_LOCAL_ADDR_TTL_NS);
+	if (!seen || seen->mesh)
+		return true;
+	return bpf_ktime_get_ns() - seen->seen_ns >= SL_NOT_LOCAL_TTL_NS;
+}
+
+/* A client whose server never joined remembers that, unless the address
+ * was just seen as a mesh socket (the server may merely have closed). */
+static __always_inline void sl_learn_not_local(const struct sl_sock_key *own)
+{
+	struct sl_local_addr *seen;
+
+	if (own->netns)
+		return;
+	seen = sl_learned(&own->remote, own->family, SL_NOT_LOCAL_TTL_NS);
+	if (!seen || !seen->mesh)
+		sl_learn(&own->remote, own->family, 0);
+}
+
+/* A client connected through a VIP of a service that opted out. */
+static __always_inline bool sl_service_opted_out(struct bpf_sock_ops *skops)
+{
+	struct bpf_sock *sk = skops->sk;
+	struct sl_sock_vip *vip;
+
+	if (!sk)
+		return false;
+	vip = bpf_sk_storage_get(&sluice_sock_vip, sk, 0, 0);
+	return vip && (vip->svc_flags & SL_SVC_F_NO_REDIRECT);
+}
+
+static __always_inline void sl_join(struct bpf_sock_ops *skops, const struct sl_view *v,
+				    bool server)
+{
+	struct sl_redir_stats *stats = sl_redir_stats();
+	struct sl_flow flow = {};
+
+	/* Established: the application has read all there is. */
+	flow.copied_seq = skops->rcv_nxt;
+	flow.joined_seq = skops->rcv_nxt;
+	flow.flags = server ? SL_FLOW_F_SERVER : 0;
+	if (bpf_map_update_elem(&sluice_flow, &v->own, &flow, BPF_ANY))
+		return;
+	if (bpf_sock_hash_update(skops, &sluice_sockhash, (void *)&v->own, BPF_NOEXIST)) {
+		bpf_map_delete_elem(&sluice_flow, &v->own);
+		return;
+	}
+	bpf_sock_ops_cb_flags_set(skops, BPF_SOCK_OPS_RTT_CB_FLAG | BPF_SOCK_OPS_STATE_CB_FLAG);
+	if (stats)
+		__sync_fetch_and_add(&stats->joined, 1);
+}
+
+static __always_inline void sl_established(struct bpf_sock_ops *skops, bool active)
+{
+	struct sl_redir_stats *stats;
+	struct sl_view v;
+	bool local;
+
+	if (!sl_ops_view(skops, &v))
+		return;
+	if (!v.own.netns)
+		sl_learn(&v.own.local, v.own.family, 1);
+	if (!sl_redirect_enabled())
+		return;
+	if (active)
+		local = !sl_service_opted_out(skops) && sl_may_be_local(&v.own);
+	else
+		local = bpf_map_lookup_elem(&sluice_flow, &v.peer) != NULL;
+	if (local) {
+		sl_join(skops, &v, !active);
+		return;
+	}
+	stats = sl_redir_stats();
+	if (stats)
+		__sync_fetch_and_add(&stats->not_local, 1);
+}
+
+/* Leaves the sockhash if nothing was ever redirected into this socket:
+ * closing the gate first guarantees that nothing ever will be. */
+static __always_inline void sl_try_leave(struct bpf_sock_ops *skops,
+					 const struct sl_view *v, struct sl_flow *flow)
+{
+	struct sl_redir_stats *stats = sl_redir_stats();
+
+	/* Whatever happens, this socket stops asking on every ACK. */
+	bpf_sock_ops_cb_flags_set(skops, BPF_SOCK_OPS_STATE_CB_FLAG);
+	if (__sync_val_compare_and_swap(&flow->gate, 0, SL_GATE_LEAVING) != 0)
+		return;		/* data may sit in our queue: stay */
+	bpf_map_delete_elem(&sluice_sockhash, &v->own);
+	__sync_fetch_and_or(&flow->flags, SL_FLOW_F_LEFT);
+	if (stats)
+		__sync_fetch_and_add(&stats->left, 1);
+}
+
+/* After an ACK of our data: a bulk sender, or a socket whose peer never
+ * joined (or is gone), is better off on plain TCP. */
+static __always_inline void sl_acked(struct bpf_sock_ops *skops)
+{
+	struct sl_flow *flow;
+	struct sl_view v;
+
+	if (!sl_ops_view(skops, &v))
+		return;
+	flow = bpf_map_lookup_elem(&sluice_flow, &v.own);
+	if (!flow || (flow->flags & SL_FLOW_F_LEFT))
+		return;
+	if (skops->sk) {
+		struct tcp_sock___sl *tp = (void *)bpf_skc_to_tcp_sock(skops->sk);
+
+		if (tp)
+			sl_publish_read(flow, &v.own, tp->copied_seq);
+	}
+	if (flow->flags & SL_FLOW_F_BULK) {
+		sl_try_leave(skops, &v, flow);
+	} else if (!bpf_map_lookup_elem(&sluice_flow, &v.peer)) {
+		if (!flow->gate)
+			sl_learn_not_local(&v.own);
+		sl_try_leave(skops, &v, flow);
+	}
+}
+
+static __always_inline void sl_closed(struct bpf_sock_ops *skops)
+{
+	struct sl_redir_stats *stats = sl_redir_stats();
+	struct sl_flow *flow;
+	struct sl_view v;
+
+	if (skops->args[1] != SL_TCP_CLOSE || !sl_ops_view(skops, &v))
+		return;
+	flow = bpf_map_lookup_elem(&sluice_flow, &v.own);
+	if (!flow)
+		return;
+	if (stats && !(flow->flags & SL_FLOW_F_LEFT))
+		__sync_fetch_and_add(&stats->closed, 1);
+	bpf_map_delete_elem(&sluice_flow, &v.own);
+}
+
+SEC("sockops")
+int sl_sockops(struct bpf_sock_ops *skops)
+{
+	switch (skops->op) {
+	case BPF_SOCK_OPS_ACTIVE_ESTABLISHED_CB:
+		sl_established(skops, true);
+		break;
+	case BPF_SOCK_OPS_PASSIVE_ESTABLISHED_CB:
+		sl_established(skops, false);
+		break;
+	case BPF_SOCK_OPS_RTT_CB:
+		sl_acked(skops);
+		break;
+	case BPF_SOCK_OPS_STATE_CB:
+		sl_closed(skops);
+		break;
+	}
+	return 1;
+}
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";
