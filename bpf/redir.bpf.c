@@ -80,19 +80,19 @@ static __always_inline bool sl_gate_enter(__u32 *gate)
 	return seen == 0 || seen == 1;
 }
 
-/* The peer's application is known to read with recv/read, and never
- * seen splicing. */
+/* The peer's application was seen reading TCP data of this connection
+ * with recv/read, and neither it nor its reader identity was ever seen
+ * calling splice. Trusting an identity's past reads for a new socket
+ * would be faster, but a server may read a header with recv and the rest
+ * with splice (proxies do): only the socket's own reads count. */
 static __always_inline bool sl_peer_reads(const struct sl_flow *pflow,
 					  const struct sl_sock_key *peer)
 {
 	__u32 f = pflow->flags;
 
-	if (f & SL_FLOW_F_SPLICER)
+	if ((f & SL_FLOW_F_SPLICER) || !(f & SL_FLOW_F_READER))
 		return false;
-	if (f & SL_FLOW_F_READER)
-		return !(sl_reader_flags(peer, f & SL_FLOW_F_SERVER) & SL_FLOW_F_SPLICER);
-	f = sl_reader_flags(peer, f & SL_FLOW_F_SERVER);
-	return (f & SL_FLOW_F_READER) && !(f & SL_FLOW_F_SPLICER);
+	return !(sl_reader_flags(peer, f & SL_FLOW_F_SERVER) & SL_FLOW_F_SPLICER);
 }
 
 static __always_inline bool sl_may_redirect(const struct sl_flow *flow,

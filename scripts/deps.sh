@@ -9,9 +9,15 @@ PACKAGES=(
 	libbpf-dev libelf-dev zlib1g-dev libyaml-dev libjson-c-dev libxxhash-dev
 	# tests
 	libcmocka-dev iproute2 util-linux procps jq
-	# benchmarks (the kube-proxy-style baseline)
-	iptables
+	# benchmarks: the kube-proxy-style baseline, the sidecar baseline, the
+	# workloads (request/response, bulk, HTTP) and their servers
+	iptables haproxy sockperf iperf3 wrk nginx-light
 )
+
+# Packages that come with a system service. The benchmarks start their own
+# copies inside network namespaces; one left running in the root netns
+# (nginx on port 80) would only be in the way.
+SERVICES=(nginx haproxy iperf3)
 
 missing=()
 for p in "${PACKAGES[@]}"; do
@@ -29,7 +35,35 @@ if [ "$(id -u)" -ne 0 ]; then
 	exit 1
 fi
 
+# Keep maintainer scripts from starting services while installing (the
+# Debian convention: invoke-rc.d and deb-systemd-invoke ask policy-rc.d).
+POLICY=/usr/sbin/policy-rc.d
+if [ ! -e "$POLICY" ]; then
+	printf '#!/bin/sh\n# deps.sh: no service starts during the install\nexit 101\n' >"$POLICY"
+	chmod 755 "$POLICY"
+	trap 'rm -f "$POLICY"' EXIT
+fi
+
 echo "deps.sh: installing ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
 apt-get install -y -qq --no-install-recommends "${missing[@]}"
+
+# Only the services of packages installed just now: a server the machine
+# already ran on purpose is left alone.
+for s in "${SERVICES[@]}"; do
+	case " ${missing[*]} " in
+	*" $s "* | *" $s-"*) ;;
+	*) continue ;;
+	esac
+	if pidof systemd >/dev/null 2>&1; then
+		systemctl disable --now "$s" >/dev/null 2>&1 || true
+	elif [ -x "/etc/init.d/$s" ]; then
+		"/etc/init.d/$s" stop >/dev/null 2>&1 || true
+	fi
+done
+# Whatever still listens in the root netns was started by a package after
+# all (e.g. a machine without policy-rc.d support): say so.
+if ss -Hltnp 2>/dev/null | grep -E '"(nginx|haproxy|iperf3)"'; then
+	echo "deps.sh: warning: the servers above listen in the root netns" >&2
+fi

@@ -168,7 +168,6 @@ static __always_inline void sl_publish_read(struct sl_flow *flow, const struct s
 	    (flow->flags & (SL_FLOW_F_READER | SL_FLOW_F_SPLICER)))
 		return;
 	__sync_fetch_and_or(&flow->flags, SL_FLOW_F_READER);
-	sl_reader_mark(own, flow->flags & SL_FLOW_F_SERVER, SL_FLOW_F_READER);
 }
 
 static __always_inline struct sl_redir_stats *sl_redir_stats(void)

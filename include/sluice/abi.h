@@ -269,13 +269,13 @@ struct sl_flow {
 };
 
 /*
- * sluice_reader: how the application behind an endpoint reads, learned
- * per reader identity: (pod address, service port, role), where the
- * service port is the server's port for both ends. Data redirected into a
- * socket can be read with recv/read but not with splice(2), so nothing is
- * redirected to a socket until it or its identity has been seen reading
- * TCP data without splice, and nothing ever to one seen calling splice
- * (the syscalls:sys_enter_splice tracepoint, bpf/trace.bpf.c).
+ * sluice_reader: reader identities seen calling splice(2): (pod address,
+ * service port, role), where the service port is the server's port for
+ * both ends. Data redirected into a socket can be read with recv/read but
+ * not with splice, so nothing is redirected to a socket until it has been
+ * seen reading TCP data of its own connection without splice, and nothing
+ * ever to one whose identity was seen splicing (the
+ * syscalls:sys_enter_splice tracepoint, bpf/trace.bpf.c).
  */
 struct sl_reader_key {
 	struct sl_addr addr;
@@ -285,7 +285,7 @@ struct sl_reader_key {
 };
 
 struct sl_reader {
-	__u32 flags;		/* SL_FLOW_F_READER | SL_FLOW_F_SPLICER */
+	__u32 flags;		/* SL_FLOW_F_SPLICER */
 	__u32 pad;
 	__u64 seen_ns;
 };

@@ -129,6 +129,57 @@ service_entry()
 	for v in $eps; do printf '  - {address: "%s"}\n' "$v"; done
 }
 
+# ---- byte-exact streams (sl-stream) -----------------------------------------
+
+STREAM=$BUILD/sl-stream
+STREAM_PORT=9100
+# Below the server's own 60 s deadline, so that a stuck connection is
+# reported by the client as a timeout rather than outlived by the server.
+STREAM_TIMEOUT=20
+
+# stream_serve NODE/POD: an sl-stream server in the pod, ready on return;
+# its pid in STREAM_PID.
+stream_serve()
+{
+	local out="$E2E_TMP/stream-serve.out"
+
+	"$TESTBED" exec "$E2E_ID" "$1" -- "$STREAM" serve --port "$STREAM_PORT" \
+		>"$out" 2>"$E2E_TMP/stream-serve.err" &
+	STREAM_PID=$!
+	E2E_PIDS+=("$STREAM_PID")
+	for _ in $(seq 100); do
+		grep -q '^ready' "$out" 2>/dev/null && return 0
+		sleep 0.05
+	done
+	fail "sl-stream serve in $1 did not start: $(cat "$out" "$E2E_TMP/stream-serve.err")"
+}
+
+# One field of a RESULT line.
+result_field() { sed -n "s/^RESULT .* $2=\([^ ]*\).*/\1/p" <<<"$1"; }
+
+# stream_run FROM IP ARGS...: an sl-stream run from pod FROM that must not
+# fail anywhere; every byte is checked at its offset.
+stream_run()
+{
+	local from=$1 ip=$2 out rc=0 conns=1 prev=
+	shift 2
+	for a in "$@"; do
+		[ "$prev" = --conns ] && conns=$a
+		prev=$a
+	done
+	out=$(in_pod "$from" -- "$STREAM" run --timeout "$STREAM_TIMEOUT" "$@" "$ip" \
+		"$STREAM_PORT") || rc=$?
+	grep '^FAIL' <<<"$out" | head -n 5 >&2 || true
+	assert_match "$out" '^RESULT ' "sl-stream run $* to $ip printed no RESULT"
+	assert_eq "$(result_field "$out" failed)" 0 "failed connections, $* to $ip"
+	assert_eq "$(result_field "$out" ok)" "$conns" "good connections, $* to $ip"
+	assert_eq "$rc" 0 "exit code of sl-stream run $* to $ip"
+	log "$(grep '^RESULT' <<<"$out") ($ip)"
+}
+
+# same_node NODE FIELD: one counter of same-node acceleration.
+same_node() { status_field "$1" ".same_node.$2"; }
+
 # ---- agents ------------------------------------------------------------------
 
 # agent_start NODE CONFIG [ARGS...]

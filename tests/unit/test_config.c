@@ -107,6 +107,15 @@ static const char *const bad_cases[][2] = {
 	{ "apiVersion: v1\nkind: Service\nmetadata: {name: a}\n---\n"
 	  "apiVersion: v1\nkind: Service\nmetadata: {name: a}\n",
 	  "test.yaml:5: Service default/a is defined twice (also at test.yaml:1)" },
+	{ "apiVersion: v1\nkind: Service\nmetadata:\n  name: a\n"
+	  "  annotations: {sluice.dev/redirect: \"no\"}\n",
+	  "metadata.annotations.sluice.dev/redirect: \"no\" must be \"true\" or \"false\"" },
+	{ "apiVersion: v1\nkind: Service\nmetadata:\n  name: a\n"
+	  "  annotations: {sluice.dev/redirekt: \"false\"}\n",
+	  "test.yaml:5:17: metadata.annotations.sluice.dev/redirekt: unknown Sluice annotation" },
+	{ "apiVersion: discovery.k8s.io/v1\nkind: EndpointSlice\n"
+	  "metadata: {name: s, annotations: {sluice.dev/redirect: \"false\"}}\n"
+	  "addressType: IPv4\n", "applies to the Service, not its EndpointSlices" },
 };
 
 static void test_bad_input_names_file_line_field(void **state)
@@ -154,6 +163,31 @@ static void test_not_implemented_fields_are_warned(void **state)
 	assert_true(warnings_contain(&cfg, "resolution DNS is not implemented"));
 	assert_true(warnings_contain(&cfg, "CIDR address 10.9.0.0/16"));
 	assert_false(cfg.entries[0].balanced);
+	sl_config_free(&cfg);
+}
+
+static void test_redirect_annotation(void **state)
+{
+	struct sl_config cfg;
+	struct sl_model m;
+	struct sl_err err;
+	const char *yaml =
+		"apiVersion: v1\nkind: Service\nmetadata:\n  name: a\n"
+		"  annotations: {sluice.dev/redirect: \"false\", team: payments}\n"
+		"spec: {clusterIP: 10.0.0.1, ports: [{port: 80}]}\n"
+		"---\n"
+		"apiVersion: v1\nkind: Service\nmetadata:\n  name: b\n"
+		"  annotations: {sluice.dev/redirect: \"true\"}\n"
+		"spec: {clusterIP: 10.0.0.2, ports: [{port: 80}]}\n";
+
+	(void)state;
+	assert_int_equal(load_yaml(yaml, &cfg, &err), 0);
+	assert_true(cfg.services[0].meta.no_redirect);
+	assert_false(cfg.services[1].meta.no_redirect);
+	assert_int_equal(sl_model_build(&cfg, &m, &err), 0);
+	assert_int_equal(m.fe[0].flags, SL_SVC_F_NO_REDIRECT);
+	assert_int_equal(m.fe[1].flags, 0);
+	sl_model_free(&m);
 	sl_config_free(&cfg);
 }
 
@@ -250,6 +284,7 @@ int main(void)
 		cmocka_unit_test(test_service_decoded),
 		cmocka_unit_test(test_bad_input_names_file_line_field),
 		cmocka_unit_test(test_not_implemented_fields_are_warned),
+		cmocka_unit_test(test_redirect_annotation),
 		cmocka_unit_test(test_other_kinds_and_lists),
 		cmocka_unit_test(test_slice_conditions),
 		cmocka_unit_test(test_service_entry_decoded),

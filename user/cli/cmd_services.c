@@ -57,6 +57,8 @@ static json_object *fe_json(const struct snap_fe *fe)
 	json_object_object_add(o, "datagrams", json_object_new_uint64(fe->stats.datagrams));
 	json_object_object_add(o, "refused", json_object_new_uint64(fe->stats.refused));
 	json_object_object_add(o, "errors", json_object_new_uint64(fe->stats.errors));
+	json_object_object_add(o, "same_node_redirect",
+			       json_object_new_boolean(!(fe->svc.flags & SL_SVC_F_NO_REDIRECT)));
 	return o;
 }
 

@@ -92,9 +92,10 @@ static void print_accel(const struct sl_accel_view *a)
 	       (unsigned long long)s->redirected_bytes, (unsigned long long)s->redirected_msgs,
 	       (unsigned long long)s->stack_bytes, (unsigned long long)s->stack_msgs);
 	printf("             sockets joined %llu, left for bulk %llu, closed %llu; "
-	       "connections without a local peer %llu\n",
+	       "connections without a local peer %llu; splicing readers %llu\n",
 	       (unsigned long long)s->joined, (unsigned long long)s->left,
-	       (unsigned long long)s->closed, (unsigned long long)s->not_local);
+	       (unsigned long long)s->closed, (unsigned long long)s->not_local,
+	       (unsigned long long)s->splice_seen);
 }
 
 static json_object *accel_json(const struct sl_accel_view *a)
@@ -112,6 +113,7 @@ static json_object *accel_json(const struct sl_accel_view *a)
 	json_object_object_add(o, "left", json_object_new_uint64(a->stats.left));
 	json_object_object_add(o, "closed", json_object_new_uint64(a->stats.closed));
 	json_object_object_add(o, "not_local", json_object_new_uint64(a->stats.not_local));
+	json_object_object_add(o, "splice_seen", json_object_new_uint64(a->stats.splice_seen));
 	return o;
 }
 

@@ -27,6 +27,8 @@ struct sl_meta {
 	struct sl_loc loc;	/* the document's first line */
 	struct sl_label *labels;
 	size_t n_labels, cap_labels;
+	bool no_redirect;	/* annotation sluice.dev/redirect: "false" */
+	struct sl_loc redirect_loc;	/* where that annotation is, if given */
 };
 
 /* v1 Service */

@@ -31,6 +31,7 @@ struct sl_frontend {
 	const char *name;
 	const char *port_name;
 	uint32_t kind;		/* SL_KIND_* */
+	uint32_t flags;		/* SL_SVC_F_* */
 	struct sl_loc loc;	/* of the resource that defines it */
 	struct sl_model_member *members;	/* sorted by address, port */
 	size_t n_members;

@@ -173,6 +173,7 @@ static int build_next(struct run *r, struct fe_plan *p)
 
 	memset(next, 0, sizeof(*next));
 	next->key = fe->key;
+	next->flags = fe->flags;
 	fill_info(fe, &next->info);
 	next->n_members = (uint32_t)fe->n_members;
 	next->members = calloc(fe->n_members + 1, sizeof(*next->members));
@@ -237,7 +238,8 @@ static int plan_frontends(struct run *r)
 		if (p->old >= 0) {
 			const struct sl_applied_fe *old = &st->fe[p->old];
 
-			if (!old->dirty && same_members(old, &p->next) &&
+			if (!old->dirty && old->flags == p->next.flags &&
+			    same_members(old, &p->next) &&
 			    !memcmp(&old->info, &p->next.info, sizeof(old->info)))
 				p->op = OP_NOOP;
 		}
@@ -409,6 +411,7 @@ static int write_fe(struct run *r, struct fe_plan *p)
 	v.rev = n->rev;
 	v.n_members = n->n_members;
 	v.n_slots = n->n_slots;
+	v.flags = n->flags;
 	/* The switch: from here on new connections use revision n->rev. */
 	if (map_write(r, st->maps->svc, &n->key, &v, "sluice_svc"))
 		goto undo;

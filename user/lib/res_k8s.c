@@ -582,6 +582,10 @@ int sl_decode_endpoint_slice(struct sl_yctx *ctx, yaml_node_t *root,
 		return -1;
 	if (sl_meta_finish(ctx, root, &slice.meta) < 0)
 		return -1;
+	if (slice.meta.redirect_loc.line)
+		return sl_y_fail(ctx, root, "metadata.annotations.sluice.dev/redirect "
+				 "(line %u) applies to the Service, not its EndpointSlices",
+				 slice.meta.redirect_loc.line);
 	slice.service_name = sl_meta_label(&slice.meta, "kubernetes.io/service-name");
 	if (!slice.service_name)
 		sl_y_warn(ctx, root, "EndpointSlice %s/%s has no label "

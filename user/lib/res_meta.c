@@ -102,12 +102,54 @@ int sl_decode_labels(struct sl_yctx *ctx, yaml_node_t *node,
 	return 0;
 }
 
+/* Annotations are free-form; those under sluice.dev/ are Sluice's own
+ * settings and must be spelled right. */
+static int meta_annotation(struct sl_yctx *ctx, yaml_node_t *key, yaml_node_t *value,
+			   struct sl_meta *meta)
+{
+	const char *k = (const char *)key->data.scalar.value;
+	const char *v;
+	size_t mark;
+	int ret = 0;
+
+	if (strncmp(k, "sluice.dev/", 11) != 0)
+		return 0;
+	mark = sl_y_push(ctx, ".%s", k);
+	if (strcmp(k, "sluice.dev/redirect") != 0) {
+		ret = sl_y_fail(ctx, key, "unknown Sluice annotation (known: "
+				"sluice.dev/redirect)");
+	} else if (!(v = sl_y_scalar(ctx, value))) {
+		ret = -1;
+	} else if (strcmp(v, "true") && strcmp(v, "false")) {
+		ret = sl_y_fail(ctx, value, "\"%s\" must be \"true\" or \"false\"", v);
+	} else {
+		meta->no_redirect = !strcmp(v, "false");
+		meta->redirect_loc = sl_y_loc(ctx, key);
+	}
+	sl_y_pop(ctx, mark);
+	return ret;
+}
+
+static int meta_annotations(struct sl_yctx *ctx, yaml_node_t *node, void *obj)
+{
+	if (sl_y_expect_map(ctx, node) < 0)
+		return -1;
+	for (yaml_node_pair_t *p = node->data.mapping.pairs.start;
+	     p < node->data.mapping.pairs.top; p++) {
+		yaml_node_t *k = sl_y_node(ctx, p->key), *v = sl_y_node(ctx, p->value);
+
+		if (!sl_y_scalar(ctx, k) || meta_annotation(ctx, k, v, obj) < 0)
+			return -1;
+	}
+	return 0;
+}
+
 static const struct sl_yfield meta_fields[] = {
 	{ "name", SL_YF_DECODE, meta_name },
 	{ "namespace", SL_YF_DECODE, meta_namespace },
 	{ "labels", SL_YF_DECODE, meta_labels },
 	/* Bookkeeping kept by the API server; no meaning for the dataplane. */
-	{ "annotations", SL_YF_ACCEPT, NULL },
+	{ "annotations", SL_YF_DECODE, meta_annotations },
 	{ "uid", SL_YF_ACCEPT, NULL },
 	{ "resourceVersion", SL_YF_ACCEPT, NULL },
 	{ "generation", SL_YF_ACCEPT, NULL },

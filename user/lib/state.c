@@ -125,6 +125,7 @@ static int load_frontends(struct sl_state *st, struct sl_err *err)
 		fe->rev = v.rev;
 		fe->n_slots = v.n_slots;
 		fe->n_members = v.n_members;
+		fe->flags = v.flags;
 		fe->members = calloc(v.n_members ? v.n_members : 1, sizeof(*fe->members));
 		if (!fe->members)
 			return sl_errf(err, "out of memory");

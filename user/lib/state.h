@@ -22,6 +22,7 @@ struct sl_applied_fe {
 	uint32_t rev;
 	uint32_t n_slots;
 	uint32_t n_members;
+	uint32_t flags;			/* SL_SVC_F_* */
 	struct sl_member *members;	/* malloc'd */
 	struct sl_svc_info info;
 	bool dirty;			/* tables found incomplete: rewrite */
