@@ -148,7 +148,7 @@ int sl_redirect(struct sk_msg_md *msg)
 	me = (void *)bpf_skc_to_tcp_sock(sk);
 	if (!flow || !me)
 		return SK_PASS;
-	sl_publish_read(flow, &v.own, me->copied_seq);
+	sl_publish_read(flow, me->copied_seq);
 	if (size > SL_BULK_MSG_BYTES || !sl_redirect_enabled()) {
 		if (!(flow->flags & SL_FLOW_F_BULK))
 			__sync_fetch_and_or(&flow->flags, SL_FLOW_F_BULK);

@@ -185,7 +185,7 @@ static __always_inline void sl_acked(struct bpf_sock_ops *skops)
 		struct tcp_sock___sl *tp = (void *)bpf_skc_to_tcp_sock(skops->sk);
 
 		if (tp)
-			sl_publish_read(flow, &v.own, tp->copied_seq);
+			sl_publish_read(flow, tp->copied_seq);
 	}
 	if (flow->flags & SL_FLOW_F_BULK) {
 		sl_try_leave(skops, &v, flow);

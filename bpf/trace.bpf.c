@@ -74,7 +74,15 @@ struct sock_common___sl {
 
 struct sock___sl {
 	struct sock_common___sl __sk_common;
+	void *sk_user_data;
 } __attribute__((preserve_access_index));
+
+struct sk_psock___sl {
+	__u32 msg_tot_len;
+} __attribute__((preserve_access_index));
+
+/* The low bits of sk_user_data are flags (SK_USER_DATA_PTRMASK). */
+#define SL_USER_DATA_PTRMASK (~7UL)
 
 struct socket___sl {
 	struct sock___sl *sk;
@@ -140,6 +148,18 @@ static __always_inline bool sl_sock_view(struct sock___sl *sk, struct sl_view *v
 			     (__u32)BPF_CORE_READ(c, skc_dport) << 16, cookie);
 }
 
+/* Bytes already redirected into the socket and not read: a splice
+ * cannot see them. 0 where the kernel does not say. */
+static __always_inline __u32 sl_redirected_unread(struct sock___sl *sk)
+{
+	struct sk_psock___sl *psock;
+
+	if (!bpf_core_field_exists(((struct sk_psock___sl *)0)->msg_tot_len))
+		return 0;
+	psock = (void *)((unsigned long)BPF_CORE_READ(sk, sk_user_data) & SL_USER_DATA_PTRMASK);
+	return psock ? BPF_CORE_READ(psock, msg_tot_len) : 0;
+}
+
 SEC("tracepoint/syscalls/sys_enter_splice")
 int sl_saw_splice(struct sl_splice_args *args)
 {
@@ -156,8 +176,11 @@ int sl_saw_splice(struct sl_splice_args *args)
 	__sync_fetch_and_or(&flow->flags, SL_FLOW_F_SPLICER);
 	sl_reader_mark(&v.own, flow->flags & SL_FLOW_F_SERVER, SL_FLOW_F_SPLICER);
 	stats = sl_redir_stats();
-	if (stats)
-		__sync_fetch_and_add(&stats->splice_seen, 1);
+	if (!stats)
+		return 0;
+	__sync_fetch_and_add(&stats->splice_seen, 1);
+	if (sl_redirected_unread(sk))
+		__sync_fetch_and_add(&stats->splice_stranded, 1);
 	return 0;
 }
 

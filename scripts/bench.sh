@@ -1,278 +1,260 @@
 #!/usr/bin/env bash
-# make bench: new-connection rate (connect + 1 request + close) and 64-byte
-# request/response latency through a service VIP, on one machine in one run:
+# make bench: the cost of a service mesh dataplane against no mesh, in one run
+# on one machine, as one table (and a second one for the service count).
 #
-#   direct        the client dials the server pod's IP (no mesh)
-#   iptables-N    kube-proxy-style iptables DNAT for the VIP, with N other
-#                 services installed (KUBE-SERVICES -> KUBE-SVC -> KUBE-SEP)
-#   sluice-N      Sluice's connect-time translation, with N other services
+# Workloads (BENCH_ONLY, comma-separated; default all):
+#   rr       64-byte ping-pong on one TCP connection: p50, p99, transactions/s
+#            (sockperf ping-pong, or sl-probe rr with BENCH_RR_TOOL=sl-probe)
+#   crr      connect, one request, its reply, close: connections/s (sl-probe)
+#   stream1  64 KiB writes on one connection: Gbit/s (iperf3)
+#   stream8  the same on 8 parallel connections (iperf3 -P 8)
+#   http     HTTP/1.1 keep-alive, 8 connections: requests/s, p99 (wrk, nginx)
+# Paths (BENCH_PATHS; default both):
+#   same-node   client pod and server pod on one node
+#   cross-node  client pod on node n1, server pod on node n2
+# Modes (BENCH_MODES; default all; direct is always measured):
+#   direct           no mesh: the client dials the server pod's IP
+#   iptables         kube-proxy-style iptables DNAT for the VIP, in the
+#                    client node's netns
+#   proxy            the sidecar pattern: an HAProxy in the client pod and one
+#                    in the server pod, traffic captured by iptables REDIRECT
+#   sluice           the Sluice agent with --no-redirect (connect-time
+#                    translation only)
+#   sluice-redirect  the Sluice agent with same-node acceleration
+# Service count (BENCH_SERVICES, default "10 1000 10000", "" skips it):
+#   direct, iptables-N and sluice-N with N other services, same-node, on crr
+#   and rr (with sl-probe rr here, as in the benchmarks recorded before; it
+#   also spares the 2 s that sockperf sleeps before every run).
 #
-# Each figure is the median of BENCH_ROUNDS runs of BENCH_SECONDS, modes
-# interleaved round by round, with the spread (min-max). The iptables modes
-# run in a testbed of their own, so that conntrack and NAT hooks registered
-# there never touch the direct and Sluice runs. Client and server are pinned
-# to different CPUs.
+# Every (path, mode) has a testbed of its own (scripts/testbed.sh), so that
+# no conntrack, NAT, sidecar or Sluice hook of one mode ever touches another,
+# and the direct baseline never runs with a Sluice program attached. Each
+# mode's two runs sit between two direct runs (direct, mode, mode, direct),
+# modes rotating from round to round; the ratio of each such group is one
+# sample. Client and server are pinned to different CPUs. BENCH_ROUNDS
+# (default 3) rounds of BENCH_SECONDS (default 2) per run; BENCH_RAW=FILE
+# keeps the recorded runs ("PATH MODE METRIC ROUND own|dir VALUE").
 set -euo pipefail
 
+# shellcheck disable=SC2034 # used by the sourced scripts/bench/*.sh
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BUILD=$ROOT/build
 TESTBED=$ROOT/scripts/testbed.sh
 PROBE=$BUILD/sl-probe
-ROUNDS=${BENCH_ROUNDS:-5}
+ROUNDS=${BENCH_ROUNDS:-3}
 SECONDS_PER_RUN=${BENCH_SECONDS:-2}
-COUNTS=${BENCH_SERVICES:-"10 1000 10000"}
-VIP=10.96.0.10
-SUFFIX=$(od -An -N3 -tx1 /dev/urandom | tr -d ' \n')
-TB_MESH="bm$SUFFIX"	# direct and Sluice
-TB_IPT="bi$SUFFIX"	# iptables
-PINS=/sys/fs/bpf/sluice-bench-$SUFFIX
-WORK=$(mktemp -d /tmp/sluice-bench.XXXX)
-RESULTS=$WORK/results
-PIDS=()
-AGENT=
+COUNTS=${BENCH_SERVICES-"10 1000 10000"}
+RR_TOOL=${BENCH_RR_TOOL:-sockperf}
+RAW=${BENCH_RAW:-}	# if set, the recorded runs are copied there
+ALL_WORKLOADS="rr crr stream1 stream8 http"
+ALL_PATHS="same-node cross-node"
+ALL_MODES="iptables proxy sluice sluice-redirect"
+WORKLOADS=${BENCH_ONLY:-$ALL_WORKLOADS}
+PATHS=${BENCH_PATHS:-$ALL_PATHS}
+MODES=${BENCH_MODES-$ALL_MODES}
+WORKLOADS=${WORKLOADS//,/ }
+PATHS=${PATHS//,/ }
+MODES=${MODES//,/ }
+declare -A MODE_LETTER=([direct]=d [iptables]=i [proxy]=p [sluice]=s [sluice-redirect]=r)
+declare -A PATH_LETTER=([same-node]=l [cross-node]=x)
 
-cleanup()
+usage_error() { echo "bench: $*" >&2; exit 2; }
+
+# only ALLOWED WORD...: the words of ALLOWED that were asked for, in ALLOWED's
+# order; an unknown word is an error.
+only()
 {
-	set +e
-	[ -n "$AGENT" ] && kill "$AGENT" 2>/dev/null && wait "$AGENT" 2>/dev/null
-	for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done
-	wait 2>/dev/null
-	"$BUILD/sluiced" --uninstall --bpffs "$PINS" >/dev/null 2>&1
-	"$TESTBED" down "$TB_MESH" >/dev/null 2>&1
-	"$TESTBED" down "$TB_IPT" >/dev/null 2>&1
-	rm -rf "$WORK"
+	local allowed=$1 w out=
+	shift
+	for w in "$@"; do
+		[[ " $allowed direct " == *" $w "* ]] || usage_error "unknown '$w' (known: $allowed)"
+	done
+	for w in $allowed; do
+		[[ " $* " == *" $w "* ]] && out="$out $w"
+	done
+	echo "${out# }"
 }
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+
+# shellcheck disable=SC2086
+{
+	WORKLOADS=$(only "$ALL_WORKLOADS" $WORKLOADS)
+	PATHS=$(only "$ALL_PATHS" $PATHS)
+	MODES=$(only "$ALL_MODES" $MODES)
+}
+[[ $ROUNDS =~ ^[1-9][0-9]*$ ]] || usage_error "BENCH_ROUNDS must be a positive integer"
+[[ $SECONDS_PER_RUN =~ ^[1-9][0-9]*$ ]] || usage_error "BENCH_SECONDS must be a positive integer"
+[[ $COUNTS =~ ^[0-9\ ]*$ ]] || usage_error "BENCH_SERVICES must be counts"
+case $RR_TOOL in sockperf) RR_TOOL=sockperf ;; sl-probe) RR_TOOL=probe ;;
+*) usage_error "BENCH_RR_TOOL is sockperf or sl-probe" ;; esac
+# The service-count phase measures crr and rr, as far as they were asked for.
+# shellcheck disable=SC2046
+COUNT_WORKLOADS=$(only "crr rr" $(tr ' ' '\n' <<<"$WORKLOADS" | grep -xE 'crr|rr' || true))
+[ -z "$COUNT_WORKLOADS" ] && COUNTS=
+[ -z "$WORKLOADS" ] && [ -z "$COUNTS" ] && usage_error "nothing to measure"
 
 [ "$(id -u)" -eq 0 ] || { echo "bench needs root" >&2; exit 1; }
-[ "$(nproc)" -ge 2 ] && CLIENT_CPU=0 SERVER_CPU=1 || CLIENT_CPU=0 SERVER_CPU=0
-
-info() { "$TESTBED" info "$1" | sed -n "s/^$2=//p"; }
-
-setup_testbed()
-{
-	local id=$1
-	"$TESTBED" up "$id" n1/client n1/server >/dev/null
-	"$TESTBED" exec "$id" n1/server -- taskset -c "$SERVER_CPU" "$PROBE" serve \
-		--name server --tcp 8080 --echo 8081 >"$WORK/serve-$id.log" 2>&1 &
-	PIDS+=($!)
-	for _ in $(seq 100); do
-		grep -q ready "$WORK/serve-$id.log" && return 0
-		sleep 0.05
-	done
-	echo "server did not start" >&2
-	exit 1
-}
-
-# N other services plus the measured one, as Sluice configuration.
-sluice_config()
-{
-	local n=$1 server=$2
-	awk -v n="$n" -v server="$server" -v vip="$VIP" 'BEGIN {
-		for (i = 0; i < n; i++) {
-			printf "apiVersion: networking.istio.io/v1\nkind: ServiceEntry\n"
-			printf "metadata: {name: other-%d, namespace: bench}\n", i
-			printf "spec:\n  hosts: [other-%d.bench]\n", i
-			printf "  addresses: [10.97.%d.%d]\n", int(i / 250), i % 250 + 1
-			printf "  resolution: STATIC\n  ports: [{number: 80, name: http, targetPort: 8080}]\n"
-			printf "  endpoints: [{address: 10.98.%d.%d}]\n---\n", int(i / 250), i % 250 + 1
-		}
-		printf "apiVersion: networking.istio.io/v1\nkind: ServiceEntry\n"
-		printf "metadata: {name: target, namespace: bench}\n"
-		printf "spec:\n  hosts: [target.bench]\n  addresses: [%s]\n", vip
-		printf "  resolution: STATIC\n"
-		printf "  ports: [{number: 80, name: http, targetPort: 8080}, {number: 81, name: echo, targetPort: 8081}]\n"
-		printf "  endpoints: [{address: %s}]\n", server
-	}'
-}
-
-# kube-proxy's iptables layout: one KUBE-SERVICES rule per service port,
-# walked in order; the measured service sits in the middle of the list.
-iptables_rules()
-{
-	local n=$1 server=$2
-	awk -v n="$n" -v server="$server" -v vip="$VIP" '
-	function svc(name, ip, port, dst) {
-		chain[++nc] = sprintf(":KUBE-SVC-%s - [0:0]\n:KUBE-SEP-%s - [0:0]", name, name)
-		rule[++nr] = sprintf("-A KUBE-SERVICES -d %s/32 -p tcp -m comment --comment \"bench/%s\" -m tcp --dport %d -j KUBE-SVC-%s", ip, name, port, name)
-		rule[++nr] = sprintf("-A KUBE-SVC-%s -m comment --comment \"bench/%s\" -j KUBE-SEP-%s", name, name, name)
-		rule[++nr] = sprintf("-A KUBE-SEP-%s -p tcp -m tcp -j DNAT --to-destination %s", name, dst)
-	}
-	BEGIN {
-		for (i = 0; i < n; i++) {
-			if (i == int(n / 2)) {
-				svc("TARGET80", vip, 80, server ":8080")
-				svc("TARGET81", vip, 81, server ":8081")
-			}
-			svc(sprintf("O%d", i), sprintf("10.97.%d.%d", int(i / 250), i % 250 + 1), 80,
-			    sprintf("10.98.%d.%d:8080", int(i / 250), i % 250 + 1))
-		}
-		if (n == 0) {
-			svc("TARGET80", vip, 80, server ":8080")
-			svc("TARGET81", vip, 81, server ":8081")
-		}
-		print "*nat\n:KUBE-SERVICES - [0:0]"
-		for (i = 1; i <= nc; i++) print chain[i]
-		print "-A PREROUTING -m comment --comment \"kube-proxy\" -j KUBE-SERVICES"
-		print "-A OUTPUT -m comment --comment \"kube-proxy\" -j KUBE-SERVICES"
-		for (i = 1; i <= nr; i++) print rule[i]
-		print "COMMIT"
-	}'
-}
-
-agent_generation()
-{
-	"$BUILD/sluicectl" --bpffs "$PINS" -o json status 2>/dev/null | jq -r '.config.generation // 0' ||
-		echo 0
-}
-
-SLUICE_N=0
-sluice_apply()
-{
-	local n=$1 gen
-	[ "$n" = "$SLUICE_N" ] && return 0
-	SLUICE_N=$n
-	gen=$(agent_generation)
-	sluice_config "$n" "$SERVER_MESH" >"$WORK/config/bench.yaml.tmp"
-	mv "$WORK/config/bench.yaml.tmp" "$WORK/config/bench.yaml"
-	for _ in $(seq 600); do
-		[ "$(agent_generation)" -gt "$gen" ] && return 0
-		sleep 0.05
-	done
-	echo "agent did not apply $n services" >&2
-	exit 1
-}
-
-IPTABLES_N=
-iptables_apply()
-{
-	local n=$1 ns
-	[ "$n" = "$IPTABLES_N" ] && return 0
-	IPTABLES_N=$n
-	ns=$(info "$TB_IPT" TB_NODE_n1_NETNS)
-	nsenter --net="/run/netns/$ns" iptables -t nat -F
-	nsenter --net="/run/netns/$ns" iptables -t nat -X
-	iptables_rules "$n" "$SERVER_IPT" | nsenter --net="/run/netns/$ns" iptables-restore --noflush
-}
-
-# run_once SUBJECT MODE PAIR TESTBED HOST CRR_PORT RR_PORT: one run of each
-# workload, recorded as "SUBJECT MODE PAIR METRIC VALUE".
-run_once()
-{
-	local subject=$1 mode=$2 pair=$3 tb=$4 host=$5 crr_port=$6 rr_port=$7 out tag
-	tag="$subject $mode $pair"
-	out=$("$TESTBED" exec "$tb" n1/client -- taskset -c "$CLIENT_CPU" "$PROBE" crr \
-		--duration "$SECONDS_PER_RUN" --warmup 0.5 "$host" "$crr_port")
-	sed -n "s/^crr conns=[0-9]* rate=\([0-9.]*\) p50_us=[0-9.]* p99_us=[0-9.]* failed=\([0-9]*\)/$tag crr \1\n$tag failed \2/p" \
-		<<<"$out" >>"$RESULTS"
-	out=$("$TESTBED" exec "$tb" n1/client -- taskset -c "$CLIENT_CPU" "$PROBE" rr \
-		--duration "$SECONDS_PER_RUN" --warmup 0.5 --size 64 "$host" "$rr_port")
-	sed -n "s/^rr samples=[0-9]* tps=[0-9.]* p50_us=\([0-9.]*\) p99_us=\([0-9.]*\).*/$tag rr50 \1\n$tag rr99 \2/p" \
-		<<<"$out" >>"$RESULTS"
-}
-
-# measure MODE PAIR TESTBED HOST: direct, MODE, MODE, direct. The mirrored
-# order cancels drift (TIME_WAIT sockets piling up in the client, caches)
-# out of the ratio between the mode and no mesh.
-measure()
-{
-	local mode=$1 pair=$2 tb=$3 host=$4
-	run_once direct "$mode" "$pair" "$TB_MESH" "$SERVER_MESH" 8080 8081
-	run_once "$mode" "$mode" "$pair" "$tb" "$host" 80 81
-	run_once "$mode" "$mode" "$pair" "$tb" "$host" 80 81
-	run_once direct "$mode" "$pair" "$TB_MESH" "$SERVER_MESH" 8080 8081
-}
-
-echo "Sluice benchmark: $ROUNDS rounds of direct/mode/mode/direct, ${SECONDS_PER_RUN}s" \
-	"per run, other services: $COUNTS" >&2
-setup_testbed "$TB_MESH"
-setup_testbed "$TB_IPT"
-SERVER_MESH=$(info "$TB_MESH" TB_POD_server_IP4)
-SERVER_IPT=$(info "$TB_IPT" TB_POD_server_IP4)
-mkdir -p "$WORK/config"
-sluice_config 0 "$SERVER_MESH" >"$WORK/config/bench.yaml"
-"$BUILD/sluiced" --config "$WORK/config" --bpffs "$PINS" \
-	--cgroup "$(info "$TB_MESH" TB_NODE_n1_CGROUP)" --log-level warn >"$WORK/agent.log" 2>&1 &
-AGENT=$!
-for _ in $(seq 100); do
-	[ "$(agent_generation)" -ge 1 ] && break
-	sleep 0.05
+for tool in sockperf iperf3 wrk nginx haproxy iptables-restore jq bpftool \
+	"$BUILD/sluiced" "$BUILD/sluicectl" "$PROBE"; do
+	command -v "$tool" >/dev/null ||
+		{ echo "bench: $tool is missing (make deps all)" >&2; exit 1; }
 done
+if [ "$(nproc)" -ge 2 ]; then CLIENT_CPU=0 SERVER_CPU=1; else CLIENT_CPU=0 SERVER_CPU=0; fi
 
-for round in $(seq "$ROUNDS"); do
-	echo "round $round/$ROUNDS" >&2
-	for n in $COUNTS; do
-		# Let the work a configuration change leaves behind (RCU frees,
-		# nft transaction cleanup) settle before measuring.
-		sluice_apply "$n"
-		sleep 1
-		measure "sluice-$n" "$round" "$TB_MESH" "$VIP"
-		iptables_apply "$n"
-		sleep 1
-		measure "iptables-$n" "$round" "$TB_IPT" "$VIP"
-	done
+SUFFIX=$(od -An -N3 -tx1 /dev/urandom | tr -d ' \n')
+PINS_ROOT=/sys/fs/bpf/sluice-bench-$SUFFIX
+WORK=$(mktemp -d "/tmp/sluice-bench-$SUFFIX.XXXX")
+RESULTS=$WORK/results
+FAILURES=$WORK/failures
+: >"$RESULTS"
+: >"$FAILURES"
+
+# shellcheck source=bench/setup.sh
+. "$ROOT/scripts/bench/setup.sh"
+# shellcheck source=bench/run.sh
+. "$ROOT/scripts/bench/run.sh"
+
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+# ---- setup ------------------------------------------------------------------
+
+KEYS=()
+for path in $PATHS; do
+	for mode in direct $MODES; do KEYS+=("$path/$mode"); done
 done
-
-# A run that failed connections is not a result.
-if awk '$4 == "failed" && $5 > 0 { bad = 1 } END { exit !bad }' "$RESULTS"; then
-	echo "some runs had failed connections:" >&2
-	awk '$4 == "failed" && $5 > 0' "$RESULTS" >&2
-	exit 1
+if [ -n "$COUNTS" ]; then
+	for key in same-node/direct same-node/iptables same-node/sluice; do
+		[[ " ${KEYS[*]} " == *" $key "* ]] || KEYS+=("$key")
+	done
 fi
 
-modes=
-for n in $COUNTS; do modes="$modes iptables-$n sluice-$n"; done
+echo "Sluice benchmark $SUFFIX: ${WORKLOADS:-no workload} on ${PATHS:-no path};" \
+	"modes: direct ${MODES}; service counts: ${COUNTS:-none};" \
+	"$ROUNDS rounds, ${SECONDS_PER_RUN}s per run; rr with $RR_TOOL" >&2
+LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
+echo "[$(elapsed)] setting up ${#KEYS[@]} testbeds" >&2
+for key in "${KEYS[@]}"; do
+	setup "$key"
+done
+T_SETUP=$SECONDS
+
+# ---- the matrix: path x mode x workload -------------------------------------
+
+if [ -n "$WORKLOADS" ]; then
+	for round in $(seq "$ROUNDS"); do
+		for path in $PATHS; do
+			# shellcheck disable=SC2086
+			mapfile -t order < <(rotate $((round - 1)) $MODES)
+			specs=()
+			for mode in ${order[@]+"${order[@]}"}; do
+				specs+=("$mode=$path/$mode")
+				if [ "$mode" = sluice-redirect ]; then
+					warm_up "$path/$mode"
+				fi
+			done
+			for wl in $WORKLOADS; do
+				echo "[$(elapsed)] round $round/$ROUNDS $path $wl:" \
+					"direct ${order[*]-}" >&2
+				sequence "$path" "$wl" "$round" "$path/direct" ${specs[@]+"${specs[@]}"}
+			done
+		done
+	done
+fi
+T_MATRIX=$SECONDS
+
+# Did same-node acceleration happen? The client node's counters, per path.
+REDIRECT_SUMMARY=()
+for path in $PATHS; do
+	if [[ " $MODES " != *" sluice-redirect "* ]] || [ -z "$WORKLOADS" ]; then
+		continue
+	fi
+	js=$("$BUILD/sluicectl" --bpffs "${PIN[$path/sluice-redirect]}" -o json status | jq -c .same_node)
+	echo "sluice-redirect $path: sluicectl status .same_node: $js" >&2
+	REDIRECT_SUMMARY+=("$(jq -r --arg p "$path" '"\($p): \(.redirected_bytes) bytes in " +
+		"\(.redirected_msgs) messages took the shortcut, \(.stack_bytes) bytes went through " +
+		"TCP; sockets joined \(.joined), left for bulk \(.left), closed \(.closed), " +
+		"in the shortcut now \(.sockets_now); connections without a local peer \(.not_local)"' <<<"$js")")
+done
+
+# ---- service count: direct vs iptables-N vs sluice-N, same node -------------
+
+for n in $COUNTS; do
+	echo "[$(elapsed)] $n other services: loading iptables rules and Sluice configuration" >&2
+	sluice_apply same-node/sluice "$n"
+	iptables_apply same-node/iptables "$n"
+	# Let the work a configuration change leaves behind (RCU frees, nft
+	# transaction cleanup) settle before measuring.
+	sleep 1
+	for round in $(seq "$ROUNDS"); do
+		mapfile -t order < <(rotate $((round - 1)) "sluice-$n=same-node/sluice" \
+			"iptables-$n=same-node/iptables")
+		for wl in $COUNT_WORKLOADS; do
+			echo "[$(elapsed)] round $round/$ROUNDS $n services $wl" >&2
+			sequence services "${wl/#rr/rr-probe}" "$round" same-node/direct "${order[@]}"
+		done
+	done
+done
+T_COUNTS=$SECONDS
+
+# ---- report -----------------------------------------------------------------
+
+cpu_model=$(awk -F': ' '/model name/ { print $2; exit }' /proc/cpuinfo)
+mem=$(awk '/MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo)
+[ -n "$RAW" ] && cp "$RESULTS" "$RAW"
 echo
-echo "Machine: $(nproc) CPUs, $(uname -r), $(awk -F': ' '/model name/ { print $2; exit }' /proc/cpuinfo)"
-echo "Figures: medians over all runs of a mode (min-max). Relative: per round, the"
-echo "mode's two runs against the two direct runs around them (rates: mode/direct,"
-echo "latencies: direct/mode), median over rounds (min-max); 1.00 = as fast as no"
-echo "mesh, higher is better."
+echo "Machine: $(nproc) CPUs ($cpu_model), $mem, Linux $(uname -r);" \
+	"load average $LOAD_START at the start, $(cut -d' ' -f1-3 /proc/loadavg) at the end"
+echo "Run: $ROUNDS rounds, ${SECONDS_PER_RUN}s per run; client on CPU $CLIENT_CPU," \
+	"server on CPU $SERVER_CPU; rr: $([ "$RR_TOOL" = probe ] && echo sl-probe rr || echo sockperf ping-pong);" \
+	"crr: sl-probe; stream: iperf3; http: wrk -t1 -c8 against nginx (1 worker)"
+echo "Cells: median over all runs of the mode [min-max] (relative to no mesh:"
+echo "median over rounds of the mode's two runs against the two direct runs"
+echo "around them [min-max]; rates mode/direct, latencies direct/mode: 1.00 = as"
+echo "fast as no mesh, higher is better)."
+if [ -n "$WORKLOADS" ]; then
+	rows='' cols=''
+	for path in $PATHS; do
+		for mode in direct $MODES; do rows="$rows $path/$mode"; done
+	done
+	for wl in $WORKLOADS; do
+		case $wl in
+		rr) cols="$cols;rr50|RR p50 µs|lat;rr99|RR p99 µs|lat;rrtps|RR tps|rate" ;;
+		crr) cols="$cols;crr|CRR conn/s|rate" ;;
+		stream1) cols="$cols;s1|stream1 Gbit/s|rate" ;;
+		stream8) cols="$cols;s8|stream8 Gbit/s|rate" ;;
+		http) cols="$cols;http|HTTP req/s|rate;http99|HTTP p99 ms|lat" ;;
+		esac
+	done
+	echo
+	awk -v rows="$rows" -v cols="${cols#;}" -v label=path -f "$ROOT/scripts/bench/report.awk" "$RESULTS"
+	for line in ${REDIRECT_SUMMARY[@]+"${REDIRECT_SUMMARY[@]}"}; do
+		echo
+		echo "sluice-redirect, $line"
+	done
+fi
+if [ -n "$COUNTS" ]; then
+	rows=services/direct cols=
+	for n in $COUNTS; do rows="$rows services/iptables-$n services/sluice-$n"; done
+	for wl in $COUNT_WORKLOADS; do
+		case $wl in
+		crr) cols="$cols;crr|new conn/s|rate" ;;
+		rr) cols="$cols;rr50|RR p50 µs|lat;rr99|RR p99 µs|lat" ;;
+		esac
+	done
+	echo
+	echo "Service count (same node; N other services installed; rr: sl-probe rr):"
+	echo
+	awk -v rows="$rows" -v cols="${cols#;}" -v label= -f "$ROOT/scripts/bench/report.awk" "$RESULTS"
+fi
 echo
-awk -v modes="$modes" '
-	function sort(a, n,   i, j, t) {
-		for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++)
-			if (a[j] + 0 < a[i] + 0) { t = a[i]; a[i] = a[j]; a[j] = t }
-	}
-	# median of a space-separated list; sets LO and HI
-	function med(list,   a, n) {
-		n = split(list, a, " ")
-		sort(a, n)
-		LO = a[1]; HI = a[n]
-		return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
-	}
-	$4 != "failed" {
-		if ($1 == "direct") all_direct[$4] = all_direct[$4] " " $5
-		else own[$2, $4] = own[$2, $4] " " $5
-		sum[$1 == "direct" ? "d" : "m", $2, $3, $4] += $5
-		pairs[$2, $3] = 1
-	}
-	function cell(mode, metric, higher_better,   p, ratios, k, parts, r, f, flo, fhi) {
-		f = med(own[mode, metric]); flo = LO; fhi = HI
-		ratios = ""
-		for (k in pairs) {
-			split(k, parts, SUBSEP)
-			if (parts[1] != mode) continue
-			p = parts[2]
-			r = higher_better ? sum["m", mode, p, metric] / sum["d", mode, p, metric] \
-					  : sum["d", mode, p, metric] / sum["m", mode, p, metric]
-			ratios = ratios " " r
-		}
-		r = med(ratios)
-		return sprintf(metric == "crr" ? "%7.0f (%5.0f-%5.0f) | %4.2f (%4.2f-%4.2f)" \
-					       : "%6.1f (%5.1f-%5.1f) | %4.2f (%4.2f-%4.2f)",
-			       f, flo, fhi, r, LO, HI)
-	}
-	END {
-		printf "| mode | new conn/s | relative | RR p50 us | relative | RR p99 us | relative |\n"
-		printf "|---|---|---|---|---|---|---|\n"
-		d = med(all_direct["crr"]); dlo = LO; dhi = HI
-		printf "| direct | %7.0f (%5.0f-%5.0f) | 1.00 |", d, dlo, dhi
-		d = med(all_direct["rr50"]); printf " %6.1f (%5.1f-%5.1f) | 1.00 |", d, LO, HI
-		d = med(all_direct["rr99"]); printf " %6.1f (%5.1f-%5.1f) | 1.00 |\n", d, LO, HI
-		nm = split(modes, m, " ")
-		for (i = 1; i <= nm; i++)
-			printf "| %s | %s | %s | %s |\n", m[i], cell(m[i], "crr", 1),
-			       cell(m[i], "rr50", 0), cell(m[i], "rr99", 0)
-	}' "$RESULTS"
+echo "Time: setup ${T_SETUP}s, matrix $((T_MATRIX - T_SETUP))s, service count" \
+	"$((T_COUNTS - T_MATRIX))s, total ${SECONDS}s."
+
+# A run that failed a connection or a request is not a result.
+if [ -s "$FAILURES" ]; then
+	echo
+	echo "INVALID: $(wc -l <"$FAILURES") run(s) failed and are missing from the figures:"
+	cat "$FAILURES"
+	exit 1
+fi

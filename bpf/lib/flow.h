@@ -158,16 +158,24 @@ static __always_inline __u32 sl_reader_flags(const struct sl_sock_key *own, bool
 	return r->flags;
 }
 
-/* A member publishes how far its application has read TCP data. Having
- * read any without being seen to splice proves it reads with recv/read. */
-static __always_inline void sl_publish_read(struct sl_flow *flow, const struct sl_sock_key *own,
-					    __u32 copied_seq)
+/* Reads, each followed by a send or an ACK, that prove an application
+ * reads with recv/read. A proxy may read a request with recv, answer it,
+ * then hand the connection to splice (an HTTP CONNECT tunnel): one read is
+ * not proof enough; two turns are. */
+#define SL_READER_TURNS 2
+
+/* A member publishes how far its application has read TCP data; reading
+ * new data turn after turn without being seen to splice makes it a
+ * reader. */
+static __always_inline void sl_publish_read(struct sl_flow *flow, __u32 copied_seq)
 {
+	bool advanced = copied_seq != flow->copied_seq;
+
 	flow->copied_seq = copied_seq;
-	if (copied_seq == flow->joined_seq ||
-	    (flow->flags & (SL_FLOW_F_READER | SL_FLOW_F_SPLICER)))
+	if (!advanced || (flow->flags & (SL_FLOW_F_READER | SL_FLOW_F_SPLICER)))
 		return;
-	__sync_fetch_and_or(&flow->flags, SL_FLOW_F_READER);
+	if (++flow->reads >= SL_READER_TURNS)
+		__sync_fetch_and_or(&flow->flags, SL_FLOW_F_READER);
 }
 
 static __always_inline struct sl_redir_stats *sl_redir_stats(void)

@@ -247,8 +247,9 @@ struct sl_sock_key {
 #define SL_FLOW_F_BULK (1U << 0)	/* sent a bulk message through the stack */
 #define SL_FLOW_F_LEFT (1U << 1)	/* left the sockhash */
 #define SL_FLOW_F_SERVER (1U << 2)	/* the accepted end of the connection */
-#define SL_FLOW_F_READER (1U << 3)	/* its application read TCP data without
-					 * splice: it reads with recv/read */
+#define SL_FLOW_F_READER (1U << 3)	/* its application read TCP data twice,
+					 * replying in between, without splice:
+					 * it reads with recv/read */
 #define SL_FLOW_F_SPLICER (1U << 4)	/* its application called splice on it */
 
 /* Direction state: how this socket's last message went. */
@@ -263,7 +264,7 @@ struct sl_flow {
 					 * TCP stream when it last sent or got
 					 * an ACK */
 	__u32 joined_seq;		/* copied_seq when it joined */
-	__u32 pad;
+	__u32 reads;			/* publications that found new data read */
 	__u64 redirected_msgs;
 	__u64 redirected_bytes;
 };
@@ -301,6 +302,7 @@ struct sl_redir_stats {
 	__u64 stack_bytes;
 	__u64 not_local;	/* established connections with no local peer */
 	__u64 splice_seen;	/* member sockets whose application spliced */
+	__u64 splice_stranded;	/* ... with redirected data unread: lost to it */
 };
 
 /* sluice_settings: one entry, written by the agent. */

@@ -91,11 +91,15 @@ static void print_accel(const struct sl_accel_view *a)
 	       "%llu bytes in %llu messages went through TCP\n",
 	       (unsigned long long)s->redirected_bytes, (unsigned long long)s->redirected_msgs,
 	       (unsigned long long)s->stack_bytes, (unsigned long long)s->stack_msgs);
-	printf("             sockets joined %llu, left for bulk %llu, closed %llu; "
+	printf("             sockets joined %llu, left the shortcut %llu, closed %llu; "
 	       "connections without a local peer %llu; splicing readers %llu\n",
 	       (unsigned long long)s->joined, (unsigned long long)s->left,
 	       (unsigned long long)s->closed, (unsigned long long)s->not_local,
 	       (unsigned long long)s->splice_seen);
+	if (s->splice_stranded)
+		printf("             WARNING: %llu sockets spliced with redirected data unread; "
+		       "opt their services out with sluice.dev/redirect: \"false\"\n",
+		       (unsigned long long)s->splice_stranded);
 }
 
 static json_object *accel_json(const struct sl_accel_view *a)
@@ -114,6 +118,8 @@ static json_object *accel_json(const struct sl_accel_view *a)
 	json_object_object_add(o, "closed", json_object_new_uint64(a->stats.closed));
 	json_object_object_add(o, "not_local", json_object_new_uint64(a->stats.not_local));
 	json_object_object_add(o, "splice_seen", json_object_new_uint64(a->stats.splice_seen));
+	json_object_object_add(o, "splice_stranded",
+			       json_object_new_uint64(a->stats.splice_stranded));
 	return o;
 }
 

@@ -157,8 +157,8 @@ static int cli_sendfile(struct job *j)
 		return -1;
 	while (!rc && (uint64_t)off < up.len) {
 		uint64_t left = up.len - (uint64_t)off;
-		ssize_t n = sio_sendfile(&j->io, fd, &off,
-					 left < (1ul << 30) ? left : (1ul << 30));
+		uint64_t most = j->io.chunk ? j->io.chunk : (1ul << 30);
+		ssize_t n = sio_sendfile(&j->io, fd, &off, left < most ? left : most);
 
 		if (n < 0)
 			sio_note(&j->io, " dir=up at=%llu", (unsigned long long)off);
@@ -218,6 +218,8 @@ static int cli_splice_send(struct job *j)
 	while (!rc && up.off < up.len) {
 		size_t k = rng_range(&r, 1, SPLICE_MAX);
 
+		if (j->io.chunk && k > j->io.chunk)
+			k = j->io.chunk;
 		if (k > up.len - up.off)
 			k = (size_t)(up.len - up.off);
 		rc = splice_chunk(j, &up, p, buf, k);

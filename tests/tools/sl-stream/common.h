@@ -80,6 +80,7 @@ struct sio {
 	bool blocking;
 	uint64_t deadline;
 	uint64_t armed_at;
+	size_t chunk;		/* largest single send, 0: any */
 	int err;		/* errno of the first failure, ETIMEDOUT too */
 	char why[REASON_LEN];	/* the first failure, in words */
 };
@@ -125,6 +126,12 @@ int stream_send(struct sio *s, struct stream *st, uint64_t until,
 int stream_recv(struct sio *s, struct stream *st, uint64_t until,
 		struct rng *r, size_t lo, size_t hi);
 int stream_expect_eof(struct sio *s, struct stream *st);
+/* k request/response turns of WARM_MSG bytes before the case, on either
+ * end, so that a same-node shortcut has seen both applications read with
+ * recv and may carry the case's very first bytes. */
+#define WARM_MSG	32
+int warmup_client(struct sio *s, uint64_t cseed, uint64_t turns);
+int warmup_server(struct sio *s, uint64_t cseed, uint64_t turns);
 
 /* ---- serve.c, verdict.c, srv_cases.c ---- */
 struct sconn {
@@ -132,6 +139,7 @@ struct sconn {
 	char name[32];
 	uint64_t n, seed, token;
 	uint64_t corrupt_at;	/* of the streams the server sends */
+	uint64_t warmup;	/* turns before the case */
 	char detail[REASON_LEN];	/* what an ok verdict says */
 	bool replied;		/* sent its own OK/FAIL line already */
 };
@@ -160,6 +168,8 @@ struct run_opts {
 	const struct cli_case *cc;
 	uint64_t bytes, conns, parallel, seed, timeout_ns;
 	uint64_t corrupt_up, corrupt_down;	/* hidden test hooks */
+	uint64_t warmup;	/* request/response turns before the case */
+	uint64_t chunk;		/* largest single send of either end, 0: any */
 	uint64_t token_base;
 	struct sockaddr_storage dst;
 	socklen_t dlen;

@@ -25,10 +25,13 @@
 
 static const char run_usage[] =
 	"usage: sl-stream run --case NAME [--bytes N] [--conns C] [--parallel P]\n"
-	"                     [--seed S] [--timeout SEC] HOST PORT\n"
+	"                     [--seed S] [--timeout SEC] [--warmup T] [--chunk B]\n"
+	"                     HOST PORT\n"
 	"  N takes K, M, G suffixes (binary); for rr and churn it is the number\n"
 	"  of round trips. P defaults to C for echo, rr and churn, else 1.\n"
 	"  --timeout: deadline of each connection, default 30.\n"
+	"  --warmup: T request/response turns before the case, on the same\n"
+	"  connection. --chunk: no single send of either end larger than B.\n"
 	"Prints 'FAIL conn=I case=NAME REASON' per failure, then\n"
 	"'RESULT case= ok= failed= bytes_up= bytes_down= elapsed_ms= csum='.\n"
 	"'sl-stream run --help' lists the cases.\n";
@@ -64,6 +67,12 @@ static int send_header(struct job *j)
 		len += snprintf(line + len, sizeof(line) - 1 - (size_t)len,
 				" corrupt=%llu",
 				(unsigned long long)o->corrupt_down);
+	if (o->warmup)
+		len += snprintf(line + len, sizeof(line) - 1 - (size_t)len,
+				" warmup=%llu", (unsigned long long)o->warmup);
+	if (o->chunk)
+		len += snprintf(line + len, sizeof(line) - 1 - (size_t)len,
+				" chunk=%llu", (unsigned long long)o->chunk);
 	line[len++] = '\n';
 	return sio_send_all(&j->io, line, (size_t)len);
 }
@@ -150,11 +159,14 @@ static void run_job(const struct run_opts *o, uint64_t idx)
 	j->n = o->bytes;
 	j->deadline = now_ns() + o->timeout_ns;
 	sio_init(&j->io, -1, j->deadline, o->cc->blocking);
+	j->io.chunk = (size_t)o->chunk;
 	rc = sio_connect(&j->io, &o->dst, o->dlen);
 	if (!rc) {
 		rc = send_header(j);
 		header_sent = !rc;
 	}
+	if (!rc)
+		rc = warmup_client(&j->io, j->seed, o->warmup);
 	if (!rc)
 		rc = o->cc->fn(j);
 	sio_close(&j->io);
@@ -235,6 +247,8 @@ static void parse_run(int argc, char **argv, struct run_opts *o)
 		{ "parallel", required_argument, NULL, 'p' },
 		{ "seed", required_argument, NULL, 's' },
 		{ "timeout", required_argument, NULL, 't' },
+		{ "warmup", required_argument, NULL, 'w' },
+		{ "chunk", required_argument, NULL, 'k' },
 		/* Hidden: proves the verifier catches a flipped byte. */
 		{ "corrupt-at", required_argument, NULL, 'X' },
 		{ "corrupt-down-at", required_argument, NULL, 'Y' },
@@ -264,6 +278,12 @@ static void parse_run(int argc, char **argv, struct run_opts *o)
 			break;
 		case 't':
 			o->timeout_ns = parse_secs(optarg, run_usage);
+			break;
+		case 'w':
+			o->warmup = parse_u64(optarg, 1000000, "--warmup", run_usage);
+			break;
+		case 'k':
+			o->chunk = parse_size(optarg);
 			break;
 		case 'X':
 			o->corrupt_up = parse_size(optarg);

@@ -4,7 +4,8 @@
  * because each case is a plain sequential script (read this, then write
  * that) and blocking calls are themselves under test; thousands of small
  * threads are cheap. The first line of a connection says what to do:
- *   CASE <name> <n> <seed> <token> [corrupt=<offset>]
+ *   CASE <name> <n> <seed> <token> [corrupt=<offset>] [warmup=<turns>]
+ *        [chunk=<bytes>]
  * <seed> is the connection's own seed (the client mixed in its index),
  * <token> keys the verdict the client may fetch later (see verdict.c),
  * corrupt= is a test hook: flip that byte of what the server sends.
@@ -65,9 +66,32 @@ static int open_listener(const char *addr, const char *port)
 	return fd;
 }
 
+/* Optional " key=value" words after the fixed header fields. */
+static int parse_options(struct sconn *c, const char *p)
+{
+	unsigned long long v;
+	char key[16];
+	int used;
+
+	while (*p) {
+		if (sscanf(p, " %15[a-z]=%llu%n", key, &v, &used) != 2)
+			return sio_fail(&c->io, "bad header option '%s'", p);
+		if (!strcmp(key, "corrupt"))
+			c->corrupt_at = v;
+		else if (!strcmp(key, "warmup"))
+			c->warmup = v;
+		else if (!strcmp(key, "chunk"))
+			c->io.chunk = (size_t)v;
+		else
+			return sio_fail(&c->io, "unknown header option '%s'", key);
+		p += used;
+	}
+	return 0;
+}
+
 static int parse_header(struct sconn *c, const char *line)
 {
-	unsigned long long n, seed, token, corrupt;
+	unsigned long long n, seed, token;
 	int used = 0;
 
 	if (sscanf(line, "CASE %31s %llu %llu %llu%n", c->name, &n, &seed,
@@ -77,9 +101,7 @@ static int parse_header(struct sconn *c, const char *line)
 	c->seed = seed;
 	c->token = token;
 	c->corrupt_at = NO_OFFSET;
-	if (line[used] && sscanf(line + used, " corrupt=%llu", &corrupt) == 1)
-		c->corrupt_at = corrupt;
-	return 0;
+	return parse_options(c, line + used);
 }
 
 /* CASE result <wait_ms> 0 <token>: see verdict.c. */
@@ -124,7 +146,9 @@ static void run_case(struct sconn *c)
 	} else {
 		if (c->token)
 			slot = verdict_begin(c->token);
-		rc = sc->fn(c);
+		rc = warmup_server(&c->io, c->seed, c->warmup);
+		if (!rc)
+			rc = sc->fn(c);
 		if (slot >= 0)
 			verdict_end(slot, rc == 0, rc ? c->io.why : c->detail);
 	}

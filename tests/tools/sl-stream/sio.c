@@ -199,7 +199,7 @@ int sio_send_all(struct sio *s, const void *buf, size_t len)
 	const char *p = buf;
 
 	while (len) {
-		ssize_t n = sio_send(s, p, len);
+		ssize_t n = sio_send(s, p, s->chunk && len > s->chunk ? s->chunk : len);
 
 		if (n < 0)
 			return -1;
@@ -289,7 +289,11 @@ void sio_close(struct sio *s)
  */
 ssize_t sio_try_send(struct sio *s, const void *buf, size_t len)
 {
-	ssize_t n = send(s->fd, buf, len, MSG_NOSIGNAL | MSG_DONTWAIT);
+	ssize_t n;
+
+	if (s->chunk && len > s->chunk)
+		len = s->chunk;
+	n = send(s->fd, buf, len, MSG_NOSIGNAL | MSG_DONTWAIT);
 
 	if (n >= 0)
 		return n;

@@ -93,6 +93,10 @@ int stream_send(struct sio *s, struct stream *st, uint64_t until,
 
 	if (st->off >= until)
 		return 0;
+	if (s->chunk && hi > s->chunk)
+		hi = s->chunk;
+	if (lo > hi)
+		lo = hi;
 	buf = xmalloc(clip(hi, until - st->off));
 	while (st->off < until) {
 		size_t k = clip(rng_range(r, lo, hi), until - st->off);
@@ -122,6 +126,10 @@ int stream_recv(struct sio *s, struct stream *st, uint64_t until,
 
 	if (st->off >= until)
 		return 0;
+	if (s->chunk && hi > s->chunk)
+		hi = s->chunk;
+	if (lo > hi)
+		lo = hi;
 	buf = xmalloc(clip(hi, until - st->off));
 	while (!rc && st->off < until) {
 		size_t k = clip(rng_range(r, lo, hi), until - st->off);
@@ -158,5 +166,53 @@ int stream_expect_eof(struct sio *s, struct stream *st)
 	}
 	if (n > 0)
 		return stream_take(s, st, buf, (size_t)n);
+	return 0;
+}
+
+/* The warm-up streams are separate from the case's: their own keys. */
+static uint64_t warm_key(uint64_t cseed, enum dir d)
+{
+	return stream_key(mix64(cseed ^ 0x5741524d), d);
+}
+
+static int warm_turn(struct sio *s, uint64_t send_key, uint64_t recv_key,
+		     uint64_t off, bool send_first)
+{
+	uint8_t out[WARM_MSG], in[WARM_MSG];
+	size_t got = 0;
+
+	gen_fill(send_key, off, out, sizeof(out));
+	if (send_first && sio_send_all(s, out, sizeof(out)))
+		return -1;
+	while (got < sizeof(in)) {
+		ssize_t n = sio_recv(s, in + got, sizeof(in) - got, 0);
+
+		if (n <= 0)
+			return n < 0 ? -1 : sio_fail(s, "EOF in warm-up at=%llu",
+						     (unsigned long long)off);
+		got += (size_t)n;
+	}
+	if (gen_check(recv_key, off, in, sizeof(in)) != sizeof(in))
+		return sio_fail(s, "corrupt warm-up turn at=%llu", (unsigned long long)off);
+	if (!send_first && sio_send_all(s, out, sizeof(out)))
+		return -1;
+	return 0;
+}
+
+int warmup_client(struct sio *s, uint64_t cseed, uint64_t turns)
+{
+	for (uint64_t i = 0; i < turns; i++)
+		if (warm_turn(s, warm_key(cseed, DIR_UP), warm_key(cseed, DIR_DOWN),
+			      i * WARM_MSG, true))
+			return -1;
+	return 0;
+}
+
+int warmup_server(struct sio *s, uint64_t cseed, uint64_t turns)
+{
+	for (uint64_t i = 0; i < turns; i++)
+		if (warm_turn(s, warm_key(cseed, DIR_DOWN), warm_key(cseed, DIR_UP),
+			      i * WARM_MSG, false))
+			return -1;
 	return 0;
 }
