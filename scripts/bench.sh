@@ -141,6 +141,18 @@ T_SETUP=$SECONDS
 
 # ---- the matrix: path x mode x workload -------------------------------------
 
+# After each round: had anything attached Sluice programs where the direct
+# runs just ran (another agent on the machine, on the cgroup root)?
+check_direct()
+{
+	local key msg
+	for key in "${KEYS[@]}"; do
+		[[ $key == */direct ]] || continue
+		msg=$(check_no_sluice "$key") ||
+			echo "direct baseline, $1: $msg" | tee -a "$FAILURES" >&2
+	done
+}
+
 if [ -n "$WORKLOADS" ]; then
 	for round in $(seq "$ROUNDS"); do
 		for path in $PATHS; do
@@ -158,22 +170,31 @@ if [ -n "$WORKLOADS" ]; then
 					"direct ${order[*]-}" >&2
 				sequence "$path" "$wl" "$round" "$path/direct" ${specs[@]+"${specs[@]}"}
 			done
+			check_direct "$path round $round"
 		done
 	done
 fi
 T_MATRIX=$SECONDS
 
 # Did same-node acceleration happen? The client node's counters, per path.
-REDIRECT_SUMMARY=()
+# And did the sidecars really see every connection?
+CHECKS=()
+for path in $PATHS; do
+	if [[ " $MODES " != *" proxy "* ]] || [ -z "$WORKLOADS" ]; then
+		continue
+	fi
+	CHECKS+=("proxy, $path: connections captured by the sidecars: $(proxy_captured "$path/proxy")")
+	echo "${CHECKS[-1]}" >&2
+done
 for path in $PATHS; do
 	if [[ " $MODES " != *" sluice-redirect "* ]] || [ -z "$WORKLOADS" ]; then
 		continue
 	fi
 	js=$("$BUILD/sluicectl" --bpffs "${PIN[$path/sluice-redirect]}" -o json status | jq -c .same_node)
 	echo "sluice-redirect $path: sluicectl status .same_node: $js" >&2
-	REDIRECT_SUMMARY+=("$(jq -r --arg p "$path" '"\($p): \(.redirected_bytes) bytes in " +
+	CHECKS+=("$(jq -r --arg p "$path" '"sluice-redirect, \($p): \(.redirected_bytes) bytes in " +
 		"\(.redirected_msgs) messages took the shortcut, \(.stack_bytes) bytes went through " +
-		"TCP; sockets joined \(.joined), left for bulk \(.left), closed \(.closed), " +
+		"TCP; sockets joined \(.joined), left the shortcut \(.left), closed \(.closed), " +
 		"in the shortcut now \(.sockets_now); connections without a local peer \(.not_local)"' <<<"$js")")
 done
 
@@ -193,6 +214,7 @@ for n in $COUNTS; do
 			echo "[$(elapsed)] round $round/$ROUNDS $n services $wl" >&2
 			sequence services "${wl/#rr/rr-probe}" "$round" same-node/direct "${order[@]}"
 		done
+		check_direct "$n services round $round"
 	done
 done
 T_COUNTS=$SECONDS
@@ -228,9 +250,9 @@ if [ -n "$WORKLOADS" ]; then
 	done
 	echo
 	awk -v rows="$rows" -v cols="${cols#;}" -v label=path -f "$ROOT/scripts/bench/report.awk" "$RESULTS"
-	for line in ${REDIRECT_SUMMARY[@]+"${REDIRECT_SUMMARY[@]}"}; do
-		echo
-		echo "sluice-redirect, $line"
+	[ ${#CHECKS[@]} -gt 0 ] && echo
+	for line in ${CHECKS[@]+"${CHECKS[@]}"}; do
+		echo "- $line"
 	done
 fi
 if [ -n "$COUNTS" ]; then
@@ -248,8 +270,8 @@ if [ -n "$COUNTS" ]; then
 	awk -v rows="$rows" -v cols="${cols#;}" -v label= -f "$ROOT/scripts/bench/report.awk" "$RESULTS"
 fi
 echo
-echo "Time: setup ${T_SETUP}s, matrix $((T_MATRIX - T_SETUP))s, service count" \
-	"$((T_COUNTS - T_MATRIX))s, total ${SECONDS}s."
+echo "Time: setup ${T_SETUP}s$([ -n "$WORKLOADS" ] && echo ", matrix $((T_MATRIX - T_SETUP))s")$(
+	[ -n "$COUNTS" ] && echo ", service count $((T_COUNTS - T_MATRIX))s"), total ${SECONDS}s."
 
 # A run that failed a connection or a request is not a result.
 if [ -s "$FAILURES" ]; then

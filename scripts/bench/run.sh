@@ -7,12 +7,12 @@
 # stderr) when the tool failed or any request or connection did.
 
 # client KEY CMD...: CMD in the client pod of KEY's testbed, on the client
-# CPU, killed if it hangs. --foreground: Ctrl-C reaches the client too.
+# CPU, killed if it hangs.
 client()
 {
 	local key=$1
 	shift
-	timeout --foreground -k 5 $((SECONDS_PER_RUN + 30)) \
+	timeout -k 5 $((SECONDS_PER_RUN + 30)) \
 		"$TESTBED" exec "${TB[$key]}" n1/client -- taskset -c "$CLIENT_CPU" "$@"
 }
 
@@ -26,6 +26,7 @@ wl_rr_sockperf()
 		return 1
 	}
 	# sockperf colours its output; its "latency" is round trip with --full-rtt.
+	# shellcheck disable=SC2001
 	sed 's/\x1b\[[0-9;]*m//g' <<<"$out" | awk '
 		/\[Valid Duration\]/ {
 			for (i = 1; i <= NF; i++) {
@@ -129,11 +130,20 @@ measure()
 {
 	local path=$1 wl=$2 round=$3 label=$4 key=$5 out metric value mode
 	shift 5
-	if ! out=$(run_workload "$wl" "$key" 2>"$WORK/run.err"); then
+	# In the background, and waited for: a shell waiting in `wait` runs
+	# its INT/TERM trap at once. In the foreground, Ctrl-C would be lost
+	# whenever the client catches SIGINT and exits normally (sockperf,
+	# iperf3 do), since bash then assumes the child handled it.
+	run_workload "$wl" "$key" >"$WORK/run.out" 2>"$WORK/run.err" &
+	RUNNING=$!
+	if ! wait "$RUNNING"; then
+		RUNNING=
 		printf '%s %s %s round %s: %s\n' "$path" "$label" "$wl" "$round" \
 			"$(tr '\n' ' ' <"$WORK/run.err")" | tee -a "$FAILURES" >&2
 		return 0
 	fi
+	RUNNING=
+	out=$(<"$WORK/run.out")
 	while read -r metric value; do
 		[ -n "$metric" ] || continue
 		echo "$path $label $metric $round own $value" >>"$RESULTS"
@@ -152,6 +162,10 @@ sequence()
 	local path=$1 wl=$2 round=$3 dkey=$4 i label key next
 	shift 4
 	local specs=("$@")
+	if [ ${#specs[@]} -eq 0 ]; then
+		measure "$path" "$wl" "$round" direct "$dkey"
+		return 0
+	fi
 	measure "$path" "$wl" "$round" direct "$dkey" "${specs[0]%%=*}"
 	for i in "${!specs[@]}"; do
 		label=${specs[i]%%=*}

@@ -20,12 +20,24 @@ PROXY_OUT_BASE=15000	# outbound listeners in the client pod
 PROXY_IN_BASE=15100	# inbound listeners in the server pod
 
 declare -A TB HOST SERVER SERVER_IP PIN
-TESTBEDS=()	# every testbed id created (or being created)
+TESTBED_IDS=()	# every testbed id created (or being created)
 PIDS=()		# servers, sidecars (they also die with their testbed)
 AGENTS=()	# sluiced pids
 AGENT_PINS=()	# their pin directories
+RUNNING=	# the measurement running now
 
-tb_info() { "$TESTBED" info "$1" | sed -n "s/^TB_$2=//p"; }
+# tb_info ID KEY: one value of the testbed's state (testbed.sh quotes values
+# with spaces for the shell, so the shell reads them back).
+tb_info()
+{
+	(
+		unset "${!TB_@}"
+		eval "$("$TESTBED" info "$1")"
+		v="TB_$2"
+		[ -n "${!v-}" ] || { echo "bench: testbed $1 has no $2" >&2; exit 1; }
+		printf '%s\n' "${!v}"
+	)
+}
 
 # start_bg LOG TB TARGET CMD...: CMD in a pod, in the background. testbed.sh
 # execs all the way down, so $! is CMD itself.
@@ -144,12 +156,12 @@ kube_rules()
 }
 
 # iptables_apply KEY N: replaces the whole nat table of the client node.
-IPTABLES_N=
+declare -A IPTABLES_N
 iptables_apply()
 {
 	local key=$1 n=$2 ns
-	[ "$n" = "$IPTABLES_N" ] && return 0
-	IPTABLES_N=$n
+	[ "$n" = "${IPTABLES_N[$key]-}" ] && return 0
+	IPTABLES_N[$key]=$n
 	ns=$(tb_info "${TB[$key]}" NODE_n1_NETNS)
 	kube_rules "$n" "${SERVER_IP[$key]}" | nsenter --net="/run/netns/$ns" iptables-restore
 }
@@ -240,6 +252,25 @@ proxy_setup()
 	wait_listen "$tb" "$srv" $(seq $((PROXY_IN_BASE + 1)) $((PROXY_IN_BASE + n)))
 }
 
+# proxy_captured KEY: connections the capture rules sent to each sidecar
+# (in the nat table, only a connection's first packet is counted).
+proxy_captured()
+{
+	local tb=${TB[$1]} side chain ns n
+	for side in outbound inbound; do
+		if [ "$side" = outbound ]; then
+			chain=SIDECAR_OUT ns=$(tb_info "$tb" POD_client_NETNS)
+		else
+			chain=SIDECAR_IN ns=$(tb_info "$tb" POD_server_NETNS)
+		fi
+		n=$(nsenter --net="/run/netns/$ns" iptables -t nat -L "$chain" -n -v -x |
+			awk '$3 == "REDIRECT" { n += $1 } END { print n + 0 }')
+		printf '%s %s' "$side" "$n"
+		[ "$side" = outbound ] && printf ', '
+	done
+	echo
+}
+
 # ---- sluice: one agent per node ---------------------------------------------
 
 # sluice_config N SERVER: the measured service as a ServiceEntry (every app
@@ -277,15 +308,21 @@ agent_generation()
 # with its node's cgroup and a pin directory of its own.
 agents_start()
 {
-	local key=$1 tb=${TB[$1]} dir=$WORK/${TB[$1]} node pins
+	local key=$1 tb=${TB[$1]} dir=$WORK/${TB[$1]} node pins cg
 	shift
 	mkdir -p "$dir/config"
 	sluice_config 0 "${SERVER_IP[$key]}" >"$dir/config/bench.yaml"
 	for node in $(tb_info "$tb" NODES); do
 		pins=$PINS_ROOT/$tb-$node
+		cg=$(tb_info "$tb" "NODE_${node}_CGROUP")
+		# Never the default (the cgroup v2 root: every process on the machine).
+		if [[ $cg != */sluice-$tb/$node ]] || [ ! -d "$cg" ]; then
+			echo "bench: bad cgroup '$cg' for $tb $node" >&2
+			return 1
+		fi
 		AGENT_PINS+=("$pins")
 		"$BUILD/sluiced" --config "$dir/config" --bpffs "$pins" \
-			--cgroup "$(tb_info "$tb" "NODE_${node}_CGROUP")" --log-level warn "$@" \
+			--cgroup "$cg" --log-level warn "$@" \
 			>"$dir/agent-$node.log" 2>&1 &
 		AGENTS+=($!)
 		for _ in $(seq 100); do
@@ -301,13 +338,13 @@ agents_start()
 	PIN[$key]=$PINS_ROOT/$tb-n1	# the client's node
 }
 
-# sluice_apply KEY N: N other services in the agent's configuration.
-SLUICE_N=0
+# sluice_apply KEY N: N other services in the agents' configuration.
+declare -A SLUICE_N
 sluice_apply()
 {
 	local key=$1 n=$2 gen dir=$WORK/${TB[$1]}
-	[ "$n" = "$SLUICE_N" ] && return 0
-	SLUICE_N=$n
+	[ "$n" = "${SLUICE_N[$key]-0}" ] && return 0
+	SLUICE_N[$key]=$n
 	gen=$(agent_generation "${PIN[$key]}")
 	sluice_config "$n" "${SERVER_IP[$key]}" >"$dir/config/bench.yaml.tmp"
 	mv "$dir/config/bench.yaml.tmp" "$dir/config/bench.yaml"
@@ -333,15 +370,16 @@ warm_up()
 }
 
 # The direct baseline runs where no Sluice program is attached, even one
-# inherited from a parent cgroup.
+# inherited from a parent cgroup (an agent run with the default --cgroup,
+# the cgroup v2 root, would be one).
 check_no_sluice()
 {
 	local key=$1 cg progs
 	for cg in $(tb_info "${TB[$key]}" POD_client_CGROUP) $(tb_info "${TB[$key]}" POD_server_CGROUP); do
 		progs=$(bpftool -j cgroup show "$cg" effective 2>/dev/null |
-			jq -r '.[] | .name // empty' 2>/dev/null | grep '^sl_' || true)
+			jq -r '.[] | .name // empty' 2>/dev/null | grep '^sl_' | sort -u | tr '\n' ' ' || true)
 		if [ -n "$progs" ]; then
-			echo "bench: Sluice programs attached to the direct baseline's $cg:" "$progs" >&2
+			echo "Sluice programs are attached to the direct baseline's $cg: $progs"
 			return 1
 		fi
 	done
@@ -354,7 +392,7 @@ setup()
 	id=b${MODE_LETTER[$mode]}${PATH_LETTER[$path]}$SUFFIX
 	srvnode=n1
 	[ "$path" = cross-node ] && srvnode=n2
-	TESTBEDS+=("$id")
+	TESTBED_IDS+=("$id")
 	"$TESTBED" up "$id" n1/client "$srvnode/server" >/dev/null
 	mkdir -p "$WORK/$id"
 	TB[$key]=$id
@@ -365,7 +403,7 @@ setup()
 	case $mode in
 	direct)
 		HOST[$key]=${SERVER_IP[$key]}
-		check_no_sluice "$key"
+		check_no_sluice "$key" >&2
 		;;
 	iptables) iptables_apply "$key" 0 ;;
 	proxy) proxy_setup "$key" ;;
@@ -391,16 +429,19 @@ cleanup()
 	local p id
 	trap '' INT TERM
 	set +e
+	[ -n "$RUNNING" ] && kill "$RUNNING" 2>/dev/null
 	for p in "${AGENTS[@]}"; do kill -TERM "$p" 2>/dev/null; done
 	for p in "${PIDS[@]}"; do kill -TERM "$p" 2>/dev/null; done
 	wait 2>/dev/null
 	for p in "${AGENT_PINS[@]}"; do
 		"$BUILD/sluiced" --uninstall --bpffs "$p" >/dev/null 2>&1
 	done
-	[ -d "$PINS_ROOT" ] && rmdir "$PINS_ROOT" 2>/dev/null
+	if [ -d "$PINS_ROOT" ] && ! rmdir "$PINS_ROOT" 2>/dev/null; then
+		echo "bench: pins left under $PINS_ROOT" >&2
+	fi
 	# Kills whatever is left in the pods (cgroup.kill) and deletes the
 	# namespaces, and with them every iptables rule and sidecar capture.
-	for id in "${TESTBEDS[@]}"; do
+	for id in "${TESTBED_IDS[@]}"; do
 		"$TESTBED" down "$id" >/dev/null 2>&1 ||
 			echo "bench: testbed $id not completely removed" >&2
 	done
