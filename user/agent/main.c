@@ -155,9 +155,18 @@ static int parse_options(int argc, char **argv, struct options *o)
 			o->config = optarg;
 			break;
 		case 'b':
+			if (!optarg[0]) {
+				fprintf(stderr, "sluiced: --bpffs: empty path\n");
+				return -1;
+			}
 			o->bpffs = optarg;
 			break;
 		case 'g':
+			/* An empty value must not silently mean the root. */
+			if (!optarg[0]) {
+				fprintf(stderr, "sluiced: --cgroup: empty path\n");
+				return -1;
+			}
 			snprintf(o->cgroup, sizeof(o->cgroup), "%s", optarg);
 			break;
 		case 'l':
