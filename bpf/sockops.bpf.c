@@ -19,6 +19,16 @@
 
 #define SL_TCP_CLOSE 7
 
+/* See sluice_short_pair in include/sluice/abi.h. A pair is short after this
+ * many wasted connections in a row (a health check now and then is not a
+ * pattern), and stays short while they keep coming. */
+#define SL_SHORT_STREAK 4
+#define SL_SHORT_TTL_NS (5ULL * 1000000000ULL)
+
+/* A local mesh address is seen on every connection; writing it down again
+ * more often than this is wasted work on the connect path. */
+#define SL_LEARN_REFRESH_NS (1000000000ULL)
+
 static __always_inline bool sl_ops_view(struct bpf_sock_ops *skops, struct sl_view *v)
 {
 	struct sl_addr local = {}, remote = {};
@@ -44,11 +54,20 @@ static __always_inline bool sl_ops_view(struct bpf_sock_ops *skops, struct sl_vi
 static __always_inline void sl_learn(const struct sl_addr *addr, __u8 family, __u32 mesh)
 {
 	struct sl_local_addr_key key = {};
-	struct sl_local_addr val = {};
+	struct sl_local_addr val = {}, *seen;
+	__u64 now = bpf_ktime_get_ns();
 
 	key.addr = *addr;
 	key.family = family;
-	val.seen_ns = bpf_ktime_get_ns();
+	seen = bpf_map_lookup_elem(&sluice_local_addr, &key);
+	if (seen) {
+		if (seen->mesh != mesh || now - seen->seen_ns >= SL_LEARN_REFRESH_NS) {
+			seen->mesh = mesh;
+			seen->seen_ns = now;
+		}
+		return;
+	}
+	val.seen_ns = now;
 	val.mesh = mesh;
 	bpf_map_update_elem(&sluice_local_addr, &key, &val, BPF_ANY);
 }
@@ -106,6 +125,65 @@ static __always_inline bool sl_service_opted_out(struct bpf_sock_ops *skops)
 	return vip && (vip->svc_flags & SL_SVC_F_NO_REDIRECT);
 }
 
+/* The pair of a connection: the client's key without its port. */
+static __always_inline void sl_pair_key(const struct sl_view *v, bool server,
+					struct sl_sock_key *pair)
+{
+	*pair = server ? v->peer : v->own;
+	pair->local_port = 0;
+}
+
+/* The client's pair has been wasting joins lately: do not join. */
+static __always_inline bool sl_pair_short(const struct sl_view *v)
+{
+	struct sl_redir_stats *stats;
+	struct sl_short_pair *rec;
+	struct sl_sock_key pair;
+
+	sl_pair_key(v, false, &pair);
+	rec = bpf_map_lookup_elem(&sluice_short_pair, &pair);
+	if (!rec || rec->wasted < SL_SHORT_STREAK ||
+	    bpf_ktime_get_ns() - rec->seen_ns >= SL_SHORT_TTL_NS)
+		return false;
+	stats = sl_redir_stats();
+	if (stats)
+		__sync_fetch_and_add(&stats->short_skipped, 1);
+	return true;
+}
+
+/* The last end of a member connection to close tells its pair whether
+ * joining was worth it; the first one hands over what it knows. */
+static __always_inline void sl_pair_account(const struct sl_view *v, struct sl_flow *flow)
+{
+	struct sl_short_pair fresh = {}, *rec;
+	struct sl_flow *peer;
+	struct sl_sock_key pair;
+	bool used;
+
+	used = (flow->gate & ~SL_GATE_LEAVING) || (flow->flags & SL_FLOW_F_USED);
+	peer = bpf_map_lookup_elem(&sluice_flow, &v->peer);
+	if (peer) {
+		if (used && !(peer->flags & SL_FLOW_F_USED))
+			__sync_fetch_and_or(&peer->flags, SL_FLOW_F_USED);
+		return;
+	}
+	sl_pair_key(v, flow->flags & SL_FLOW_F_SERVER, &pair);
+	rec = bpf_map_lookup_elem(&sluice_short_pair, &pair);
+	if (used) {
+		if (rec && rec->wasted)
+			rec->wasted = 0;
+		return;
+	}
+	if (rec) {
+		__sync_fetch_and_add(&rec->wasted, 1);
+		rec->seen_ns = bpf_ktime_get_ns();
+		return;
+	}
+	fresh.wasted = 1;
+	fresh.seen_ns = bpf_ktime_get_ns();
+	bpf_map_update_elem(&sluice_short_pair, &pair, &fresh, BPF_NOEXIST);
+}
+
 static __always_inline void sl_join(struct bpf_sock_ops *skops, const struct sl_view *v,
 				    bool server)
 {
@@ -139,9 +217,11 @@ static __always_inline void sl_established(struct bpf_sock_ops *skops, bool acti
 		sl_learn(&v.own.local, v.own.family, 1);
 	if (!sl_redirect_enabled())
 		return;
-	if (active)
-		local = !sl_service_opted_out(skops) && sl_may_be_local(&v.own);
-	else
+	if (active) {
+		if (sl_service_opted_out(skops) || sl_pair_short(&v))
+			return;
+		local = sl_may_be_local(&v.own);
+	} else
 		local = bpf_map_lookup_elem(&sluice_flow, &v.peer) != NULL;
 	if (local) {
 		sl_join(skops, &v, !active);
@@ -209,6 +289,7 @@ static __always_inline void sl_closed(struct bpf_sock_ops *skops)
 		return;
 	if (stats && !(flow->flags & SL_FLOW_F_LEFT))
 		__sync_fetch_and_add(&stats->closed, 1);
+	sl_pair_account(&v, flow);
 	bpf_map_delete_elem(&sluice_flow, &v.own);
 }
 

@@ -195,7 +195,8 @@ for path in $PATHS; do
 	CHECKS+=("$(jq -r --arg p "$path" '"sluice-redirect, \($p): \(.redirected_bytes) bytes in " +
 		"\(.redirected_msgs) messages took the shortcut, \(.stack_bytes) bytes went through " +
 		"TCP; sockets joined \(.joined), left the shortcut \(.left), closed \(.closed), " +
-		"in the shortcut now \(.sockets_now); connections without a local peer \(.not_local)"' <<<"$js")")
+		"in the shortcut now \(.sockets_now); connections without a local peer " +
+		"\(.not_local), kept off as too short to gain \(.short_skipped)"' <<<"$js")")
 done
 
 # ---- service count: direct vs iptables-N vs sluice-N, same node -------------

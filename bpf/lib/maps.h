@@ -150,6 +150,14 @@ struct {
 } sluice_reader SEC(".maps") __weak;
 
 struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, SL_DEFAULT_MAX_SHORT_PAIRS);
+	__type(key, struct sl_sock_key);
+	__type(value, struct sl_short_pair);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} sluice_short_pair SEC(".maps") __weak;
+
+struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, 1);
 	__type(key, __u32);

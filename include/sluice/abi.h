@@ -251,6 +251,8 @@ struct sl_sock_key {
 					 * replying in between, without splice:
 					 * it reads with recv/read */
 #define SL_FLOW_F_SPLICER (1U << 4)	/* its application called splice on it */
+#define SL_FLOW_F_USED (1U << 5)	/* its connection took the shortcut: set
+					 * by the end that closed first */
 
 /* Direction state: how this socket's last message went. */
 #define SL_DIR_STACK 0
@@ -303,6 +305,8 @@ struct sl_redir_stats {
 	__u64 not_local;	/* established connections with no local peer */
 	__u64 splice_seen;	/* member sockets whose application spliced */
 	__u64 splice_stranded;	/* ... with redirected data unread: lost to it */
+	__u64 short_skipped;	/* connections that did not join: their
+				 * pair's connections end before gaining */
 };
 
 /* sluice_settings: one entry, written by the agent. */
@@ -326,9 +330,28 @@ struct sl_local_addr {
 	__u32 pad;
 };
 
+/*
+ * sluice_short_pair: the record of a client/server pair, keyed by the
+ * client socket's key with the client port zeroed. Joining costs a
+ * connection two psocks, set up and torn down, about a quarter of the life
+ * of a connection that carries one request; such a connection never takes
+ * the shortcut (its server reads one turn only). After SL_SHORT_STREAK
+ * member connections in a row closed without a single redirected message,
+ * new connections of the pair do not join until SL_SHORT_TTL passes
+ * without another; then one joins again and tells. A connection that took
+ * the shortcut resets the streak.
+ */
+struct sl_short_pair {
+	__u64 seen_ns;		/* when the last wasted connection closed */
+	__u32 wasted;		/* member connections in a row that closed
+				 * without taking the shortcut */
+	__u32 pad;
+};
+
 #define SL_DEFAULT_MAX_SOCKETS 65536
 #define SL_DEFAULT_MAX_LOCAL_ADDRS 16384
 #define SL_DEFAULT_MAX_READERS 65536
+#define SL_DEFAULT_MAX_SHORT_PAIRS 65536
 
 /* Pin layout under the agent's bpffs directory. */
 #define SL_PIN_MAPS_DIR "maps"

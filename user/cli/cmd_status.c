@@ -96,6 +96,8 @@ static void print_accel(const struct sl_accel_view *a)
 	       (unsigned long long)s->joined, (unsigned long long)s->left,
 	       (unsigned long long)s->closed, (unsigned long long)s->not_local,
 	       (unsigned long long)s->splice_seen);
+	printf("             connections kept off the shortcut as too short to gain %llu\n",
+	       (unsigned long long)s->short_skipped);
 	if (s->splice_stranded)
 		printf("             WARNING: %llu sockets spliced with redirected data unread; "
 		       "opt their services out with sluice.dev/redirect: \"false\"\n",
@@ -118,6 +120,8 @@ static json_object *accel_json(const struct sl_accel_view *a)
 	json_object_object_add(o, "closed", json_object_new_uint64(a->stats.closed));
 	json_object_object_add(o, "not_local", json_object_new_uint64(a->stats.not_local));
 	json_object_object_add(o, "splice_seen", json_object_new_uint64(a->stats.splice_seen));
+	json_object_object_add(o, "short_skipped",
+			       json_object_new_uint64(a->stats.short_skipped));
 	json_object_object_add(o, "splice_stranded",
 			       json_object_new_uint64(a->stats.splice_stranded));
 	return o;

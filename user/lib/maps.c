@@ -29,6 +29,7 @@ const struct sl_map_desc sl_map_descs[] = {
 	DESC(redir_stats),
 	DESC(settings),
 	DESC(reader),
+	DESC(short_pair),
 };
 const size_t sl_n_map_descs = sizeof(sl_map_descs) / sizeof(sl_map_descs[0]);
 

@@ -31,6 +31,7 @@ struct sl_maps {
 	int redir_stats;
 	int settings;
 	int reader;
+	int short_pair;
 	bool owned;		/* close the fds in sl_maps_close */
 	uint32_t max_services;
 	uint32_t max_backends;
