@@ -109,7 +109,7 @@ $(BUILD)/asan/sluiced: $(SAN_AGENT_OBJS) $(SAN_LIB_OBJS)
 $(BUILD)/asan/sluicectl: $(SAN_CLI_OBJS) $(SAN_LIB_OBJS)
 	$(CC) $(SAN_FLAGS) -o $@ $^ $(LDLIBS)
 
-$(BUILD)/sl-probe: $(wildcard tests/tools/sl-probe/*.c tests/tools/sl-probe/*.h)
+$(BUILD)/sl-probe: $(wildcard tests/tools/sl-probe/*.c tests/tools/sl-probe/*.h tests/tools/lib/*)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS_COMMON) $(CFLAGS) -o $@ $(filter %.c,$^) -lm
 
@@ -122,6 +122,6 @@ $(BUILD)/tests/bpf/%: tests/bpf/%.c $(SAN_LIB_OBJS) $(BPFTEST_SKELS)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS_COMMON) $(SAN_FLAGS) -o $@ $< $(SAN_LIB_OBJS) $(LDLIBS) -lcmocka
 
-$(BUILD)/sl-stream: $(wildcard tests/tools/sl-stream/*.c tests/tools/sl-stream/*.h)
+$(BUILD)/sl-stream: $(wildcard tests/tools/sl-stream/*.c tests/tools/sl-stream/*.h tests/tools/lib/*)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS_COMMON) $(CFLAGS) -o $@ $(filter %.c,$^)

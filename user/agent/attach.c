@@ -44,6 +44,19 @@ static int pin_fd(int fd, const char *path, const char *name, struct sl_err *err
 	return 0;
 }
 
+/* Pins a new link and lets go of it: the pin keeps it attached. */
+static int pin_link(struct bpf_link *link, const char *path, struct sl_err *err)
+{
+	int ret = 0;
+
+	if (bpf_link__pin(link, path))
+		ret = sl_errf(err, "pinning %s: %s", path, strerror(errno));
+	else
+		bpf_link__disconnect(link);
+	bpf_link__destroy(link);
+	return ret;
+}
+
 /* Replaces the program inside a pinned, live link. */
 static int update_in_place(const char *path, struct bpf_program *prog,
 			   const char *name, struct sl_err *err)
@@ -83,15 +96,7 @@ static int attach_cgroup(struct sl_loader *l, struct bpf_program *prog,
 		sl_info("%s: moved from cgroup id %llu to %s", d->name,
 			(unsigned long long)st.cgroup_id, l->cgroup);
 	}
-	if (bpf_link__pin(link, path)) {
-		int e = errno;
-
-		bpf_link__destroy(link);
-		return sl_errf(err, "pinning %s: %s", path, strerror(e));
-	}
-	bpf_link__disconnect(link);
-	bpf_link__destroy(link);
-	return 0;
+	return pin_link(link, path, err);
 }
 
 /* The sk_msg program, on the pinned sockhash (a link since Linux 6.10). */
@@ -144,15 +149,7 @@ static int attach_tracepoint(struct sl_loader *l, struct bpf_program *prog,
 			       "to keep splice(2) readers safe; run with --no-redirect "
 			       "without them)", d->tp_category, d->tp_name, strerror(errno));
 	retire_link(path);
-	if (bpf_link__pin(link, path)) {
-		int e = errno;
-
-		bpf_link__destroy(link);
-		return sl_errf(err, "pinning %s: %s", path, strerror(e));
-	}
-	bpf_link__disconnect(link);
-	bpf_link__destroy(link);
-	return 0;
+	return pin_link(link, path, err);
 }
 
 static int attach_one(struct sl_loader *l, struct bpf_program *prog,

@@ -85,10 +85,10 @@ static void bench_opts(int argc, char **argv, const char *usage,
 	while ((c = getopt_long(argc, argv, "h", lopts, NULL)) != -1) {
 		switch (c) {
 		case 'd':
-			*duration = parse_secs(optarg, usage);
+			*duration = parse_secs(optarg, true, usage);
 			break;
 		case 'w':
-			*warmup = parse_secs(optarg, usage);
+			*warmup = parse_secs(optarg, true, usage);
 			break;
 		case 's':
 			if (!size)

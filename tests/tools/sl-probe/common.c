@@ -16,43 +16,8 @@
 
 #include "common.h"
 
+const char *const tool_name = "sl-probe";
 volatile sig_atomic_t stop_flag;
-
-void die(const char *fmt, ...)
-{
-	int err = errno;
-	va_list ap;
-
-	fputs("sl-probe: ", stderr);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fprintf(stderr, ": %s\n", strerror(err));
-	exit(1);
-}
-
-void usage_exit(const char *usage, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (fmt) {
-		fputs("sl-probe: ", stderr);
-		va_start(ap, fmt);
-		vfprintf(stderr, fmt, ap);
-		va_end(ap);
-		fputc('\n', stderr);
-	}
-	fputs(usage, stderr);
-	exit(2);
-}
-
-uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
 
 #define E(x) { x, #x }
 static const struct {
@@ -116,18 +81,6 @@ unsigned long parse_num(const char *s, unsigned long min, unsigned long max,
 	if (errno || end == s || *end || *s == '-' || v < min || v > max)
 		usage_exit(usage, "bad %s '%s'", what, s);
 	return v;
-}
-
-uint64_t parse_secs(const char *s, const char *usage)
-{
-	double v;
-	char *end;
-
-	errno = 0;
-	v = strtod(s, &end);
-	if (errno || end == s || *end || v < 0 || v > 1e6)
-		usage_exit(usage, "bad duration '%s'", s);
-	return (uint64_t)(v * 1e9);
 }
 
 void parse_target(const char *host, const char *port, int socktype,

@@ -13,6 +13,8 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
+#include "../lib/tool.h"
+
 #define ADDR_LEN	64
 #define NAME_MAX_LEN	64
 /* Not an errno: the peer closed before sending a whole reply line. */
@@ -22,16 +24,10 @@
 extern volatile sig_atomic_t stop_flag;
 
 /* common.c */
-void die(const char *fmt, ...)
-	__attribute__((noreturn, format(printf, 1, 2)));
-void usage_exit(const char *usage, const char *fmt, ...)
-	__attribute__((noreturn, format(printf, 2, 3)));
-uint64_t now_ns(void);
 const char *errname(int err, char *buf, size_t len);
 void fmt_addr(const void *sa, char *buf, size_t len);
 unsigned long parse_num(const char *s, unsigned long min, unsigned long max,
 			const char *what, const char *usage);
-uint64_t parse_secs(const char *s, const char *usage);
 void parse_target(const char *host, const char *port, int socktype,
 		  struct sockaddr_storage *ss, socklen_t *len,
 		  const char *usage);

@@ -108,7 +108,7 @@ static void dial_parse(int argc, char **argv, struct dial_opts *o)
 			count_set = true;
 			break;
 		case 'd':
-			o->duration = parse_secs(optarg, dial_usage);
+			o->duration = parse_secs(optarg, true, dial_usage);
 			break;
 		case 'i':
 			o->interval = parse_num(optarg, 0, 3600000, "interval",

@@ -18,6 +18,8 @@
 #include <sys/socket.h>
 #include <sys/types.h>
 
+#include "../lib/tool.h"
+
 #define KIB		1024ul
 #define MIB		(1024ul * 1024ul)
 #define NS_PER_SEC	1000000000ull
@@ -33,14 +35,9 @@
 enum dir { DIR_UP, DIR_DOWN };
 
 /* ---- util.c ---- */
-void die(const char *fmt, ...) __attribute__((noreturn, format(printf, 1, 2)));
-void usage_exit(const char *usage, const char *fmt, ...)
-	__attribute__((noreturn, format(printf, 2, 3)));
-uint64_t now_ns(void);
 const char *errname(int err);
 uint64_t parse_u64(const char *s, uint64_t max, const char *what,
 		   const char *usage);
-uint64_t parse_secs(const char *s, const char *usage);
 void raise_nofile(unsigned long want);
 int spawn_thread(pthread_t *t, void *(*fn)(void *), void *arg);
 void sleep_ns(uint64_t ns);

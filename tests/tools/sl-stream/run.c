@@ -277,7 +277,7 @@ static void parse_run(int argc, char **argv, struct run_opts *o)
 			o->seed = parse_u64(optarg, UINT64_MAX, "--seed", run_usage);
 			break;
 		case 't':
-			o->timeout_ns = parse_secs(optarg, run_usage);
+			o->timeout_ns = parse_secs(optarg, false, run_usage);
 			break;
 		case 'w':
 			o->warmup = parse_u64(optarg, 1000000, "--warmup", run_usage);

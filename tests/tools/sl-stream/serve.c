@@ -254,7 +254,7 @@ int cmd_serve(int argc, char **argv)
 			addr = optarg;
 			break;
 		case 't':
-			srv_timeout_ns = parse_secs(optarg, serve_usage);
+			srv_timeout_ns = parse_secs(optarg, false, serve_usage);
 			break;
 		case 'h':
 			fputs(serve_usage, stdout);

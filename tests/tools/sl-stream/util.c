@@ -15,41 +15,7 @@
 
 #include "common.h"
 
-void die(const char *fmt, ...)
-{
-	int err = errno;
-	va_list ap;
-
-	fputs("sl-stream: ", stderr);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fprintf(stderr, ": %s\n", strerror(err));
-	exit(1);
-}
-
-void usage_exit(const char *usage, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (fmt) {
-		fputs("sl-stream: ", stderr);
-		va_start(ap, fmt);
-		vfprintf(stderr, fmt, ap);
-		va_end(ap);
-		fputc('\n', stderr);
-	}
-	fputs(usage, stderr);
-	exit(2);
-}
-
-uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * NS_PER_SEC + (uint64_t)ts.tv_nsec;
-}
+const char *const tool_name = "sl-stream";
 
 void sleep_ns(uint64_t ns)
 {
@@ -102,18 +68,6 @@ uint64_t parse_u64(const char *s, uint64_t max, const char *what,
 	if (errno || end == s || *end || *s == '-' || v > max)
 		usage_exit(usage, "bad %s '%s'", what, s);
 	return v;
-}
-
-uint64_t parse_secs(const char *s, const char *usage)
-{
-	double v;
-	char *end;
-
-	errno = 0;
-	v = strtod(s, &end);
-	if (errno || end == s || *end || v <= 0 || v > 1e6)
-		usage_exit(usage, "bad duration '%s'", s);
-	return (uint64_t)(v * 1e9);
 }
 
 /* Thousands of connections need thousands of descriptors, and the soft
