@@ -219,9 +219,12 @@ static int remove_pins(const char *dir, bool detach_links, struct sl_err *err)
 			int fd = bpf_obj_get(path);
 
 			/* Detach first: another holder of the link (a process
-			 * that opened the pin) must not keep it attached. */
+			 * that opened the pin) must not keep it attached.
+			 * Tracepoint (perf) links cannot be detached
+			 * (EOPNOTSUPP); they go with their last reference. */
 			if (fd >= 0) {
-				if (bpf_link_detach(fd) && errno != EINVAL)
+				if (bpf_link_detach(fd) && errno != EINVAL &&
+				    errno != EOPNOTSUPP)
 					sl_warn("detaching %s: %s", path, strerror(errno));
 				close(fd);
 			}
