@@ -133,20 +133,22 @@ static __always_inline void sl_pair_key(const struct sl_view *v, bool server,
 	pair->local_port = 0;
 }
 
-/* The client's pair has been wasting joins lately: do not join. */
-static __always_inline bool sl_pair_short(const struct sl_view *v)
+/* The client's pair has been wasting joins lately: do not join. The
+ * server end asks too, to tell such a connection from one whose peer is
+ * not local; only the client end counts it. */
+static __always_inline bool sl_pair_short(const struct sl_view *v, bool server)
 {
 	struct sl_redir_stats *stats;
 	struct sl_short_pair *rec;
 	struct sl_sock_key pair;
 
-	sl_pair_key(v, false, &pair);
+	sl_pair_key(v, server, &pair);
 	rec = bpf_map_lookup_elem(&sluice_short_pair, &pair);
 	if (!rec || rec->wasted < SL_SHORT_STREAK ||
 	    bpf_ktime_get_ns() - rec->seen_ns >= SL_SHORT_TTL_NS)
 		return false;
 	stats = sl_redir_stats();
-	if (stats)
+	if (stats && !server)
 		__sync_fetch_and_add(&stats->short_skipped, 1);
 	return true;
 }
@@ -218,7 +220,7 @@ static __always_inline void sl_established(struct bpf_sock_ops *skops, bool acti
 	if (!sl_redirect_enabled())
 		return;
 	if (active) {
-		if (sl_service_opted_out(skops) || sl_pair_short(&v))
+		if (sl_service_opted_out(skops) || sl_pair_short(&v, false))
 			return;
 		local = sl_may_be_local(&v.own);
 	} else
@@ -227,6 +229,8 @@ static __always_inline void sl_established(struct bpf_sock_ops *skops, bool acti
 		sl_join(skops, &v, !active);
 		return;
 	}
+	if (!active && sl_pair_short(&v, true))
+		return;
 	stats = sl_redir_stats();
 	if (stats)
 		__sync_fetch_and_add(&stats->not_local, 1);
