@@ -8,16 +8,23 @@
  * getpeername4/6 and recvmsg4/6 turn the endpoint back into the VIP the
  * application dialled. An IPv6 socket dialling a v4-mapped VIP
  * (::ffff:a.b.c.d) is balanced like an IPv4 one.
+ *
+ * connect and sendmsg also enforce authorization at the client (egress)
+ * after balancing, on the endpoint actually dialled, so a denied
+ * connection fails before its first packet; the server's socket lookup
+ * (sk_lookup.bpf.c) enforces the same tables for every other client.
  */
 #include <linux/bpf.h>
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_endian.h>
+#include "lib/policy.h"
 #include "lib/revnat.h"
 
 #define SL_ECONNREFUSED 111
 
-/* A connect or send to a service without endpoints fails at once with
- * ECONNREFUSED, as a closed port would, instead of EPERM or a timeout. */
+/* A connect or send to a service without endpoints, or one that policy
+ * denies, fails at once with ECONNREFUSED, as a closed port would, instead
+ * of EPERM or a timeout. */
 static __always_inline int sl_refuse(void)
 {
 	bpf_set_retval(-SL_ECONNREFUSED);
@@ -89,6 +96,38 @@ static __always_inline void sl_ctx_addr_write(struct bpf_sock_addr *ctx, int v6,
 	ctx->user_port = port;
 }
 
+/* Egress authorization of the destination now in ctx. The client's source
+ * address is not bound yet: its pod's address, learned by the agent for
+ * the socket's network namespace, stands for it. A namespace the agent has
+ * not learned yet is left to the server's ingress check. */
+static __always_inline int sl_egress_allowed(struct bpf_sock_addr *ctx, int v6)
+{
+	__u32 state = sl_policy_state();
+	struct sl_netns_addr *ns;
+	struct sl_decision d;
+	struct sl_peer src = {}, dst = {};
+	__u64 cookie;
+
+	if (!state)
+		return 1;
+	cookie = bpf_get_netns_cookie(ctx);
+	ns = bpf_map_lookup_elem(&sluice_netns_addr, &cookie);
+	if (!ns)
+		return 1;
+	sl_ctx_addr_read(ctx, v6, &dst.addr, &dst.family);
+	src.family = dst.family;
+	if (dst.family == SL_AF_INET && ns->has4)
+		src.addr = ns->addr4;
+	else if (dst.family == SL_AF_INET6 && ns->has6)
+		src.addr = ns->addr6;
+	else
+		return 1;
+	if (!sl_policy_decide(state, &src, &dst, bpf_ntohs((__be16)ctx->user_port), &d))
+		return 1;
+	return sl_policy_enforce(&d, SL_AT_EGRESS, (__u8)ctx->protocol, &src, 0, &dst,
+				 (__be16)ctx->user_port);
+}
+
 static __always_inline int sl_translate(struct bpf_sock_addr *ctx, int v6, int connected)
 {
 	struct sl_svc_key key = {};
@@ -101,13 +140,15 @@ static __always_inline int sl_translate(struct bpf_sock_addr *ctx, int v6, int c
 	case SL_PASS:
 		if (connected)
 			sl_sock_vip_forget(ctx);
-		return 1;
+		return sl_egress_allowed(ctx, v6) ? 1 : sl_refuse();
 	case SL_REFUSE:
 		return sl_refuse();
 	case SL_REWRITE:
 		break;
 	}
 	sl_ctx_addr_write(ctx, v6, &choice.backend.addr, key.family, choice.backend.port);
+	if (!sl_egress_allowed(ctx, v6))
+		return sl_refuse();
 	sl_remember(ctx, &key, &choice, connected);
 	return 1;
 }

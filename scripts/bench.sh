@@ -21,6 +21,10 @@
 #   sluice           the Sluice agent with --no-redirect (connect-time
 #                    translation only)
 #   sluice-redirect  the Sluice agent with same-node acceleration
+# Policy size (BENCH_RULES, default "10 10000", "" skips it): direct and
+#   sluice-rules-N, same-node, crr and rr, with an AuthorizationPolicy of N
+#   rules over N other identities in force (the cost per connection must
+#   not grow with N).
 # Service count (BENCH_SERVICES, default "10 1000 10000", "" skips it):
 #   direct, iptables-N and sluice-N with N other services, same-node, on crr
 #   and rr (with sl-probe rr here, as in the benchmarks recorded before; it
@@ -44,6 +48,7 @@ PROBE=$BUILD/sl-probe
 ROUNDS=${BENCH_ROUNDS:-3}
 SECONDS_PER_RUN=${BENCH_SECONDS:-2}
 COUNTS=${BENCH_SERVICES-"10 1000 10000"}
+RULES=${BENCH_RULES-"10 10000"}
 RR_TOOL=${BENCH_RR_TOOL:-sockperf}
 RAW=${BENCH_RAW:-}	# if set, the recorded runs are copied there
 ALL_WORKLOADS="rr crr stream1 stream8 http"
@@ -84,13 +89,14 @@ only()
 [[ $ROUNDS =~ ^[1-9][0-9]*$ ]] || usage_error "BENCH_ROUNDS must be a positive integer"
 [[ $SECONDS_PER_RUN =~ ^[1-9][0-9]*$ ]] || usage_error "BENCH_SECONDS must be a positive integer"
 [[ $COUNTS =~ ^[0-9\ ]*$ ]] || usage_error "BENCH_SERVICES must be counts"
+[[ $RULES =~ ^[0-9\ ]*$ ]] || usage_error "BENCH_RULES must be counts"
 case $RR_TOOL in sockperf) RR_TOOL=sockperf ;; sl-probe) RR_TOOL=probe ;;
 *) usage_error "BENCH_RR_TOOL is sockperf or sl-probe" ;; esac
 # The service-count phase measures crr and rr, as far as they were asked for.
 # shellcheck disable=SC2046
 COUNT_WORKLOADS=$(only "crr rr" $(tr ' ' '\n' <<<"$WORKLOADS" | grep -xE 'crr|rr' || true))
-[ -z "$COUNT_WORKLOADS" ] && COUNTS=
-[ -z "$WORKLOADS" ] && [ -z "$COUNTS" ] && usage_error "nothing to measure"
+[ -z "$COUNT_WORKLOADS" ] && COUNTS= && RULES=
+[ -z "$WORKLOADS" ] && [ -z "$COUNTS" ] && [ -z "$RULES" ] && usage_error "nothing to measure"
 
 [ "$(id -u)" -eq 0 ] || { echo "bench needs root" >&2; exit 1; }
 for tool in sockperf iperf3 wrk nginx haproxy iptables-restore jq bpftool \
@@ -123,6 +129,11 @@ KEYS=()
 for path in $PATHS; do
 	for mode in direct $MODES; do KEYS+=("$path/$mode"); done
 done
+if [ -n "$RULES" ]; then
+	for key in same-node/direct same-node/sluice; do
+		[[ " ${KEYS[*]} " == *" $key "* ]] || KEYS+=("$key")
+	done
+fi
 if [ -n "$COUNTS" ]; then
 	for key in same-node/direct same-node/iptables same-node/sluice; do
 		[[ " ${KEYS[*]} " == *" $key "* ]] || KEYS+=("$key")
@@ -130,7 +141,7 @@ if [ -n "$COUNTS" ]; then
 fi
 
 echo "Sluice benchmark $SUFFIX: ${WORKLOADS:-no workload} on ${PATHS:-no path};" \
-	"modes: direct ${MODES}; service counts: ${COUNTS:-none};" \
+	"modes: direct ${MODES}; service counts: ${COUNTS:-none}; policy rules: ${RULES:-none};" \
 	"$ROUNDS rounds, ${SECONDS_PER_RUN}s per run; rr with $RR_TOOL" >&2
 LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
 echo "[$(elapsed)] setting up ${#KEYS[@]} testbeds" >&2
@@ -220,6 +231,24 @@ for n in $COUNTS; do
 done
 T_COUNTS=$SECONDS
 
+# ---- policy size: direct vs sluice with N AuthorizationPolicy rules ---------
+
+for n in $RULES; do
+	echo "[$(elapsed)] $n policy rules: loading the Sluice configuration" >&2
+	sluice_apply same-node/sluice 0 "$n"
+	sleep 1
+	for round in $(seq "$ROUNDS"); do
+		for wl in $COUNT_WORKLOADS; do
+			echo "[$(elapsed)] round $round/$ROUNDS $n rules $wl" >&2
+			sequence rules "${wl/#rr/rr-probe}" "$round" same-node/direct \
+				"sluice-rules-$n=same-node/sluice"
+		done
+		check_direct "$n rules round $round"
+	done
+done
+[ -n "$RULES" ] && sluice_apply same-node/sluice 0 0
+T_RULES=$SECONDS
+
 # ---- report -----------------------------------------------------------------
 
 cpu_model=$(awk -F': ' '/model name/ { print $2; exit }' /proc/cpuinfo)
@@ -270,9 +299,25 @@ if [ -n "$COUNTS" ]; then
 	echo
 	awk -v rows="$rows" -v cols="${cols#;}" -v label= -f "$ROOT/scripts/bench/report.awk" "$RESULTS"
 fi
+if [ -n "$RULES" ]; then
+	rows=rules/direct cols=
+	for n in $RULES; do rows="$rows rules/sluice-rules-$n"; done
+	for wl in $COUNT_WORKLOADS; do
+		case $wl in
+		crr) cols="$cols;crr|new conn/s|rate" ;;
+		rr) cols="$cols;rr50|RR p50 µs|lat;rr99|RR p99 µs|lat" ;;
+		esac
+	done
+	echo
+	echo "Policy size (same node; an ALLOW policy on the server with N rules, one"
+	echo "per identity, N other workloads; the client matches the last rule):"
+	echo
+	awk -v rows="$rows" -v cols="${cols#;}" -v label= -f "$ROOT/scripts/bench/report.awk" "$RESULTS"
+fi
 echo
 echo "Time: setup ${T_SETUP}s$([ -n "$WORKLOADS" ] && echo ", matrix $((T_MATRIX - T_SETUP))s")$(
-	[ -n "$COUNTS" ] && echo ", service count $((T_COUNTS - T_MATRIX))s"), total ${SECONDS}s."
+	[ -n "$COUNTS" ] && echo ", service count $((T_COUNTS - T_MATRIX))s")$(
+	[ -n "$RULES" ] && echo ", policy size $((T_RULES - T_COUNTS))s"), total ${SECONDS}s."
 
 # A run that failed a connection or a request is not a result.
 if [ -s "$FAILURES" ]; then

@@ -173,4 +173,82 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } sluice_settings SEC(".maps") __weak;
 
+/* Identity and authorization (see include/sluice/abi.h). */
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, SL_DEFAULT_MAX_IPCACHE);
+	__type(key, struct sl_ipcache_key);
+	__type(value, struct sl_ipcache);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} sluice_ipcache SEC(".maps") __weak;
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, SL_DEFAULT_MAX_NETNS);
+	__type(key, __u64);
+	__type(value, struct sl_netns_addr);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} sluice_netns_addr SEC(".maps") __weak;
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, SL_DEFAULT_MAX_POLICY);
+	__type(key, struct sl_policy_key);
+	__type(value, struct sl_policy_verdict);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} sluice_policy SEC(".maps") __weak;
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, SL_DEFAULT_MAX_POLICY_SETS);
+	__type(key, struct sl_policy_set_key);
+	__type(value, struct sl_policy_verdict);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} sluice_policy_set SEC(".maps") __weak;
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, SL_DEFAULT_MAX_POLICIES);
+	__type(key, __u32);
+	__type(value, struct sl_policy_stats);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} sluice_policy_stats SEC(".maps") __weak;
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, SL_DEFAULT_MAX_POLICIES);
+	__type(key, __u32);
+	__type(value, struct sl_policy_info);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} sluice_policy_info SEC(".maps") __weak;
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, SL_DEFAULT_MAX_IDENTITIES);
+	__type(key, __u32);
+	__type(value, struct sl_identity_info);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} sluice_identity_info SEC(".maps") __weak;
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, SL_DEFAULT_MAX_IPCACHE);
+	__type(key, struct sl_workload_key);
+	__type(value, struct sl_workload_info);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} sluice_workload_info SEC(".maps") __weak;
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, SL_EVENTS_BYTES);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} sluice_events SEC(".maps") __weak;
+
 #endif /* SLUICE_BPF_MAPS_H */

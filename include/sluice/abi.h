@@ -17,7 +17,7 @@
 
 /* Bumped whenever a pinned map's layout or meaning changes. An agent refuses
  * to adopt pins written by a different ABI version. */
-#define SL_ABI_VERSION 1
+#define SL_ABI_VERSION 2
 
 /* Address families as stored in keys: the kernel's AF_INET / AF_INET6. */
 #define SL_AF_INET 2
@@ -312,7 +312,8 @@ struct sl_redir_stats {
 /* sluice_settings: one entry, written by the agent. */
 struct sl_settings {
 	__u32 redirect;		/* 0: same-node redirection off */
-	__u32 pad;
+	__u32 policy;		/* 0: no AuthorizationPolicy in force;
+				 * else 1 + the policy bank in force */
 };
 
 /* sluice_local_addr: what sockops learned about an address: the local end
@@ -347,6 +348,178 @@ struct sl_short_pair {
 				 * without taking the shortcut */
 	__u32 pad;
 };
+
+/*
+ * Identity and authorization: Istio's AuthorizationPolicy at L4, compiled
+ * by the agent into exact-match tables, so a decision is at most four
+ * lookups whatever the number of rules.
+ *
+ * Every address the mesh knows (workloads, local and remote) and every
+ * CIDR a policy names is in sluice_ipcache with its source class (what a
+ * policy can tell about a peer from there: identity and the named CIDRs it
+ * lies in) and its destination set (which policies select the workload
+ * there). A decision looks up (destination set, source class, port), then
+ * (set, class, any other port), then the set's default.
+ *
+ * Compiled state lives in two banks: the agent writes the bank not in
+ * force, switches sl_settings.policy with one write, then deletes the old
+ * bank, so a connection never sees half of a policy change.
+ */
+#define SL_POLICY_BANKS 2
+
+/* sluice_ipcache: LPM trie. prefixlen counts the 32 bits of bank, family
+ * and pad before the address. */
+struct sl_ipcache_key {
+	__u32 prefixlen;
+	__u8 bank;
+	__u8 family;
+	__u8 pad[2];
+	struct sl_addr addr;
+};
+
+#define SL_IPCACHE_PREFIX_BITS 32
+
+struct sl_ipcache {
+	__u32 src_class;	/* 0: the class of unknown peers */
+	__u32 dst_set;		/* 0: no policy selects a workload there */
+	__u32 identity;		/* identity id, 0: none (a named CIDR) */
+	__u32 pad;
+};
+
+/* sluice_netns_addr: network namespace cookie of a local mesh pod -> its
+ * addresses, learned by the agent. At connect the source address is not
+ * bound yet; the pod's own address gives the client's source class. */
+struct sl_netns_addr {
+	struct sl_addr addr4;
+	struct sl_addr addr6;
+	__u8 has4;
+	__u8 has6;
+	__u8 pad[6];
+};
+
+/* sluice_policy: (destination set, source class, port) -> verdict. */
+struct sl_policy_key {
+	__u32 dst_set;
+	__u32 src_class;
+	__u16 port;		/* host order; 0: every port not listed */
+	__u8 bank;
+	__u8 pad;
+};
+
+#define SL_VERDICT_ALLOW 0
+#define SL_VERDICT_DENY 1
+
+/* Rules are numbered from 1 in the order written; rule 0 with a policy is
+ * not used, and policy 0 means no policy decided: allowed because no
+ * ALLOW policy selects the workload, or denied because ALLOW policies
+ * select it and none matched. */
+struct sl_policy_verdict {
+	__u8 verdict;		/* SL_VERDICT_* in force */
+	__u8 shadow;		/* the verdict with dry-run policies enforced */
+	__u8 audit;		/* 1: an AUDIT policy matched */
+	__u8 pad;
+	__u32 policy;		/* policy id that decided the verdict */
+	__u32 rule;
+	__u32 shadow_policy;	/* ... that decided the shadow verdict */
+	__u32 shadow_rule;
+	__u32 audit_policy;
+	__u32 audit_rule;
+	__u32 pad2;
+};
+
+/* sluice_policy_set: (bank, set) -> the verdict when nothing more exact is
+ * in sluice_policy. */
+struct sl_policy_set_key {
+	__u32 dst_set;
+	__u32 bank;
+};
+
+/* sluice_policy_stats: array indexed by policy id (0: decisions of no
+ * policy), atomic adds once per decision. */
+struct sl_policy_stats {
+	__u64 allowed;		/* connections and datagrams it allowed */
+	__u64 denied;
+	__u64 dry_run_denied;	/* it would have denied (dry-run policy) */
+	__u64 audited;		/* an AUDIT policy matched */
+};
+
+/* sluice_policy_info: policy id -> names, for the CLI only. */
+#define SL_POLICY_F_DRY_RUN (1U << 0)
+
+struct sl_policy_info {
+	char namespace[SL_NAMESPACE_LEN];
+	char name[SL_NAME_LEN];
+	__u8 action;		/* SL_ACTION_* */
+	__u8 pad[3];
+	__u32 flags;		/* SL_POLICY_F_* */
+	__u32 n_rules;
+	__u32 pad2;
+};
+
+#define SL_ACTION_ALLOW 0
+#define SL_ACTION_DENY 1
+#define SL_ACTION_AUDIT 2
+
+/* sluice_identity_info: identity id -> (namespace, service account). */
+#define SL_SA_LEN 256
+
+struct sl_identity_info {
+	char namespace[SL_NAMESPACE_LEN];
+	char service_account[SL_SA_LEN];
+};
+
+/* sluice_workload_info: workload address -> names, for the CLI only. */
+struct sl_workload_key {
+	struct sl_addr addr;
+	__u8 family;
+	__u8 pad[3];
+};
+
+#define SL_WORKLOAD_POD 1
+#define SL_WORKLOAD_ENTRY 2		/* WorkloadEntry */
+#define SL_WORKLOAD_SE_ENDPOINT 3	/* a ServiceEntry endpoint */
+#define SL_WORKLOAD_SLICE_ENDPOINT 4	/* an EndpointSlice endpoint, no Pod */
+
+struct sl_workload_info {
+	char namespace[SL_NAMESPACE_LEN];
+	char name[SL_NAME_LEN];
+	__u32 kind;		/* SL_WORKLOAD_* */
+	__u32 identity;
+};
+
+/* sluice_events: ring buffer of policy events, read by the agent. */
+#define SL_EVENT_DENY 1		/* a connection or datagram was refused */
+#define SL_EVENT_DRY_RUN_DENY 2	/* a dry-run policy would have refused it */
+#define SL_EVENT_AUDIT 3	/* an AUDIT policy matched */
+
+#define SL_AT_EGRESS 1		/* decided at the client's connect/sendmsg */
+#define SL_AT_INGRESS 2		/* decided at the server's socket lookup */
+
+struct sl_event {
+	__u64 ts_ns;		/* bpf_ktime_get_ns() */
+	__u32 type;		/* SL_EVENT_* */
+	__u8 at;		/* SL_AT_* */
+	__u8 proto;
+	__u8 family;
+	__u8 pad;
+	struct sl_addr src;	/* egress: the client pod's address */
+	struct sl_addr dst;
+	__be16 src_port;	/* 0 at egress: not bound yet */
+	__be16 dst_port;
+	__u32 policy;
+	__u32 rule;
+	__u32 src_identity;
+	__u32 dst_identity;
+	__u32 pad2;
+};
+
+#define SL_DEFAULT_MAX_IPCACHE 131072	/* both banks */
+#define SL_DEFAULT_MAX_POLICY 262144	/* both banks */
+#define SL_DEFAULT_MAX_POLICY_SETS 65536
+#define SL_DEFAULT_MAX_POLICIES 16384	/* ids 1..max-1 */
+#define SL_DEFAULT_MAX_IDENTITIES 65536
+#define SL_DEFAULT_MAX_NETNS 8192
+#define SL_EVENTS_BYTES (256 * 1024)
 
 #define SL_DEFAULT_MAX_SOCKETS 65536
 #define SL_DEFAULT_MAX_LOCAL_ADDRS 16384

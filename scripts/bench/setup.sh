@@ -275,10 +275,35 @@ proxy_captured()
 
 # sluice_config N SERVER: the measured service as a ServiceEntry (every app
 # port on the VIP) after N other services.
+# sluice_config N SERVER [RULES CLIENT]: the target service and N others;
+# with RULES, the client and server as Pods with identities, RULES other
+# workloads with identities of their own, and an ALLOW policy on the server
+# with one rule per identity (the client's last), so that the kernel's
+# tables hold RULES + 2 source classes and RULES + 1 verdicts.
 sluice_config()
 {
-	local n=$1 server=$2
-	awk -v n="$n" -v server="$server" -v vip="$VIP" -v ports="$APP_PORTS" 'BEGIN {
+	local n=$1 server=$2 rules=${3:-0} client=${4:-}
+	awk -v n="$n" -v server="$server" -v vip="$VIP" -v ports="$APP_PORTS" \
+		-v rules="$rules" -v client="$client" 'BEGIN {
+		if (rules > 0) {
+			printf "apiVersion: v1\nkind: Pod\nmetadata: {name: client, namespace: bench}\n"
+			printf "spec: {serviceAccountName: client}\nstatus: {podIPs: [{ip: %s}]}\n---\n", client
+			printf "apiVersion: v1\nkind: Pod\n"
+			printf "metadata: {name: server, namespace: bench, labels: {app: server}}\n"
+			printf "spec: {serviceAccountName: server}\nstatus: {podIPs: [{ip: %s}]}\n---\n", server
+			for (i = 0; i < rules; i++) {
+				printf "apiVersion: networking.istio.io/v1\nkind: WorkloadEntry\n"
+				printf "metadata: {name: w%d, namespace: bench}\n", i
+				printf "spec: {address: 10.99.%d.%d, serviceAccount: sa%d}\n---\n",
+					int(i / 250), i % 250 + 1, i
+			}
+			printf "apiVersion: security.istio.io/v1\nkind: AuthorizationPolicy\n"
+			printf "metadata: {name: server, namespace: bench}\n"
+			printf "spec:\n  selector: {matchLabels: {app: server}}\n  rules:\n"
+			for (i = 0; i < rules; i++)
+				printf "  - from: [{source: {principals: [cluster.local/ns/bench/sa/sa%d]}}]\n", i
+			printf "  - from: [{source: {principals: [cluster.local/ns/bench/sa/client]}}]\n---\n"
+		}
 		for (i = 0; i < n; i++) {
 			printf "apiVersion: networking.istio.io/v1\nkind: ServiceEntry\n"
 			printf "metadata: {name: other-%d, namespace: bench}\n", i
@@ -340,13 +365,15 @@ agents_start()
 
 # sluice_apply KEY N: N other services in the agents' configuration.
 declare -A SLUICE_N
+# sluice_apply KEY N [RULES]: N other services (and RULES policy rules).
 sluice_apply()
 {
-	local key=$1 n=$2 gen dir=$WORK/${TB[$1]}
-	[ "$n" = "${SLUICE_N[$key]-0}" ] && return 0
-	SLUICE_N[$key]=$n
+	local key=$1 n=$2 rules=${3:-0} gen dir=$WORK/${TB[$1]}
+	[ "$n/$rules" = "${SLUICE_N[$key]-0/0}" ] && return 0
+	SLUICE_N[$key]=$n/$rules
 	gen=$(agent_generation "${PIN[$key]}")
-	sluice_config "$n" "${SERVER_IP[$key]}" >"$dir/config/bench.yaml.tmp"
+	sluice_config "$n" "${SERVER_IP[$key]}" "$rules" \
+		"$(tb_info "${TB[$key]}" POD_client_IP4)" >"$dir/config/bench.yaml.tmp"
 	mv "$dir/config/bench.yaml.tmp" "$dir/config/bench.yaml"
 	for _ in $(seq 600); do
 		[ "$(agent_generation "${PIN[$key]}")" -gt "$gen" ] && return 0

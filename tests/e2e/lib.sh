@@ -139,6 +139,69 @@ STREAM_TIMEOUT=20
 
 # stream_serve NODE/POD: an sl-stream server in the pod, ready on return;
 # its pid in STREAM_PID.
+# pod_doc NAME NAMESPACE SERVICE_ACCOUNT "IP..." ["k: v, ..."]: a v1 Pod
+# document, as `kubectl get pod -o yaml` would give, for identity.
+pod_doc()
+{
+	local ip
+	printf -- '---\napiVersion: v1\nkind: Pod\n'
+	printf 'metadata: {name: %s, namespace: %s, labels: {%s}}\n' "$1" "$2" "${5:-}"
+	printf 'spec: {serviceAccountName: %s, nodeName: node, containers: [{name: app, image: "app:1"}]}\n' "$3"
+	printf 'status:\n  phase: Running\n  podIPs:\n'
+	for ip in $4; do printf '  - {ip: "%s"}\n' "$ip"; done
+}
+
+# authz_policy NAMESPACE NAME ACTION SPEC_BODY: an AuthorizationPolicy with
+# the YAML of spec's other fields (indented by the caller for "spec:").
+authz_policy()
+{
+	printf -- '---\napiVersion: security.istio.io/v1\nkind: AuthorizationPolicy\n'
+	printf 'metadata: {name: %s, namespace: %s}\n' "$2" "$1"
+	printf 'spec:\n  action: %s\n%s\n' "$3" "$4"
+}
+
+# agent_wait_pods NODE N: the agent has found N pod network namespaces
+# (ingress program attached, addresses learned for egress).
+agent_wait_pods()
+{
+	local node=$1 want=$2 pins links maps
+	pins=$(bpffs_of "$node")
+	for _ in $(seq 100); do
+		links=$(find "$pins/links/netns" -mindepth 1 2>/dev/null | wc -l)
+		maps=$(bpftool -j map dump pinned "$pins/maps/sluice_netns_addr" 2>/dev/null |
+			jq 'length' 2>/dev/null || echo 0)
+		[ "$links" = "$want" ] && [ "$maps" = "$want" ] && return 0
+		sleep 0.05
+	done
+	fail "agent on $node found $links pod namespaces ($maps learned), expected $want"
+}
+
+# expect_refused NODE/POD HOST PORT [dial options]: every attempt fails fast
+# with ECONNREFUSED (or a reset), never a timeout.
+expect_refused()
+{
+	local who=$1 host=$2 port=$3 out
+	shift 3
+	out=$(dial "$who" --count 2 --first-error --timeout-ms 2000 "$@" "$host" "$port") &&
+		fail "$who reached $host:$port, which policy denies: $out"
+	[ "$(total_ok "$out")" = 0 ] || fail "$who reached $host:$port: $out"
+	grep -Eq '^error (ECONNREFUSED|ECONNRESET) ' <<<"$out" ||
+		fail "$who to $host:$port did not fail with a refusal: $out"
+	local ms
+	ms=$(awk '$1 == "first_error" { print $3 }' <<<"$out")
+	[ "${ms:-99999}" -lt 100 ] || fail "$who to $host:$port took ${ms} ms to fail"
+}
+
+# expect_reached NODE/POD HOST PORT SERVER [dial options]
+expect_reached()
+{
+	local who=$1 host=$2 port=$3 server=$4 out
+	shift 4
+	out=$(dial "$who" --count 2 --timeout-ms 2000 "$@" "$host" "$port") ||
+		fail "$who could not reach $host:$port: $out"
+	[ "$(tally "$out" reply "$server")" = 2 ] || fail "$who to $host:$port: $out"
+}
+
 stream_serve()
 {
 	local out="$E2E_TMP/stream-serve.out"

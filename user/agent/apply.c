@@ -11,12 +11,14 @@
 
 int sl_applier_init(struct sl_applier *a, struct sl_maps *maps,
 		    const char *config_path, const char *cgroup_path,
-		    uint64_t cgroup_id, struct sl_err *err)
+		    uint64_t cgroup_id, const char *root_namespace,
+		    struct sl_err *err)
 {
 	struct sl_status st;
 
 	memset(a, 0, sizeof(*a));
 	a->maps = maps;
+	a->root_namespace = root_namespace;
 	a->config_path = config_path;
 	a->cgroup_path = cgroup_path;
 	a->cgroup_id = cgroup_id;
@@ -24,6 +26,10 @@ int sl_applier_init(struct sl_applier *a, struct sl_maps *maps,
 		return -1;
 	sl_info("adopted %zu frontends and %zu backends from the pinned maps",
 		a->state.n_fe, a->state.n_be);
+	if (sl_authz_state_load(&a->authz, maps, err) < 0)
+		return -1;
+	sl_info("adopted %zu policies and %zu identities; policy %s", a->authz.policies.n,
+		a->authz.identities.n, a->authz.in_force ? "in force" : "not configured");
 	if (sl_status_read(maps, &st, err) < 0)
 		return -1;
 	st.agent_pid = (uint32_t)getpid();
@@ -88,13 +94,44 @@ static void reject(struct sl_applier *a, const char *msg)
 	record(a, SL_RESULT_REJECTED, msg, 0, NULL);
 }
 
-static void log_report(const struct sl_reconcile_report *r, uint64_t generation)
+static double mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
+static void log_report(const struct sl_reconcile_report *r,
+		       const struct sl_authz_report *z, uint64_t generation)
 {
 	sl_info("configuration applied (generation %llu): frontends +%zu ~%zu -%zu "
-		"=%zu, backends +%zu ~%zu -%zu",
+		"=%zu, backends +%zu ~%zu -%zu; %zu policies, %zu identities, "
+		"%zu workloads compiled into %zu classes, %zu destination sets, "
+		"%zu verdicts (compiled in %.1f ms, written in %.1f ms)",
 		(unsigned long long)generation, r->fe_added, r->fe_updated,
 		r->fe_removed, r->fe_unchanged, r->be_added, r->be_updated,
-		r->be_removed);
+		r->be_removed, z->policies, z->identities, z->workloads, z->classes,
+		z->sets, z->entries, z->compile_ms, z->write_ms);
+}
+
+/* Compiles authorization and writes it into the bank not in force; the
+ * switch to it comes after the services are reconciled. */
+static int prepare_authz(struct sl_applier *a, const struct sl_config *cfg,
+			 struct sl_authz_report *rep, struct sl_err *err)
+{
+	double t0 = mono_ms(), t1;
+	struct sl_authz az;
+	int ret;
+
+	if (sl_authz_build(cfg, a->root_namespace, &az, err) < 0)
+		return -1;
+	t1 = mono_ms();
+	ret = sl_authz_prepare(&a->authz, &az, rep, err);
+	rep->compile_ms = t1 - t0;
+	rep->write_ms = mono_ms() - t1;
+	sl_authz_free(&az);
+	return ret;
 }
 
 /* A write failed half-way: go back to what was in force before. */
@@ -116,6 +153,7 @@ static void roll_back(struct sl_applier *a)
 
 int sl_applier_run(struct sl_applier *a, bool force)
 {
+	struct sl_authz_report zrep;
 	struct sl_reconcile_report rep;
 	struct sl_status prev;
 	struct sl_config cfg;
@@ -143,18 +181,27 @@ int sl_applier_run(struct sl_applier *a, bool force)
 		reject(a, err.msg);
 		return -1;
 	}
+	if (prepare_authz(a, &cfg, &zrep, &err) < 0) {
+		sl_model_free(&model);
+		sl_config_free(&cfg);
+		reject(a, err.msg);
+		return -1;
+	}
 	if (sl_reconcile(&a->state, &model, &rep, &err) < 0) {
+		sl_authz_abort(&a->authz);
 		sl_model_free(&model);
 		sl_config_free(&cfg);
 		roll_back(a);
 		reject(a, err.msg);
 		return -1;
 	}
+	if (sl_authz_commit(&a->authz, &err) < 0)
+		sl_error("switching to the new policy tables: %s", err.msg);
 	if (a->have_applied)
 		sl_model_free(&a->applied);
 	a->applied = model;
 	a->have_applied = true;
-	log_report(&rep, record(a, SL_RESULT_APPLIED, "", cfg.digest, &cfg.warnings));
+	log_report(&rep, &zrep, record(a, SL_RESULT_APPLIED, "", cfg.digest, &cfg.warnings));
 	sl_config_free(&cfg);
 	return 0;
 }
@@ -175,4 +222,5 @@ void sl_applier_free(struct sl_applier *a)
 	if (a->have_applied)
 		sl_model_free(&a->applied);
 	sl_state_free(&a->state);
+	sl_authz_state_free(&a->authz);
 }

@@ -9,6 +9,7 @@
 
 #include <stdbool.h>
 
+#include "authz_maps.h"
 #include "maps.h"
 #include "model.h"
 #include "state.h"
@@ -21,11 +22,14 @@ struct sl_applier {
 	struct sl_state state;
 	struct sl_model applied;	/* what the maps hold, to roll back to */
 	bool have_applied;
+	const char *root_namespace;	/* policies there apply mesh-wide */
+	struct sl_authz_state authz;
 };
 
 int sl_applier_init(struct sl_applier *a, struct sl_maps *maps,
 		    const char *config_path, const char *cgroup_path,
-		    uint64_t cgroup_id, struct sl_err *err);
+		    uint64_t cgroup_id, const char *root_namespace,
+		    struct sl_err *err);
 /* Returns 0 when the configuration is in force (applied now or already),
  * -1 when it was rejected. force: reconcile even if the files did not
  * change (at start, to repair the maps). */

@@ -215,6 +215,13 @@ static int remove_pins(const char *dir, bool detach_links, struct sl_err *err)
 			ret = -1;
 			break;
 		}
+		/* links/netns/: the per-pod socket lookup links. */
+		if (de->d_type == DT_DIR) {
+			ret = remove_pins(path, detach_links, err);
+			if (ret < 0)
+				break;
+			continue;
+		}
 		if (detach_links) {
 			int fd = bpf_obj_get(path);
 

@@ -151,7 +151,7 @@ static int open_and_load(struct sl_loader *l, const struct sl_limits *lim,
 
 static int init_maps(struct sl_loader *l, bool redirect, struct sl_err *err)
 {
-	struct sl_settings cfg = { .redirect = redirect };
+	struct sl_settings cfg;
 	struct sl_status st;
 	__u32 zero = 0;
 
@@ -165,6 +165,10 @@ static int init_maps(struct sl_loader *l, bool redirect, struct sl_err *err)
 			return sl_errf(err, "the BPF object has no map %s", sl_map_descs[i].name);
 		*sl_maps_fd(&l->maps, &sl_map_descs[i]) = bpf_map__fd(map);
 	}
+	/* The policy bank in force stays in force across a restart. */
+	if (bpf_map_lookup_elem(l->maps.settings, &zero, &cfg))
+		return sl_errf(err, "reading sluice_settings: %s", strerror(errno));
+	cfg.redirect = redirect;
 	if (bpf_map_update_elem(l->maps.settings, &zero, &cfg, BPF_ANY))
 		return sl_errf(err, "writing sluice_settings: %s", strerror(errno));
 	if (sl_maps_read_limits(&l->maps, err) < 0 || sl_status_read(&l->maps, &st, err) < 0)
@@ -199,6 +203,13 @@ int sl_loader_start(struct sl_loader *l, const char *bpffs, const char *cgroup,
 		return -1;
 	}
 	return 0;
+}
+
+int sl_loader_prog_fd(const struct sl_loader *l, const char *name)
+{
+	struct bpf_program *prog = bpf_object__find_program_by_name(l->skel->obj, name);
+
+	return prog ? bpf_program__fd(prog) : -1;
 }
 
 void sl_loader_stop(struct sl_loader *l)

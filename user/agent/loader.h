@@ -36,6 +36,8 @@ struct sl_loader {
  * datapath never has a gap). */
 int sl_loader_start(struct sl_loader *l, const char *bpffs, const char *cgroup,
 		    const struct sl_limits *limits, bool redirect, struct sl_err *err);
+/* The fd of a loaded program, by name; -1 if there is none. */
+int sl_loader_prog_fd(const struct sl_loader *l, const char *name);
 /* Releases the agent's handles; pins keep maps and links alive. */
 void sl_loader_stop(struct sl_loader *l);
 /* Attaches every program its hook: in place of the pinned programs where

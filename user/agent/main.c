@@ -16,7 +16,9 @@
 #include <unistd.h>
 
 #include "apply.h"
+#include "events.h"
 #include "loader.h"
+#include "netns.h"
 #include "log.h"
 #include "sys.h"
 #include "watch.h"
@@ -27,6 +29,8 @@
 #define DEBOUNCE_MS 50
 /* While a watch is lost (directory replaced), look again this often. */
 #define REARM_MS 1000
+/* Pods are looked for this often even without a cgroup event. */
+#define NETNS_SCAN_MS 1000
 
 struct options {
 	const char *config;
@@ -35,6 +39,15 @@ struct options {
 	struct sl_limits limits;
 	bool uninstall;
 	bool no_redirect;
+	const char *root_namespace;
+};
+
+struct agent {
+	struct sl_applier applier;
+	struct sl_watch watch;
+	struct sl_netns_watch netns;
+	struct sl_events events;
+	int sfd;
 };
 
 static void usage(FILE *out)
@@ -59,6 +72,8 @@ static void usage(FILE *out)
 		"      --max-sockets N    sockets in the same-node shortcut (default %u)\n"
 		"      --no-redirect      no same-node acceleration: connections between\n"
 		"                         local pods go through TCP\n"
+		"      --root-namespace NS  AuthorizationPolicies there apply mesh-wide\n"
+		"                         (default " SL_DEFAULT_ROOT_NAMESPACE ")\n"
 		"      --uninstall        detach the programs and remove every pin, then exit\n"
 		"  -h, --help             this text\n"
 		"\n"
@@ -123,7 +138,7 @@ done:
 }
 
 enum { OPT_MAX_SERVICES = 256, OPT_MAX_BACKENDS, OPT_MAX_SLOTS, OPT_MAX_REVNAT,
-       OPT_MAX_SOCKETS, OPT_NO_REDIRECT, OPT_UNINSTALL };
+       OPT_MAX_SOCKETS, OPT_NO_REDIRECT, OPT_UNINSTALL, OPT_ROOT_NAMESPACE };
 
 static int parse_options(int argc, char **argv, struct options *o)
 {
@@ -138,6 +153,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 		{ "max-revnat", required_argument, NULL, OPT_MAX_REVNAT },
 		{ "max-sockets", required_argument, NULL, OPT_MAX_SOCKETS },
 		{ "no-redirect", no_argument, NULL, OPT_NO_REDIRECT },
+		{ "root-namespace", required_argument, NULL, OPT_ROOT_NAMESPACE },
 		{ "uninstall", no_argument, NULL, OPT_UNINSTALL },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -146,6 +162,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 	int c, level;
 
 	o->bpffs = DEFAULT_BPFFS;
+	o->root_namespace = SL_DEFAULT_ROOT_NAMESPACE;
 	o->limits = (struct sl_limits){ SL_DEFAULT_MAX_SERVICES, SL_DEFAULT_MAX_BACKENDS,
 					SL_DEFAULT_MAX_SLOTS, SL_DEFAULT_MAX_REVNAT,
 					SL_DEFAULT_MAX_SOCKETS };
@@ -200,6 +217,14 @@ static int parse_options(int argc, char **argv, struct options *o)
 			break;
 		case OPT_NO_REDIRECT:
 			o->no_redirect = true;
+			break;
+		case OPT_ROOT_NAMESPACE:
+			if (!optarg[0] || strlen(optarg) >= SL_NAMESPACE_LEN) {
+				fprintf(stderr, "sluiced: --root-namespace: \"%s\" is not a "
+					"namespace name\n", optarg);
+				return -1;
+			}
+			o->root_namespace = optarg;
 			break;
 		case OPT_UNINSTALL:
 			o->uninstall = true;
@@ -268,46 +293,88 @@ static bool handle_signals(int sfd, bool *reload)
 	return run;
 }
 
-static int run_loop(struct sl_applier *a, struct sl_watch *w, int sfd)
+static void scan_pods(struct sl_netns_watch *n)
+{
+	struct sl_err err;
+
+	if (sl_netns_scan(n, &err) < 0)
+		sl_error("looking for pods: %s", err.msg);
+}
+
+static int run_loop(struct agent *ag)
 {
 	int64_t due = -1;	/* when to re-read, or -1 */
+	int64_t scan_due = now_ms() + NETNS_SCAN_MS;
 	bool force = false;
 
 	for (;;) {
-		struct pollfd fds[2] = { { sfd, POLLIN, 0 }, { w->fd, POLLIN, 0 } };
-		int timeout = -1;
+		struct pollfd fds[4] = { { ag->sfd, POLLIN, 0 }, { ag->watch.fd, POLLIN, 0 },
+					 { ag->netns.inotify_fd, POLLIN, 0 },
+					 { sl_events_fd(&ag->events), POLLIN, 0 } };
+		int64_t next = scan_due;
+		int timeout;
 
-		if (due >= 0) {
-			int64_t left = due - now_ms();
-
-			timeout = left > 0 ? (int)left : 0;
-		}
-		if (w->wd < 0 && (timeout < 0 || timeout > REARM_MS))
+		if (due >= 0 && due < next)
+			next = due;
+		timeout = next > now_ms() ? (int)(next - now_ms()) : 0;
+		if (ag->watch.wd < 0 && timeout > REARM_MS)
 			timeout = REARM_MS;
-		if (poll(fds, 2, timeout) < 0 && errno != EINTR)
+		if (poll(fds, 4, timeout) < 0 && errno != EINTR)
 			return -1;
-		if ((fds[0].revents & POLLIN) && !handle_signals(sfd, &force))
+		if ((fds[0].revents & POLLIN) && !handle_signals(ag->sfd, &force))
 			return 0;
+		if (fds[3].revents & POLLIN)
+			sl_events_drain(&ag->events);
+		if (sl_netns_drain(&ag->netns) || now_ms() >= scan_due) {
+			scan_pods(&ag->netns);
+			scan_due = now_ms() + NETNS_SCAN_MS;
+		}
 		if (force && due < 0)
 			due = now_ms();
-		if (sl_watch_drain(w))
+		if (sl_watch_drain(&ag->watch))
 			due = now_ms() + DEBOUNCE_MS;
 		if (due >= 0 && now_ms() >= due) {
-			sl_applier_run(a, force);
+			sl_applier_run(&ag->applier, force);
 			force = false;
 			due = -1;
 		}
 	}
 }
 
+static int start(struct agent *ag, struct sl_loader *loader, const struct options *o,
+		 struct sl_err *err)
+{
+	if (sl_applier_init(&ag->applier, &loader->maps, o->config, o->cgroup,
+			    loader->cgroup_id, o->root_namespace, err) < 0)
+		return -1;
+	if (sl_netns_init(&ag->netns, o->bpffs, o->cgroup,
+			  sl_loader_prog_fd(loader, "sl_sk_lookup"), &loader->maps, err) < 0 ||
+	    sl_events_open(&ag->events, &loader->maps, err) < 0 ||
+	    sl_watch_init(&ag->watch, o->config, err) < 0)
+		return -1;
+	scan_pods(&ag->netns);
+	sl_applier_run(&ag->applier, true);
+	return 0;
+}
+
+static void stop(struct agent *ag)
+{
+	sl_applier_stop(&ag->applier);
+	if (ag->watch.fd > 0)
+		sl_watch_close(&ag->watch);
+	if (ag->events.rb)
+		sl_events_close(&ag->events);
+	sl_netns_free(&ag->netns);
+	sl_applier_free(&ag->applier);
+}
+
 int main(int argc, char **argv)
 {
-	struct sl_applier applier;
 	struct sl_loader loader;
-	struct sl_watch watch;
+	struct agent ag;
 	struct options o;
 	struct sl_err err;
-	int sfd, ret;
+	int ret;
 
 	memset(&o, 0, sizeof(o));
 	if (parse_options(argc, argv, &o) < 0)
@@ -320,8 +387,9 @@ int main(int argc, char **argv)
 		sl_info("uninstalled: %s removed, programs detached", o.bpffs);
 		return 0;
 	}
-	sfd = signal_fd();
-	if (sfd < 0) {
+	memset(&ag, 0, sizeof(ag));
+	ag.sfd = signal_fd();
+	if (ag.sfd < 0) {
 		sl_error("signalfd: %s", strerror(errno));
 		return 1;
 	}
@@ -331,24 +399,13 @@ int main(int argc, char **argv)
 	}
 	sl_info("datapath attached to %s, pinned under %s; same-node redirect %s", o.cgroup,
 		o.bpffs, o.no_redirect ? "off" : "on");
-	if (sl_applier_init(&applier, &loader.maps, o.config, o.cgroup, loader.cgroup_id,
-			    &err) < 0) {
+	ret = start(&ag, &loader, &o, &err);
+	if (ret < 0)
 		sl_error("%s", err.msg);
-		sl_loader_stop(&loader);
-		return 1;
-	}
-	if (sl_watch_init(&watch, o.config, &err) < 0) {
-		sl_error("%s", err.msg);
-		sl_applier_free(&applier);
-		sl_loader_stop(&loader);
-		return 1;
-	}
-	sl_applier_run(&applier, true);
-	ret = run_loop(&applier, &watch, sfd);
-	sl_applier_stop(&applier);
-	sl_watch_close(&watch);
-	sl_applier_free(&applier);
+	else
+		ret = run_loop(&ag);
+	stop(&ag);
 	sl_loader_stop(&loader);
-	close(sfd);
+	close(ag.sfd);
 	return ret < 0 ? 1 : 0;
 }

@@ -13,12 +13,20 @@
 
 static const struct ctl_command commands[] = {
 	{ "status", "", "is the datapath attached and the configuration applied?",
-	  cmd_status },
+	  cmd_status, NULL, NULL },
 	{ "services", "", "frontends (VIP, port, protocol) and their counters",
-	  cmd_services },
+	  cmd_services, NULL, NULL },
 	{ "endpoints", "[NAMESPACE/NAME]", "endpoints of every service, or of one",
-	  cmd_endpoints },
-	{ "maps", "", "the pinned maps, their capacity and fill level", cmd_maps },
+	  cmd_endpoints, NULL, NULL },
+	{ "maps", "", "the pinned maps, their capacity and fill level", cmd_maps,
+	  NULL, NULL },
+	{ "identities", "", "workload addresses and identities; which pods are local",
+	  cmd_identities, NULL, NULL },
+	{ "policies", "", "AuthorizationPolicies and the decisions each made",
+	  cmd_policies, NULL, NULL },
+	{ "explain", "--from SRC --to DST:PORT[/PROTO]",
+	  "would a connection be allowed, and by which policy rule?", cmd_explain,
+	  ctl_explain_opts, ctl_explain_help },
 };
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))
 
@@ -26,21 +34,34 @@ static void usage(FILE *out)
 {
 	fprintf(out, "Usage: sluicectl [--bpffs DIR] [-o table|json] COMMAND [ARGS]\n\n"
 		"Commands:\n");
-	for (size_t i = 0; i < N_COMMANDS; i++)
-		fprintf(out, "  %-10s %-17s %s\n", commands[i].name, commands[i].args,
-			commands[i].summary);
+	for (size_t i = 0; i < N_COMMANDS; i++) {
+		const struct ctl_command *cmd = &commands[i];
+
+		/* Arguments too long for their column push the summary to
+		 * a line of its own. */
+		if (strlen(cmd->args) > 17)
+			fprintf(out, "  %-10s %s\n  %-10s %-17s %s\n", cmd->name, cmd->args,
+				"", "", cmd->summary);
+		else
+			fprintf(out, "  %-10s %-17s %s\n", cmd->name, cmd->args,
+				cmd->summary);
+	}
 	fprintf(out, "\nOptions (also accepted after the command):\n"
 		"  -b, --bpffs DIR      the agent's pin directory (default %s)\n"
 		"  -o, --output FORMAT  table (default) or json\n"
 		"  -h, --help           help; COMMAND --help for one command\n\n"
 		"Exit codes: 0 ok, 1 unhealthy or not found, 2 usage error,\n"
-		"3 Sluice state not found or unreadable.\n", CTL_DEFAULT_BPFFS);
+		"3 Sluice state not found or unreadable. explain: 0 when every\n"
+		"destination is allowed, 1 when any is denied or refused.\n",
+		CTL_DEFAULT_BPFFS);
 }
 
 static void command_usage(const struct ctl_command *cmd, FILE *out)
 {
 	fprintf(out, "Usage: sluicectl [--bpffs DIR] [-o table|json] %s %s\n\n%s\n",
 		cmd->name, cmd->args, cmd->summary);
+	if (cmd->help)
+		fprintf(out, "\n%s", cmd->help);
 }
 
 static int parse_output(struct ctl *ctl, const char *v)
@@ -56,17 +77,35 @@ static int parse_output(struct ctl *ctl, const char *v)
 	return 0;
 }
 
-int ctl_parse_common(struct ctl *ctl, const struct ctl_command *cmd, int argc,
-		     char **argv)
+/* The options every command takes, then the command's own, which getopt
+ * reports as CTL_OPT_CMD + their index. */
+#define CTL_OPT_CMD 256
+
+static void build_longopts(const struct ctl_command *cmd, struct option *opts)
 {
-	static const struct option longopts[] = {
+	static const struct option common[] = {
 		{ "bpffs", required_argument, NULL, 'b' },
 		{ "output", required_argument, NULL, 'o' },
 		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
 	};
+	size_t n = 0;
+
+	for (; n < sizeof(common) / sizeof(common[0]); n++)
+		opts[n] = common[n];
+	for (size_t i = 0; cmd && cmd->value_opts && i < CTL_MAX_CMD_OPTS &&
+			   cmd->value_opts[i]; i++)
+		opts[n++] = (struct option){ cmd->value_opts[i], required_argument, NULL,
+					     CTL_OPT_CMD + (int)i };
+	opts[n] = (struct option){ NULL, 0, NULL, 0 };
+}
+
+int ctl_parse_common(struct ctl *ctl, const struct ctl_command *cmd, int argc,
+		     char **argv)
+{
+	struct option longopts[3 + CTL_MAX_CMD_OPTS + 1];
 	int c;
 
+	build_longopts(cmd, longopts);
 	/* A leading '+' would stop at the first positional; commands take
 	 * their options anywhere, so permute. */
 	optind = 1;
@@ -86,7 +125,9 @@ int ctl_parse_common(struct ctl *ctl, const struct ctl_command *cmd, int argc,
 				usage(stdout);
 			return 1;
 		default:
-			return -1;
+			if (c < CTL_OPT_CMD || c >= CTL_OPT_CMD + CTL_MAX_CMD_OPTS)
+				return -1;
+			ctl->opt[c - CTL_OPT_CMD] = optarg;
 		}
 	}
 	return 0;

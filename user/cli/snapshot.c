@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+#define _GNU_SOURCE		/* qsort_r */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -143,4 +144,69 @@ bool snap_fe_matches(const struct snap_fe *fe, const char *filter)
 	return strlen(fe->info.namespace) == (size_t)(slash - filter) &&
 	       !strncmp(fe->info.namespace, filter, (size_t)(slash - filter)) &&
 	       !strcmp(fe->info.name, slash + 1);
+}
+
+static int cmp_key(const void *a, const void *b, void *size)
+{
+	return memcmp(a, b, *(size_t *)size);
+}
+
+/* Every key of a hash map, sorted and unique. A walk restarts from the
+ * first key when the previous one was deleted under it, so it takes at
+ * most twice the capacity in steps rather than being trusted to end. */
+static char *collect_keys(int fd, size_t key_size, size_t *n_out)
+{
+	struct bpf_map_info info;
+	__u32 info_len = sizeof(info);
+	size_t n = 0, cap = 64, limit, k = 0;
+	char *keys = malloc(cap * key_size), *grown;
+
+	memset(&info, 0, sizeof(info));
+	if (!keys || bpf_obj_get_info_by_fd(fd, &info, &info_len))
+		goto fail;
+	for (limit = (size_t)info.max_entries * 2 + 16; n < limit; n++) {
+		if (n == cap) {
+			cap *= 2;
+			grown = realloc(keys, cap * key_size);
+			if (!grown)
+				goto fail;
+			keys = grown;
+		}
+		if (bpf_map_get_next_key(fd, n ? keys + (n - 1) * key_size : NULL,
+					 keys + n * key_size))
+			break;
+	}
+	if (n == limit)
+		errno = EAGAIN;		/* kept restarting: changing too fast */
+	if (n == limit || errno != ENOENT)
+		goto fail;
+	if (n)
+		qsort_r(keys, n, key_size, cmp_key, &key_size);
+	for (size_t i = 0; i < n; i++)
+		if (!k || memcmp(keys + (k - 1) * key_size, keys + i * key_size, key_size))
+			memmove(keys + k++ * key_size, keys + i * key_size, key_size);
+	*n_out = k;
+	return keys;
+fail:
+	free(keys);
+	return NULL;
+}
+
+int snap_map_walk(int fd, size_t key_size, size_t value_size, snap_walk_fn fn, void *arg,
+		  struct sl_err *err)
+{
+	char *keys, *value = malloc(value_size);
+	size_t n = 0;
+
+	keys = value ? collect_keys(fd, key_size, &n) : NULL;
+	if (!keys) {
+		free(value);
+		return sl_errf(err, "walking a map failed: %s", strerror(errno));
+	}
+	for (size_t i = 0; i < n; i++)
+		if (!bpf_map_lookup_elem(fd, keys + i * key_size, value))
+			fn(keys + i * key_size, value, arg);
+	free(keys);
+	free(value);
+	return 0;
 }

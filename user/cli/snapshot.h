@@ -41,4 +41,12 @@ void snap_member_state(uint32_t flags, char *buf, size_t len);
 /* Frontends whose service is ns/name; "name" alone means namespace default. */
 bool snap_fe_matches(const struct snap_fe *fe, const char *filter);
 
+/* Calls fn once for every entry of a hash map (the identity and policy
+ * maps, read whole). Keys are collected first and deduplicated, as a
+ * walk racing with the agent's deletions can restart; an entry deleted
+ * meanwhile is skipped. */
+typedef void (*snap_walk_fn)(const void *key, const void *value, void *arg);
+int snap_map_walk(int fd, size_t key_size, size_t value_size, snap_walk_fn fn, void *arg,
+		  struct sl_err *err);
+
 #endif

@@ -34,6 +34,49 @@ static int decode_list_item(struct sl_yctx *ctx, yaml_node_t *item,
 	return decode_document(ctx, item, obj);
 }
 
+static const char *const core_v1[] = { "v1", NULL };
+static const char *const discovery_v1[] = { "v1", NULL };
+static const char *const networking_versions[] = { "v1", "v1beta1", "v1alpha3", NULL };
+static const char *const security_versions[] = { "v1", "v1beta1", NULL };
+
+/* The kinds Sluice decodes, by API group ("" is the core group). */
+static const struct kind_decoder {
+	const char *group;
+	const char *const *versions;
+	const char *kind;
+	int (*decode)(struct sl_yctx *ctx, yaml_node_t *root, struct sl_config *cfg);
+} kind_decoders[] = {
+	{ "", core_v1, "Service", sl_decode_service },
+	{ "", core_v1, "Pod", sl_decode_pod },
+	{ "discovery.k8s.io", discovery_v1, "EndpointSlice", sl_decode_endpoint_slice },
+	{ "networking.istio.io", networking_versions, "ServiceEntry",
+	  sl_decode_service_entry },
+	{ "networking.istio.io", networking_versions, "WorkloadEntry",
+	  sl_decode_workload_entry },
+	{ "security.istio.io", security_versions, "AuthorizationPolicy",
+	  sl_decode_authz_policy },
+};
+
+static const struct kind_decoder *find_decoder(const char *api, const char *kind)
+{
+	for (size_t i = 0; i < sizeof(kind_decoders) / sizeof(kind_decoders[0]); i++) {
+		const struct kind_decoder *kd = &kind_decoders[i];
+		const char *version = api;
+
+		if (strcmp(kind, kd->kind))
+			continue;
+		if (kd->group[0]) {
+			if (!api_group_is(api, kd->group))
+				continue;
+			version = api + strlen(kd->group) + 1;
+		}
+		for (const char *const *v = kd->versions; *v; v++)
+			if (!strcmp(version, *v))
+				return kd;
+	}
+	return NULL;
+}
+
 /* Kinds Sluice will implement; until then they are reported, not applied. */
 static bool is_mesh_group(const char *api_version)
 {
@@ -46,6 +89,7 @@ static bool is_mesh_group(const char *api_version)
 static int decode_document(struct sl_yctx *ctx, yaml_node_t *root,
 			   struct sl_config *cfg)
 {
+	const struct kind_decoder *kd;
 	yaml_node_t *api_node, *kind_node;
 	const char *api, *kind;
 
@@ -64,15 +108,9 @@ static int decode_document(struct sl_yctx *ctx, yaml_node_t *root,
 	if (!api || !kind)
 		return -1;
 
-	if (!strcmp(api, "v1") && !strcmp(kind, "Service"))
-		return sl_decode_service(ctx, root, cfg);
-	if (!strcmp(api, "discovery.k8s.io/v1") && !strcmp(kind, "EndpointSlice"))
-		return sl_decode_endpoint_slice(ctx, root, cfg);
-	if ((!strcmp(api, "networking.istio.io/v1") ||
-	     !strcmp(api, "networking.istio.io/v1beta1") ||
-	     !strcmp(api, "networking.istio.io/v1alpha3")) &&
-	    !strcmp(kind, "ServiceEntry"))
-		return sl_decode_service_entry(ctx, root, cfg);
+	kd = find_decoder(api, kind);
+	if (kd)
+		return kd->decode(ctx, root, cfg);
 	if (!strcmp(api, "v1") && !strcmp(kind, "List")) {
 		yaml_node_t *items = sl_y_get(ctx, root, "items");
 		size_t mark = sl_y_push(ctx, "items");
@@ -261,7 +299,8 @@ static int cmp_named(const void *a, const void *b)
  * each other; Kubernetes cannot hold both, neither do we. */
 int sl_config_check(const struct sl_config *cfg, struct sl_err *err)
 {
-	size_t n = cfg->n_services + cfg->n_slices + cfg->n_entries, k = 0;
+	size_t n = cfg->n_services + cfg->n_slices + cfg->n_entries +
+		   cfg->n_workload_entries + cfg->n_pods + cfg->n_policies, k = 0;
 	struct named *all;
 	int ret = 0;
 
@@ -276,6 +315,12 @@ int sl_config_check(const struct sl_config *cfg, struct sl_err *err)
 		all[k++] = (struct named){ "EndpointSlice", &cfg->slices[i].meta };
 	for (size_t i = 0; i < cfg->n_entries; i++)
 		all[k++] = (struct named){ "ServiceEntry", &cfg->entries[i].meta };
+	for (size_t i = 0; i < cfg->n_workload_entries; i++)
+		all[k++] = (struct named){ "WorkloadEntry", &cfg->workload_entries[i].meta };
+	for (size_t i = 0; i < cfg->n_pods; i++)
+		all[k++] = (struct named){ "Pod", &cfg->pods[i].meta };
+	for (size_t i = 0; i < cfg->n_policies; i++)
+		all[k++] = (struct named){ "AuthorizationPolicy", &cfg->policies[i].meta };
 	qsort(all, n, sizeof(*all), cmp_named);
 	for (size_t i = 1; i < n; i++) {
 		if (cmp_named(&all[i - 1], &all[i]) == 0) {

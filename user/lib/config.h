@@ -29,6 +29,8 @@ struct sl_meta {
 	size_t n_labels, cap_labels;
 	bool no_redirect;	/* annotation sluice.dev/redirect: "false" */
 	struct sl_loc redirect_loc;	/* where that annotation is, if given */
+	bool dry_run;		/* annotation istio.io/dry-run: "true" */
+	struct sl_loc dry_run_loc;	/* where that annotation is, if given */
 };
 
 /* v1 Service */
@@ -55,9 +57,13 @@ struct sl_slice_port {
 };
 
 struct sl_slice_endpoint {
-	struct sl_ip addr;
+	struct sl_ip addr;	/* the first of addresses[] */
+	struct sl_ip *addrs;	/* every address (at most 100 by the API) */
+	size_t n_addrs, cap_addrs;
 	bool ready, serving, terminating;
 	const char *zone;
+	const char *pod_namespace;	/* targetRef of kind Pod, else NULL */
+	const char *pod_name;
 	struct sl_loc loc;
 };
 
@@ -88,6 +94,7 @@ struct sl_se_endpoint_port {
 struct sl_se_endpoint {
 	struct sl_ip addr;
 	uint32_t weight;
+	const char *service_account;	/* NULL: "default" of the namespace */
 	const char *locality;
 	struct sl_se_endpoint_port *ports;
 	size_t n_ports, cap_ports;
@@ -107,8 +114,113 @@ struct sl_service_entry {
 	size_t n_endpoints, cap_endpoints;
 };
 
+/* networking.istio.io WorkloadEntry: a workload outside Kubernetes. */
+struct sl_workload_entry {
+	struct sl_meta meta;
+	struct sl_ip addr;
+	const char *service_account;	/* "default" when absent */
+	struct sl_label *labels;	/* spec.labels, what selectors match */
+	size_t n_labels, cap_labels;
+};
+
+/* v1 Pod: only what identity needs. */
+struct sl_pod {
+	struct sl_meta meta;		/* metadata.labels are what selectors match */
+	const char *service_account;	/* spec.serviceAccountName, "default" */
+	const char *node_name;		/* spec.nodeName, "" when absent */
+	struct sl_ip ips[2];		/* status.podIPs (or status.podIP) */
+	size_t n_ips;
+};
+
+/* security.istio.io AuthorizationPolicy */
+enum sl_authz_action {
+	SL_AUTHZ_ALLOW,
+	SL_AUTHZ_DENY,
+	SL_AUTHZ_AUDIT,
+};
+
+struct sl_strlist {
+	const char **v;		/* Istio's string match: exact, "abc*", "*abc", "*" */
+	size_t n, cap;
+};
+
+struct sl_cidr {
+	struct sl_ip ip;	/* host bits cleared */
+	uint8_t plen;
+};
+
+struct sl_cidrlist {
+	struct sl_cidr *v;
+	size_t n, cap;
+};
+
+struct sl_portlist {
+	uint16_t *v;		/* host order, 1..65535 */
+	size_t n, cap;
+};
+
+/* rules[].from[].source; remoteIpBlocks count as ipBlocks: with no proxy
+ * in between, the remote address is the peer's. */
+struct sl_authz_source {
+	struct sl_strlist principals, not_principals;
+	struct sl_strlist namespaces, not_namespaces;
+	struct sl_cidrlist ip_blocks, not_ip_blocks;
+	const char *l7_field;	/* first field that needs L7 (requestPrincipals,
+				 * notRequestPrincipals), NULL if none */
+};
+
+/* rules[].to[].operation */
+struct sl_authz_operation {
+	struct sl_portlist ports, not_ports;
+	const char *l7_field;	/* hosts, notHosts, methods, notMethods, paths,
+				 * notPaths: NULL if none */
+};
+
+/* rules[].when[] with an L4 key; other keys set l7_field of the rule. */
+enum sl_authz_when_key {
+	SL_WHEN_SOURCE_IP,		/* source.ip and remote.ip: CIDRs */
+	SL_WHEN_SOURCE_NAMESPACE,
+	SL_WHEN_SOURCE_PRINCIPAL,
+	SL_WHEN_DESTINATION_PORT,
+};
+
+struct sl_authz_when {
+	enum sl_authz_when_key key;
+	struct sl_strlist values, not_values;		/* namespace, principal */
+	struct sl_cidrlist cidrs, not_cidrs;		/* source.ip */
+	struct sl_portlist ports, not_ports;		/* destination.port */
+};
+
+struct sl_authz_rule {
+	struct sl_authz_source *from;	/* OR; none given: any source */
+	size_t n_from, cap_from;
+	struct sl_authz_operation *to;	/* OR; none given: any operation */
+	size_t n_to, cap_to;
+	struct sl_authz_when *when;	/* AND */
+	size_t n_when, cap_when;
+	const char *l7_field;	/* a when key that needs L7, NULL if none */
+	struct sl_loc loc;
+};
+
+struct sl_authz_policy {
+	struct sl_meta meta;
+	enum sl_authz_action action;	/* ALLOW when absent */
+	bool dry_run;			/* annotation istio.io/dry-run: "true" */
+	bool has_selector;		/* spec.selector given */
+	struct sl_label *match_labels;	/* spec.selector.matchLabels */
+	size_t n_match_labels, cap_match_labels;
+	struct sl_authz_rule *rules;	/* none: the policy matches nothing */
+	size_t n_rules, cap_rules;
+};
+
 struct sl_config {
 	struct sl_arena arena;
+	struct sl_workload_entry *workload_entries;
+	size_t n_workload_entries, cap_workload_entries;
+	struct sl_pod *pods;
+	size_t n_pods, cap_pods;
+	struct sl_authz_policy *policies;
+	size_t n_policies, cap_policies;
 	struct sl_service *services;
 	size_t n_services, cap_services;
 	struct sl_endpoint_slice *slices;
@@ -139,20 +251,47 @@ int sl_decode_endpoint_slice(struct sl_yctx *ctx, yaml_node_t *root,
 			     struct sl_config *cfg);
 int sl_decode_service_entry(struct sl_yctx *ctx, yaml_node_t *root,
 			    struct sl_config *cfg);
+int sl_decode_workload_entry(struct sl_yctx *ctx, yaml_node_t *root,
+			     struct sl_config *cfg);
+int sl_decode_pod(struct sl_yctx *ctx, yaml_node_t *root, struct sl_config *cfg);
+/* An object reference (EndpointSlice targetRef): sets *name and, if given,
+ * *namespace when it refers to a Pod; leaves both NULL for other kinds. */
+int sl_decode_pod_ref(struct sl_yctx *ctx, yaml_node_t *node,
+		      const char **namespace, const char **name);
+int sl_decode_authz_policy(struct sl_yctx *ctx, yaml_node_t *root,
+			   struct sl_config *cfg);
 
 /* Shared by the decoders: the "metadata" field of any resource whose
  * struct starts with struct sl_meta; then sl_meta_finish() checks that a
  * name was given and fills defaults. */
 int sl_decode_meta(struct sl_yctx *ctx, yaml_node_t *node, void *resource);
 int sl_meta_finish(struct sl_yctx *ctx, yaml_node_t *root, struct sl_meta *meta);
+/* Fails if the annotation sluice.dev/redirect was given on a kind it does
+ * not apply to (it applies to Services and ServiceEntries). */
+int sl_meta_no_redirect_here(struct sl_yctx *ctx, yaml_node_t *root,
+			     const struct sl_meta *meta, const char *kind);
 const char *sl_meta_label(const struct sl_meta *meta, const char *key);
 /* A label map into *labels. */
 int sl_decode_labels(struct sl_yctx *ctx, yaml_node_t *node,
 		     struct sl_label **labels, size_t *n, size_t *cap);
+/* AuthorizationPolicy values (res_match.c); lists are appended to. */
+int sl_decode_nonempty(struct sl_yctx *ctx, yaml_node_t *node, const char **out);
+int sl_decode_strlist(struct sl_yctx *ctx, yaml_node_t *node, struct sl_strlist *l);
+/* Service accounts "ns/name", as the principals they stand for. */
+int sl_decode_salist(struct sl_yctx *ctx, yaml_node_t *node, struct sl_strlist *l);
+int sl_decode_cidrlist(struct sl_yctx *ctx, yaml_node_t *node, struct sl_cidrlist *l);
+int sl_decode_portlist(struct sl_yctx *ctx, yaml_node_t *node, struct sl_portlist *l);
+/* Values of a field Sluice cannot match (L7): checked, not kept. */
+int sl_check_l7_list(struct sl_yctx *ctx, yaml_node_t *node);
+/* Keeps in *l what also lies in *other. */
+void sl_cidrlist_intersect(struct sl_arena *arena, struct sl_cidrlist *l,
+			   const struct sl_cidrlist *other);
 /* "TCP" / "UDP" etc. for a Kubernetes protocol field. */
 int sl_decode_k8s_proto(struct sl_yctx *ctx, yaml_node_t *node, uint8_t *proto);
 /* A DNS-1123 label, as Kubernetes requires of port names. */
 int sl_check_dns_label(struct sl_yctx *ctx, yaml_node_t *node, const char *v,
 		       size_t max_len);
+/* A DNS-1123 subdomain, as Kubernetes requires of most object names. */
+int sl_check_dns_subdomain(struct sl_yctx *ctx, yaml_node_t *node, const char *v);
 
 #endif

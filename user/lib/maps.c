@@ -30,6 +30,15 @@ const struct sl_map_desc sl_map_descs[] = {
 	DESC(settings),
 	DESC(reader),
 	DESC(short_pair),
+	DESC(ipcache),
+	DESC(netns_addr),
+	DESC(policy),
+	DESC(policy_set),
+	DESC(policy_stats),
+	DESC(policy_info),
+	DESC(identity_info),
+	DESC(workload_info),
+	DESC(events),
 };
 const size_t sl_n_map_descs = sizeof(sl_map_descs) / sizeof(sl_map_descs[0]);
 

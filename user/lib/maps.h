@@ -32,6 +32,15 @@ struct sl_maps {
 	int settings;
 	int reader;
 	int short_pair;
+	int ipcache;
+	int netns_addr;
+	int policy;
+	int policy_set;
+	int policy_stats;
+	int policy_info;
+	int identity_info;
+	int workload_info;
+	int events;
 	bool owned;		/* close the fds in sl_maps_close */
 	uint32_t max_services;
 	uint32_t max_backends;

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
-/* Decoder for networking.istio.io ServiceEntry. */
+/* Decoders for networking.istio.io ServiceEntry and WorkloadEntry. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -181,21 +181,35 @@ static int se_resolution(struct sl_yctx *ctx, yaml_node_t *node, void *obj)
 
 /* ---- endpoints (WorkloadEntry shape) ---- */
 
+/* The shape shared by ServiceEntry endpoints and WorkloadEntry specs. A
+ * WorkloadEntry's address is what its identity is bound to, so it must be
+ * an IP where a ServiceEntry endpoint could merely be skipped. */
+struct wle_decode {
+	struct sl_se_endpoint ep;	/* first: the field decoders take either */
+	bool workload_entry;
+};
+
 static int wle_address(struct sl_yctx *ctx, yaml_node_t *node, void *obj)
 {
-	struct sl_se_endpoint *ep = obj;
+	struct wle_decode *d = obj;
+	struct sl_se_endpoint *ep = &d->ep;
 	const char *v = sl_y_scalar(ctx, node);
 
 	if (!v)
 		return -1;
 	if (!strncmp(v, "unix://", 7)) {
+		if (d->workload_entry)
+			return sl_y_fail(ctx, node, "a WorkloadEntry needs an IP address: "
+					 "its identity is bound to it");
 		sl_y_warn(ctx, node, "unix socket endpoints are not implemented by "
 			  "Sluice; this endpoint is skipped");
 		return 0;
 	}
 	if (sl_ip_parse(v, &ep->addr) < 0)
-		return sl_y_fail(ctx, node, "\"%s\" is not an IP address (resolution "
-				 "STATIC needs addresses, not names)", v);
+		return sl_y_fail(ctx, node, "\"%s\" is not an IP address (%s)", v,
+				 d->workload_entry ? "a WorkloadEntry's identity is "
+				 "bound to its address, not to a name" :
+				 "resolution STATIC needs addresses, not names");
 	if (sl_ip_is_unspecified(&ep->addr))
 		return sl_y_fail(ctx, node, "the unspecified address is not an endpoint");
 	return 0;
@@ -260,14 +274,18 @@ static int wle_network(struct sl_yctx *ctx, yaml_node_t *node, void *obj)
 	return 0;
 }
 
+/* "" is proto3's unset value: the namespace's "default" account. */
 static int wle_service_account(struct sl_yctx *ctx, yaml_node_t *node, void *obj)
 {
-	(void)obj;
-	if (!sl_y_scalar(ctx, node))
+	struct sl_se_endpoint *ep = obj;
+	const char *v;
+
+	if (sl_y_str(ctx, node, &v) < 0)
 		return -1;
-	sl_y_warn(ctx, node, "workload identity is not implemented by Sluice yet; "
-		  "serviceAccount is not used");
-	return 0;
+	if (!v[0])
+		return 0;
+	ep->service_account = v;
+	return sl_check_dns_subdomain(ctx, node, v);
 }
 
 static const struct sl_yfield wle_fields[] = {
@@ -285,22 +303,22 @@ static int se_endpoint_item(struct sl_yctx *ctx, yaml_node_t *item,
 			    size_t index, void *obj)
 {
 	struct sl_service_entry *se = obj;
-	struct sl_se_endpoint ep;
+	struct wle_decode d;
 
 	(void)index;
-	memset(&ep, 0, sizeof(ep));
-	ep.loc = sl_y_loc(ctx, item);
-	ep.locality = "";
-	if (sl_y_map(ctx, item, wle_fields, &ep) < 0)
+	memset(&d, 0, sizeof(d));
+	d.ep.loc = sl_y_loc(ctx, item);
+	d.ep.locality = "";
+	if (sl_y_map(ctx, item, wle_fields, &d) < 0)
 		return -1;
-	if (!ep.addr.family) {
+	if (!d.ep.addr.family) {
 		if (!sl_y_get(ctx, item, "address"))
 			return sl_y_fail(ctx, item, "missing field address");
 		return 0;	/* a unix socket, reported above */
 	}
 	sl_arena_grow(ctx->arena, (void **)&se->endpoints, &se->cap_endpoints,
-		      se->n_endpoints + 1, sizeof(ep));
-	se->endpoints[se->n_endpoints++] = ep;
+		      se->n_endpoints + 1, sizeof(d.ep));
+	se->endpoints[se->n_endpoints++] = d.ep;
 	return 0;
 }
 
@@ -441,5 +459,62 @@ int sl_decode_service_entry(struct sl_yctx *ctx, yaml_node_t *root,
 	sl_arena_grow(&cfg->arena, (void **)&cfg->entries, &cfg->cap_entries,
 		      cfg->n_entries + 1, sizeof(d.se));
 	cfg->entries[cfg->n_entries++] = d.se;
+	return 0;
+}
+
+/* ---- WorkloadEntry ---- */
+
+struct we_decode {
+	struct sl_workload_entry we;	/* first: see sl_decode_meta */
+	struct wle_decode spec;
+};
+
+static int we_spec(struct sl_yctx *ctx, yaml_node_t *node, void *obj)
+{
+	struct we_decode *d = obj;
+
+	return sl_y_map(ctx, node, wle_fields, &d->spec);
+}
+
+static const struct sl_yfield we_fields[] = {
+	{ "apiVersion", SL_YF_ACCEPT, NULL },
+	{ "kind", SL_YF_ACCEPT, NULL },
+	{ "metadata", SL_YF_DECODE, sl_decode_meta },
+	{ "spec", SL_YF_DECODE, we_spec },
+	{ "status", SL_YF_ACCEPT, NULL },
+	{ NULL, 0, NULL },
+};
+
+/* ports, weight and locality are checked but not kept: they only matter to
+ * a ServiceEntry selecting the entry by workloadSelector, which is reported
+ * there as not implemented. */
+int sl_decode_workload_entry(struct sl_yctx *ctx, yaml_node_t *root,
+			     struct sl_config *cfg)
+{
+	struct sl_se_endpoint *ep;
+	struct we_decode d;
+
+	memset(&d, 0, sizeof(d));
+	d.spec.workload_entry = true;
+	if (sl_y_map(ctx, root, we_fields, &d) < 0)
+		return -1;
+	if (sl_meta_finish(ctx, root, &d.we.meta) < 0 ||
+	    sl_meta_no_redirect_here(ctx, root, &d.we.meta, "WorkloadEntry") < 0)
+		return -1;
+	ep = &d.spec.ep;
+	if (!ep->addr.family) {
+		yaml_node_t *spec = sl_y_get(ctx, root, "spec");
+
+		return sl_y_fail(ctx, spec ? spec : root, "missing field spec.address");
+	}
+	d.we.addr = ep->addr;
+	d.we.service_account = ep->service_account ? ep->service_account : "default";
+	d.we.labels = ep->labels;
+	d.we.n_labels = ep->n_labels;
+	d.we.cap_labels = ep->cap_labels;
+	sl_arena_grow(&cfg->arena, (void **)&cfg->workload_entries,
+		      &cfg->cap_workload_entries, cfg->n_workload_entries + 1,
+		      sizeof(d.we));
+	cfg->workload_entries[cfg->n_workload_entries++] = d.we;
 	return 0;
 }

@@ -368,11 +368,15 @@ static int ep_address_item(struct sl_yctx *ctx, yaml_node_t *item, size_t index,
 		return sl_y_fail(ctx, item, "address family differs from addressType %s",
 				 d->slice->family == SL_AF_INET ? "IPv4" : "IPv6");
 	/* Every address of an endpoint is the same endpoint; like kube-proxy,
-	 * use the first. */
+	 * balance to the first. All are kept: any of them may be the source
+	 * of the endpoint's connections. */
 	if (index == 0) {
 		d->ep.addr = ip;
 		d->have_addr = true;
 	}
+	sl_arena_grow(ctx->arena, (void **)&d->ep.addrs, &d->ep.cap_addrs,
+		      d->ep.n_addrs + 1, sizeof(ip));
+	d->ep.addrs[d->ep.n_addrs++] = ip;
 	return 0;
 }
 
@@ -433,15 +437,22 @@ static int ep_hints(struct sl_yctx *ctx, yaml_node_t *node, void *obj)
 	return 0;
 }
 
+static int ep_target_ref(struct sl_yctx *ctx, yaml_node_t *node, void *obj)
+{
+	struct sl_slice_endpoint *ep = &((struct ep_decode *)obj)->ep;
+
+	return sl_decode_pod_ref(ctx, node, &ep->pod_namespace, &ep->pod_name);
+}
+
 static const struct sl_yfield ep_fields[] = {
 	{ "addresses", SL_YF_DECODE, ep_addresses },
 	{ "conditions", SL_YF_DECODE, ep_conditions },
 	{ "zone", SL_YF_DECODE, ep_zone },
 	{ "hints", SL_YF_DECODE, ep_hints },
-	/* Names and references, no effect on where traffic goes. */
+	{ "targetRef", SL_YF_DECODE, ep_target_ref },
+	/* Names, no effect on where traffic goes. */
 	{ "hostname", SL_YF_ACCEPT, NULL },
 	{ "nodeName", SL_YF_ACCEPT, NULL },
-	{ "targetRef", SL_YF_ACCEPT, NULL },
 	{ "deprecatedTopology", SL_YF_ACCEPT, NULL },
 	{ NULL, 0, NULL },
 };
@@ -582,6 +593,13 @@ int sl_decode_endpoint_slice(struct sl_yctx *ctx, yaml_node_t *root,
 		return -1;
 	if (sl_meta_finish(ctx, root, &slice.meta) < 0)
 		return -1;
+	/* A targetRef without a namespace is in the slice's. */
+	for (size_t i = 0; i < slice.n_endpoints; i++) {
+		struct sl_slice_endpoint *ep = &slice.endpoints[i];
+
+		if (ep->pod_name && !ep->pod_namespace)
+			ep->pod_namespace = slice.meta.namespace;
+	}
 	if (slice.meta.redirect_loc.line)
 		return sl_y_fail(ctx, root, "metadata.annotations.sluice.dev/redirect "
 				 "(line %u) applies to the Service, not its EndpointSlices",

@@ -26,8 +26,7 @@ int sl_check_dns_label(struct sl_yctx *ctx, yaml_node_t *node, const char *v,
 }
 
 /* A DNS-1123 subdomain: dot-separated labels, at most 253 characters. */
-static int check_dns_subdomain(struct sl_yctx *ctx, yaml_node_t *node,
-			       const char *v)
+int sl_check_dns_subdomain(struct sl_yctx *ctx, yaml_node_t *node, const char *v)
 {
 	size_t n = strlen(v);
 
@@ -53,7 +52,7 @@ static int meta_name(struct sl_yctx *ctx, yaml_node_t *node, void *obj)
 
 	if (sl_y_str(ctx, node, &meta->name) < 0)
 		return -1;
-	return check_dns_subdomain(ctx, node, meta->name);
+	return sl_check_dns_subdomain(ctx, node, meta->name);
 }
 
 static int meta_namespace(struct sl_yctx *ctx, yaml_node_t *node, void *obj)
@@ -102,29 +101,43 @@ int sl_decode_labels(struct sl_yctx *ctx, yaml_node_t *node,
 	return 0;
 }
 
+/* A "true" / "false" annotation; *loc records that it was given. */
+static int annotation_bool(struct sl_yctx *ctx, yaml_node_t *key,
+			   yaml_node_t *value, bool *out, struct sl_loc *loc)
+{
+	const char *v = sl_y_scalar(ctx, value);
+
+	if (!v)
+		return -1;
+	if (strcmp(v, "true") && strcmp(v, "false"))
+		return sl_y_fail(ctx, value, "\"%s\" must be \"true\" or \"false\"", v);
+	*out = !strcmp(v, "true");
+	*loc = sl_y_loc(ctx, key);
+	return 0;
+}
+
 /* Annotations are free-form; those under sluice.dev/ are Sluice's own
- * settings and must be spelled right. */
+ * settings and must be spelled right. Of Istio's, only istio.io/dry-run
+ * changes what an L4 dataplane does (on an AuthorizationPolicy). */
 static int meta_annotation(struct sl_yctx *ctx, yaml_node_t *key, yaml_node_t *value,
 			   struct sl_meta *meta)
 {
 	const char *k = (const char *)key->data.scalar.value;
-	const char *v;
+	bool redirect = true;
 	size_t mark;
-	int ret = 0;
+	int ret;
 
-	if (strncmp(k, "sluice.dev/", 11) != 0)
+	if (strcmp(k, "istio.io/dry-run") && strncmp(k, "sluice.dev/", 11))
 		return 0;
 	mark = sl_y_push(ctx, ".%s", k);
-	if (strcmp(k, "sluice.dev/redirect") != 0) {
+	if (!strcmp(k, "istio.io/dry-run")) {
+		ret = annotation_bool(ctx, key, value, &meta->dry_run, &meta->dry_run_loc);
+	} else if (!strcmp(k, "sluice.dev/redirect")) {
+		ret = annotation_bool(ctx, key, value, &redirect, &meta->redirect_loc);
+		meta->no_redirect = ret == 0 && !redirect;
+	} else {
 		ret = sl_y_fail(ctx, key, "unknown Sluice annotation (known: "
 				"sluice.dev/redirect)");
-	} else if (!(v = sl_y_scalar(ctx, value))) {
-		ret = -1;
-	} else if (strcmp(v, "true") && strcmp(v, "false")) {
-		ret = sl_y_fail(ctx, value, "\"%s\" must be \"true\" or \"false\"", v);
-	} else {
-		meta->no_redirect = !strcmp(v, "false");
-		meta->redirect_loc = sl_y_loc(ctx, key);
 	}
 	sl_y_pop(ctx, mark);
 	return ret;
@@ -180,6 +193,16 @@ int sl_meta_finish(struct sl_yctx *ctx, yaml_node_t *root, struct sl_meta *meta)
 	if (!meta->namespace)
 		meta->namespace = "default";
 	return 0;
+}
+
+int sl_meta_no_redirect_here(struct sl_yctx *ctx, yaml_node_t *root,
+			     const struct sl_meta *meta, const char *kind)
+{
+	if (!meta->redirect_loc.line)
+		return 0;
+	return sl_y_fail(ctx, root, "metadata.annotations.sluice.dev/redirect (line %u) "
+			 "applies to Services and ServiceEntries, not to a %s",
+			 meta->redirect_loc.line, kind);
 }
 
 const char *sl_meta_label(const struct sl_meta *meta, const char *key)

@@ -1,0 +1,508 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <bpf/bpf.h>
+
+#include "authz_maps.h"
+#include "log.h"
+
+/* ---- stable ids by name ---- */
+
+static int cmp_named(const void *a, const void *b)
+{
+	return strcmp(((const struct sl_named_id *)a)->name,
+		      ((const struct sl_named_id *)b)->name);
+}
+
+static struct sl_named_id *ids_find(struct sl_authz_ids *ids, const char *name)
+{
+	struct sl_named_id key = { .name = (char *)name };
+
+	return ids->n ? bsearch(&key, ids->v, ids->n, sizeof(key), cmp_named) : NULL;
+}
+
+static void ids_insert(struct sl_authz_ids *ids, const char *name, uint32_t id)
+{
+	size_t at = 0;
+
+	if (ids->n == ids->cap) {
+		ids->cap = ids->cap ? ids->cap * 2 : 64;
+		ids->v = realloc(ids->v, ids->cap * sizeof(*ids->v));
+		if (!ids->v)
+			abort();
+	}
+	while (at < ids->n && strcmp(ids->v[at].name, name) < 0)
+		at++;
+	memmove(&ids->v[at + 1], &ids->v[at], (ids->n - at) * sizeof(*ids->v));
+	ids->v[at] = (struct sl_named_id){ strdup(name), id, false };
+	if (!ids->v[at].name)
+		abort();
+	ids->n++;
+	sl_id_mark(&ids->pool, id);
+}
+
+/* The id of name, allocated if new (*fresh set); 0 when none is left. */
+static uint32_t ids_get(struct sl_authz_ids *ids, const char *name, bool *fresh)
+{
+	struct sl_named_id *hit = ids_find(ids, name);
+	int64_t id;
+
+	*fresh = false;
+	if (!hit) {
+		id = sl_id_alloc(&ids->pool);
+		if (id <= 0)
+			return 0;
+		ids_insert(ids, name, (uint32_t)id);
+		hit = ids_find(ids, name);
+		*fresh = true;
+	}
+	hit->live = true;
+	return hit->id;
+}
+
+static void ids_free(struct sl_authz_ids *ids)
+{
+	for (size_t i = 0; i < ids->n; i++)
+		free(ids->v[i].name);
+	free(ids->v);
+	free(ids->pool.used);
+	memset(ids, 0, sizeof(*ids));
+}
+
+/* ---- map walks ---- */
+
+/* Calls fn for every key of a map; keys are collected first, so fn may
+ * delete. */
+static int walk_keys(int fd, size_t key_size, void (*fn)(int fd, const void *key, void *arg),
+		     void *arg, struct sl_err *err)
+{
+	size_t n = 0, cap = 256;
+	char *keys = malloc(cap * key_size), *prev = NULL;
+
+	if (!keys)
+		abort();
+	for (;;) {
+		if (n == cap) {
+			cap *= 2;
+			keys = realloc(keys, cap * key_size);
+			if (!keys)
+				abort();
+			prev = n ? keys + (n - 1) * key_size : NULL;
+		}
+		if (bpf_map_get_next_key(fd, prev, keys + n * key_size)) {
+			if (errno == ENOENT)
+				break;
+			free(keys);
+			return sl_errf(err, "walking a map: %s", strerror(errno));
+		}
+		prev = keys + n * key_size;
+		n++;
+	}
+	for (size_t i = 0; i < n; i++)
+		fn(fd, keys + i * key_size, arg);
+	free(keys);
+	return 0;
+}
+
+struct bank_arg {
+	int bank;		/* -1: every bank */
+	size_t count;
+};
+
+static void delete_ipcache_bank(int fd, const void *key, void *arg)
+{
+	const struct sl_ipcache_key *k = key;
+	struct bank_arg *b = arg;
+
+	if (b->bank < 0 || k->bank == b->bank)
+		b->count += bpf_map_delete_elem(fd, k) == 0;
+}
+
+static void delete_policy_bank(int fd, const void *key, void *arg)
+{
+	const struct sl_policy_key *k = key;
+	struct bank_arg *b = arg;
+
+	if (b->bank < 0 || k->bank == b->bank)
+		b->count += bpf_map_delete_elem(fd, k) == 0;
+}
+
+static void delete_set_bank(int fd, const void *key, void *arg)
+{
+	const struct sl_policy_set_key *k = key;
+	struct bank_arg *b = arg;
+
+	if (b->bank < 0 || (int)k->bank == b->bank)
+		b->count += bpf_map_delete_elem(fd, k) == 0;
+}
+
+static int delete_bank(struct sl_authz_state *st, int bank, struct sl_err *err)
+{
+	struct bank_arg b = { bank, 0 };
+
+	if (walk_keys(st->maps->ipcache, sizeof(struct sl_ipcache_key),
+		      delete_ipcache_bank, &b, err) < 0 ||
+	    walk_keys(st->maps->policy, sizeof(struct sl_policy_key),
+		      delete_policy_bank, &b, err) < 0 ||
+	    walk_keys(st->maps->policy_set, sizeof(struct sl_policy_set_key),
+		      delete_set_bank, &b, err) < 0)
+		return -1;
+	return 0;
+}
+
+static void adopt_policy(int fd, const void *key, void *arg)
+{
+	struct sl_authz_ids *ids = arg;
+	struct sl_policy_info info;
+	char name[SL_NAMESPACE_LEN + SL_NAME_LEN + 2];
+
+	if (bpf_map_lookup_elem(fd, key, &info))
+		return;
+	snprintf(name, sizeof(name), "%s/%s", info.namespace, info.name);
+	ids_insert(ids, name, *(const uint32_t *)key);
+}
+
+static void adopt_identity(int fd, const void *key, void *arg)
+{
+	struct sl_authz_ids *ids = arg;
+	struct sl_identity_info info;
+	char name[SL_NAMESPACE_LEN + SL_SA_LEN + 2];
+
+	if (bpf_map_lookup_elem(fd, key, &info))
+		return;
+	snprintf(name, sizeof(name), "%s/%s", info.namespace, info.service_account);
+	ids_insert(ids, name, *(const uint32_t *)key);
+}
+
+static int read_settings(struct sl_maps *m, struct sl_settings *s, struct sl_err *err)
+{
+	__u32 zero = 0;
+
+	if (bpf_map_lookup_elem(m->settings, &zero, s))
+		return sl_errf(err, "reading sluice_settings: %s", strerror(errno));
+	return 0;
+}
+
+int sl_authz_state_load(struct sl_authz_state *st, struct sl_maps *maps,
+			struct sl_err *err)
+{
+	struct sl_settings s;
+
+	memset(st, 0, sizeof(*st));
+	st->maps = maps;
+	if (read_settings(maps, &s, err) < 0)
+		return -1;
+	st->in_force = s.policy;
+	if (sl_id_pool_init(&st->policies.pool, SL_DEFAULT_MAX_POLICIES) < 0 ||
+	    sl_id_pool_init(&st->identities.pool, SL_DEFAULT_MAX_IDENTITIES) < 0)
+		return sl_errf(err, "out of memory");
+	sl_id_mark(&st->policies.pool, 0);
+	sl_id_mark(&st->identities.pool, 0);
+	if (walk_keys(maps->policy_info, sizeof(__u32), adopt_policy, &st->policies, err) < 0 ||
+	    walk_keys(maps->identity_info, sizeof(__u32), adopt_identity,
+		      &st->identities, err) < 0)
+		return -1;
+	/* A bank not in force is what an agent stopped mid-update left. */
+	if (st->in_force)
+		return delete_bank(st, (int)(st->in_force - 1) ^ 1, err);
+	return delete_bank(st, -1, err);
+}
+
+void sl_authz_state_free(struct sl_authz_state *st)
+{
+	ids_free(&st->policies);
+	ids_free(&st->identities);
+	free(st->policy_id);
+	free(st->identity_id);
+	free(st->live_wl);
+	memset(st, 0, sizeof(*st));
+}
+
+/* ---- prepare and commit ---- */
+
+static uint32_t map_id(const uint32_t *ids, uint32_t index_plus1)
+{
+	return index_plus1 ? ids[index_plus1 - 1] : 0;
+}
+
+static void to_verdict(const struct sl_authz_state *st, const struct sl_authz_decision *d,
+		       struct sl_policy_verdict *v)
+{
+	memset(v, 0, sizeof(*v));
+	v->verdict = d->verdict;
+	v->shadow = d->shadow;
+	v->audit = d->audit;
+	v->policy = map_id(st->policy_id, d->policy);
+	v->rule = d->rule;
+	v->shadow_policy = map_id(st->policy_id, d->shadow_policy);
+	v->shadow_rule = d->shadow_rule;
+	v->audit_policy = map_id(st->policy_id, d->audit_policy);
+	v->audit_rule = d->audit_rule;
+}
+
+static int write_info(struct sl_authz_state *st, const struct sl_authz *a,
+		      struct sl_err *err)
+{
+	struct sl_policy_stats zero_stats = { 0 };
+	char name[SL_NAMESPACE_LEN + SL_SA_LEN + 2];
+	bool fresh;
+
+	for (size_t i = 0; i < st->policies.n; i++)
+		st->policies.v[i].live = false;
+	for (size_t i = 0; i < st->identities.n; i++)
+		st->identities.v[i].live = false;
+	for (size_t i = 0; i < a->n_policies; i++) {
+		const struct sl_authz_policy *p = a->policies[i];
+		struct sl_policy_info info = { 0 };
+		uint32_t id;
+
+		snprintf(name, sizeof(name), "%s/%s", p->meta.namespace, p->meta.name);
+		id = ids_get(&st->policies, name, &fresh);
+		if (!id)
+			return sl_errf(err, "more than %u AuthorizationPolicies",
+				       SL_DEFAULT_MAX_POLICIES - 1);
+		st->policy_id[i] = id;
+		snprintf(info.namespace, sizeof(info.namespace), "%s", p->meta.namespace);
+		snprintf(info.name, sizeof(info.name), "%s", p->meta.name);
+		info.action = p->action == SL_AUTHZ_DENY ? SL_ACTION_DENY :
+			      p->action == SL_AUTHZ_AUDIT ? SL_ACTION_AUDIT : SL_ACTION_ALLOW;
+		info.flags = p->dry_run ? SL_POLICY_F_DRY_RUN : 0;
+		info.n_rules = (uint32_t)p->n_rules;
+		if ((fresh && bpf_map_update_elem(st->maps->policy_stats, &id, &zero_stats, BPF_ANY)) ||
+		    bpf_map_update_elem(st->maps->policy_info, &id, &info, BPF_ANY))
+			return sl_errf(err, "writing policy %s: %s", name, strerror(errno));
+	}
+	for (size_t i = 0; i < a->n_identities; i++) {
+		const struct sl_authz_identity *idn = &a->identities[i];
+		struct sl_identity_info info = { 0 };
+		uint32_t id;
+
+		snprintf(name, sizeof(name), "%s/%s", idn->namespace, idn->service_account);
+		id = ids_get(&st->identities, name, &fresh);
+		if (!id)
+			return sl_errf(err, "more than %u identities",
+				       SL_DEFAULT_MAX_IDENTITIES - 1);
+		st->identity_id[i] = id;
+		snprintf(info.namespace, sizeof(info.namespace), "%s", idn->namespace);
+		snprintf(info.service_account, sizeof(info.service_account), "%s",
+			 idn->service_account);
+		if (bpf_map_update_elem(st->maps->identity_info, &id, &info, BPF_ANY))
+			return sl_errf(err, "writing identity %s: %s", name, strerror(errno));
+	}
+	return 0;
+}
+
+static int cmp_wl_key(const void *a, const void *b)
+{
+	return memcmp(a, b, sizeof(struct sl_workload_key));
+}
+
+static int write_workloads(struct sl_authz_state *st, const struct sl_authz *a,
+			   struct sl_err *err)
+{
+	free(st->live_wl);
+	st->n_live_wl = 0;
+	st->live_wl = calloc(a->n_ips + 1, sizeof(*st->live_wl));
+	if (!st->live_wl)
+		abort();
+	for (size_t i = 0; i < a->n_ips; i++) {
+		const struct sl_authz_ip *e = &a->ips[i];
+		const struct sl_authz_workload *w;
+		struct sl_workload_key key = { 0 };
+		struct sl_workload_info info = { 0 };
+
+		if (!e->workload)
+			continue;
+		w = &a->workloads[e->workload - 1];
+		key.addr = e->ip.addr;
+		key.family = e->ip.family;
+		snprintf(info.namespace, sizeof(info.namespace), "%s", w->namespace);
+		snprintf(info.name, sizeof(info.name), "%s", w->name);
+		info.kind = w->kind;
+		info.identity = map_id(st->identity_id, w->identity);
+		st->live_wl[st->n_live_wl++] = key;
+		if (bpf_map_update_elem(st->maps->workload_info, &key, &info, BPF_ANY))
+			return sl_errf(err, "writing sluice_workload_info: %s", strerror(errno));
+	}
+	if (st->n_live_wl)
+		qsort(st->live_wl, st->n_live_wl, sizeof(*st->live_wl), cmp_wl_key);
+	return 0;
+}
+
+static int write_bank(struct sl_authz_state *st, const struct sl_authz *a, uint8_t bank,
+		      struct sl_err *err)
+{
+	for (size_t i = 0; i < a->n_ips; i++) {
+		const struct sl_authz_ip *e = &a->ips[i];
+		struct sl_ipcache_key key = { 0 };
+		struct sl_ipcache v = { 0 };
+
+		key.prefixlen = SL_IPCACHE_PREFIX_BITS + e->plen;
+		key.bank = bank;
+		key.family = e->ip.family;
+		key.addr = e->ip.addr;
+		v.src_class = e->src_class;
+		v.dst_set = e->dst_set;
+		v.identity = e->workload ?
+			map_id(st->identity_id, a->workloads[e->workload - 1].identity) : 0;
+		if (bpf_map_update_elem(st->maps->ipcache, &key, &v, BPF_ANY))
+			return sl_errf(err, "writing sluice_ipcache: %s", strerror(errno));
+	}
+	for (size_t i = 0; i < a->n_entries; i++) {
+		const struct sl_authz_entry *e = &a->entries[i];
+		struct sl_policy_key key = { 0 };
+		struct sl_policy_verdict v;
+
+		key.dst_set = e->dst_set;
+		key.src_class = e->src_class;
+		key.port = e->port;
+		key.bank = bank;
+		to_verdict(st, &e->d, &v);
+		if (bpf_map_update_elem(st->maps->policy, &key, &v, BPF_ANY))
+			return sl_errf(err, "writing sluice_policy: %s", strerror(errno));
+	}
+	for (size_t s = 1; s < a->n_sets; s++) {
+		struct sl_policy_set_key key = { (uint32_t)s, bank };
+		struct sl_policy_verdict v;
+
+		to_verdict(st, &a->sets[s].dflt, &v);
+		if (bpf_map_update_elem(st->maps->policy_set, &key, &v, BPF_ANY))
+			return sl_errf(err, "writing sluice_policy_set: %s", strerror(errno));
+	}
+	return 0;
+}
+
+static int map_capacity(int fd, uint32_t *max, struct sl_err *err)
+{
+	struct bpf_map_info info;
+	__u32 len = sizeof(info);
+
+	memset(&info, 0, sizeof(info));
+	if (bpf_obj_get_info_by_fd(fd, &info, &len))
+		return sl_errf(err, "reading map info: %s", strerror(errno));
+	*max = info.max_entries;
+	return 0;
+}
+
+/* The bank in force and the prepared one live side by side: both must fit
+ * before anything is written. */
+static int check_room(struct sl_authz_state *st, int fd, const char *name,
+		      size_t key_size, size_t need, struct sl_err *err)
+{
+	uint32_t max = 0, have = 0;
+
+	if (map_capacity(fd, &max, err) < 0 ||
+	    sl_map_count(fd, (uint32_t)key_size, max * 2 + 16, &have) < 0)
+		return sl_errf(err, "counting %s failed", name);
+	(void)st;
+	if ((size_t)have + need > max)
+		return sl_errf(err, "%s is full: %u entries in force, %zu more needed, "
+			       "capacity %u", name, have, need, max);
+	return 0;
+}
+
+static uint8_t next_bank(const struct sl_authz_state *st)
+{
+	return st->in_force ? (uint8_t)((st->in_force - 1) ^ 1) : 0;
+}
+
+int sl_authz_prepare(struct sl_authz_state *st, const struct sl_authz *a,
+		     struct sl_authz_report *report, struct sl_err *err)
+{
+	uint8_t bank = next_bank(st);
+
+	st->prepared = false;
+	free(st->policy_id);
+	free(st->identity_id);
+	st->policy_id = calloc(a->n_policies + 1, sizeof(*st->policy_id));
+	st->identity_id = calloc(a->n_identities + 1, sizeof(*st->identity_id));
+	if (!st->policy_id || !st->identity_id)
+		abort();
+	memset(report, 0, sizeof(*report));
+	report->policies = a->n_policies;
+	report->identities = a->n_identities;
+	report->workloads = a->n_workloads;
+	report->classes = a->n_classes;
+	report->sets = a->n_sets ? a->n_sets - 1 : 0;
+	report->entries = a->n_entries;
+	st->prepared_state = a->n_policies ? (uint32_t)bank + 1 : 0;
+	if (st->prepared_state &&
+	    (check_room(st, st->maps->ipcache, "sluice_ipcache",
+			sizeof(struct sl_ipcache_key), a->n_ips, err) < 0 ||
+	     check_room(st, st->maps->policy, "sluice_policy",
+			sizeof(struct sl_policy_key), a->n_entries, err) < 0 ||
+	     check_room(st, st->maps->policy_set, "sluice_policy_set",
+			sizeof(struct sl_policy_set_key), report->sets, err) < 0))
+		return -1;
+	if (write_info(st, a, err) < 0 || write_workloads(st, a, err) < 0)
+		return -1;
+	if (st->prepared_state && write_bank(st, a, bank, err) < 0) {
+		struct sl_err ignored;
+
+		delete_bank(st, bank, &ignored);
+		return -1;
+	}
+	st->prepared = true;
+	return 0;
+}
+
+void sl_authz_abort(struct sl_authz_state *st)
+{
+	struct sl_err ignored;
+
+	if (st->prepared && st->prepared_state)
+		delete_bank(st, (int)st->prepared_state - 1, &ignored);
+	st->prepared = false;
+}
+
+static void forget_dead(struct sl_authz_ids *ids, int info_fd)
+{
+	size_t k = 0;
+
+	for (size_t i = 0; i < ids->n; i++) {
+		if (ids->v[i].live) {
+			ids->v[k++] = ids->v[i];
+			continue;
+		}
+		bpf_map_delete_elem(info_fd, &ids->v[i].id);
+		sl_id_free(&ids->pool, ids->v[i].id);
+		free(ids->v[i].name);
+	}
+	ids->n = k;
+}
+
+/* Addresses the prepared state no longer names lose their names too. */
+static void delete_stale_workload(int fd, const void *key, void *arg)
+{
+	struct sl_authz_state *st = arg;
+
+	if (!st->n_live_wl ||
+	    !bsearch(key, st->live_wl, st->n_live_wl, sizeof(*st->live_wl), cmp_wl_key))
+		bpf_map_delete_elem(fd, key);
+}
+
+int sl_authz_commit(struct sl_authz_state *st, struct sl_err *err)
+{
+	struct sl_settings s;
+	__u32 zero = 0;
+	int old = st->in_force ? (int)st->in_force - 1 : -1;
+
+	if (!st->prepared)
+		return sl_errf(err, "nothing prepared");
+	if (read_settings(st->maps, &s, err) < 0)
+		return -1;
+	s.policy = st->prepared_state;
+	if (bpf_map_update_elem(st->maps->settings, &zero, &s, BPF_ANY))
+		return sl_errf(err, "writing sluice_settings: %s", strerror(errno));
+	st->in_force = st->prepared_state;
+	st->prepared = false;
+	if (old >= 0 && (!st->in_force || old != (int)st->in_force - 1) &&
+	    delete_bank(st, old, err) < 0)
+		return -1;
+	forget_dead(&st->policies, st->maps->policy_info);
+	forget_dead(&st->identities, st->maps->identity_info);
+	return walk_keys(st->maps->workload_info, sizeof(struct sl_workload_key),
+			 delete_stale_workload, st, err);
+}

@@ -1,0 +1,68 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * Writing compiled authorization into the maps, atomically: the whole new
+ * state goes into the bank not in force (prepare), one write of
+ * sl_settings.policy switches every program to it (commit), then the old
+ * bank is deleted. Until commit nothing a program reads has changed, so an
+ * update that fails half-way is undone by deleting what was prepared.
+ *
+ * Policy and identity ids are stable across updates and restarts (they
+ * name counters and appear in events): kept by name, recovered from the
+ * info maps when the agent starts.
+ */
+#ifndef SLUICE_AUTHZ_MAPS_H
+#define SLUICE_AUTHZ_MAPS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "authz.h"
+#include "err.h"
+#include "maps.h"
+#include "state.h"
+
+struct sl_named_id {
+	char *name;		/* "namespace/name" or "namespace/sa" */
+	uint32_t id;
+	bool live;		/* named by the prepared state */
+};
+
+struct sl_authz_ids {
+	struct sl_named_id *v;	/* sorted by name */
+	size_t n, cap;
+	struct sl_id_pool pool;
+};
+
+struct sl_authz_state {
+	struct sl_maps *maps;
+	uint32_t in_force;		/* sl_settings.policy */
+	struct sl_authz_ids policies;
+	struct sl_authz_ids identities;
+	bool prepared;
+	uint32_t prepared_state;	/* what commit writes */
+	/* Ids of the prepared state, by index in the compiled sl_authz. */
+	uint32_t *policy_id;
+	uint32_t *identity_id;
+	struct sl_workload_key *live_wl;	/* sorted: addresses named */
+	size_t n_live_wl;
+};
+
+struct sl_authz_report {
+	size_t policies, identities, workloads, classes, sets, entries;
+	double compile_ms, write_ms;	/* filled by the caller */
+};
+
+int sl_authz_state_load(struct sl_authz_state *st, struct sl_maps *maps,
+			struct sl_err *err);
+void sl_authz_state_free(struct sl_authz_state *st);
+
+int sl_authz_prepare(struct sl_authz_state *st, const struct sl_authz *a,
+		     struct sl_authz_report *report, struct sl_err *err);
+/* Switches to the prepared bank and deletes the other; frees the ids of
+ * policies and identities that are gone. */
+int sl_authz_commit(struct sl_authz_state *st, struct sl_err *err);
+/* Forgets a prepared bank (a later step of the update failed). */
+void sl_authz_abort(struct sl_authz_state *st);
+
+#endif
