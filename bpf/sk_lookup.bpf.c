@@ -58,17 +58,23 @@ int sl_sk_lookup(struct bpf_sk_lookup *ctx)
 	__u32 state = sl_policy_state();
 	struct sl_decision d;
 	struct sl_peer src, dst;
+	int udp;
 
 	if (!state)
 		return SK_PASS;
 	sl_lookup_peers(ctx, &src, &dst);
+	udp = ctx->protocol == SL_PROTO_UDP;
+	/* The reply to a datagram this pod sent (or more of a flow let in). */
+	if (udp && sl_udp_known(&dst, &src, ctx->remote_port))
+		return SK_PASS;
 	if (!sl_policy_decide(state, &src, &dst, (__u16)ctx->local_port, &d))
 		return SK_PASS;
-	if (sl_policy_enforce(&d, SL_AT_INGRESS, (__u8)ctx->protocol, &src,
-			      ctx->remote_port, &dst,
-			      bpf_htons((__u16)ctx->local_port)))
-		return SK_PASS;
-	return SK_DROP;
+	if (!sl_policy_enforce(&d, SL_AT_INGRESS, (__u8)ctx->protocol, &src,
+			       ctx->remote_port, &dst, bpf_htons((__u16)ctx->local_port)))
+		return SK_DROP;
+	if (udp)
+		sl_udp_remember(&dst, &src, ctx->remote_port);
+	return SK_PASS;
 }
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";

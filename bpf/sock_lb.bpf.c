@@ -107,6 +107,7 @@ static __always_inline int sl_egress_allowed(struct bpf_sock_addr *ctx, int v6)
 	struct sl_decision d;
 	struct sl_peer src = {}, dst = {};
 	__u64 cookie;
+	int udp;
 
 	if (!state)
 		return 1;
@@ -122,10 +123,18 @@ static __always_inline int sl_egress_allowed(struct bpf_sock_addr *ctx, int v6)
 		src.addr = ns->addr6;
 	else
 		return 1;
+	udp = ctx->protocol == SL_PROTO_UDP;
+	/* A reply to a peer whose datagrams this pod's policy let in. */
+	if (udp && sl_udp_known(&src, &dst, (__be16)ctx->user_port))
+		return 1;
 	if (!sl_policy_decide(state, &src, &dst, bpf_ntohs((__be16)ctx->user_port), &d))
 		return 1;
-	return sl_policy_enforce(&d, SL_AT_EGRESS, (__u8)ctx->protocol, &src, 0, &dst,
-				 (__be16)ctx->user_port);
+	if (!sl_policy_enforce(&d, SL_AT_EGRESS, (__u8)ctx->protocol, &src, 0, &dst,
+			       (__be16)ctx->user_port))
+		return 0;
+	if (udp)
+		sl_udp_remember(&src, &dst, (__be16)ctx->user_port);
+	return 1;
 }
 
 static __always_inline int sl_translate(struct bpf_sock_addr *ctx, int v6, int connected)

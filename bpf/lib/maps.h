@@ -246,6 +246,14 @@ struct {
 } sluice_workload_info SEC(".maps") __weak;
 
 struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, SL_DEFAULT_MAX_UDP_PEERS);
+	__type(key, struct sl_udp_peer_key);
+	__type(value, struct sl_udp_peer);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} sluice_udp_peer SEC(".maps") __weak;
+
+struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
 	__uint(max_entries, SL_EVENTS_BYTES);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);

@@ -139,6 +139,45 @@ static __always_inline void sl_policy_event(__u32 type, __u8 at, __u8 proto,
 	bpf_ringbuf_submit(e, 0);
 }
 
+/* UDP replies (see sl_udp_peer in the ABI): local is the workload on this
+ * side, remote and rport the other end. */
+static __always_inline void sl_udp_peer_key(struct sl_udp_peer_key *k,
+					    const struct sl_peer *local,
+					    const struct sl_peer *remote, __be16 rport)
+{
+	__builtin_memset(k, 0, sizeof(*k));
+	k->local = local->addr;
+	k->remote = remote->addr;
+	k->remote_port = rport;
+	k->family = local->family;
+}
+
+/* Is this datagram part of a flow policy already let through? */
+static __always_inline int sl_udp_known(const struct sl_peer *local,
+					const struct sl_peer *remote, __be16 rport)
+{
+	struct sl_udp_peer_key k;
+	struct sl_udp_peer *v;
+	__u64 now = bpf_ktime_get_ns();
+
+	sl_udp_peer_key(&k, local, remote, rport);
+	v = bpf_map_lookup_elem(&sluice_udp_peer, &k);
+	if (!v || now - v->seen_ns >= SL_UDP_PEER_TTL_NS)
+		return 0;
+	v->seen_ns = now;
+	return 1;
+}
+
+static __always_inline void sl_udp_remember(const struct sl_peer *local,
+					    const struct sl_peer *remote, __be16 rport)
+{
+	struct sl_udp_peer_key k;
+	struct sl_udp_peer v = { .seen_ns = bpf_ktime_get_ns() };
+
+	sl_udp_peer_key(&k, local, remote, rport);
+	bpf_map_update_elem(&sluice_udp_peer, &k, &v, BPF_ANY);
+}
+
 /* Counts and reports a decision; returns 1 when the traffic may pass. */
 static __always_inline int sl_policy_enforce(const struct sl_decision *d, __u8 at,
 					     __u8 proto, const struct sl_peer *src,

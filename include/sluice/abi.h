@@ -487,6 +487,29 @@ struct sl_workload_info {
 	__u32 identity;
 };
 
+/* sluice_udp_peer: UDP has no connection, so a reply would be decided as
+ * a new flow against the policies of the side that asked. Each datagram
+ * that policy let through records (local workload address, peer address,
+ * peer port), at the sender's egress and at the receiver's ingress; a
+ * datagram between the same two ends in the other direction is a reply and
+ * passes while the record is younger than SL_UDP_PEER_TTL_NS (refreshed by
+ * every datagram that passes). An LRU map: the oldest go first. */
+struct sl_udp_peer_key {
+	struct sl_addr local;
+	struct sl_addr remote;
+	__be16 remote_port;
+	__u8 family;
+	__u8 pad;
+	__u32 pad2;
+};
+
+struct sl_udp_peer {
+	__u64 seen_ns;
+};
+
+#define SL_UDP_PEER_TTL_NS (120ULL * 1000000000ULL)	/* conntrack's UDP stream timeout */
+#define SL_DEFAULT_MAX_UDP_PEERS 65536
+
 /* sluice_events: ring buffer of policy events, read by the agent. */
 #define SL_EVENT_DENY 1		/* a connection or datagram was refused */
 #define SL_EVENT_DRY_RUN_DENY 2	/* a dry-run policy would have refused it */

@@ -31,9 +31,17 @@ tb_up n1/web n1/api n1/mon n2/batch n2/db
     to: [{operation: {ports: ["5432"]}}]'
 	authz_policy front only-ops ALLOW '  rules:
   - from: [{source: {namespaces: [ops]}}]'
+	authz_policy back audit-ops AUDIT '  selector: {matchLabels: {app: api}}
+  rules:
+  - from: [{source: {namespaces: [ops]}}]'
+	authz_policy ops try-deny-web DENY '  rules:
+  - from: [{source: {principals: [cluster.local/ns/front/sa/web]}}]' |
+		sed 's/^metadata: {name: try-deny-web, namespace: ops}$/metadata: {name: try-deny-web, namespace: ops, annotations: {istio.io\/dry-run: "true"}}/'
 } >"$E2E_TMP/cfg.yaml"
+grep -q 'istio.io/dry-run' "$E2E_TMP/cfg.yaml" || fail "test bug: no dry-run annotation"
 for p in web api mon batch db; do
-	serve "$(eval "printf '%s' \"\$TB_POD_${p}_NODE\"")/$p" "$p" --tcp 8080 --tcp 9090 --tcp 5432
+	serve "$(eval "printf '%s' \"\$TB_POD_${p}_NODE\"")/$p" "$p" --tcp 8080 --tcp 9090 \
+		--tcp 5432 --udp 8080 --udp 5432
 done
 for n in n1 n2; do agent_start "$n" "$E2E_TMP/cfg.yaml"; done
 for n in n1 n2; do agent_wait_applied "$n"; done
@@ -42,16 +50,23 @@ agent_wait_pods n2 2
 
 ip_of() { eval "printf '%s' \"\$TB_POD_${1}_IP4\""; }
 node_of() { eval "printf '%s' \"\$TB_POD_${1}_NODE\""; }
-# cell SRC DST PORT allow|deny
+declare -A NS=([web]=front [batch]=front [api]=back [db]=back [mon]=ops)
+# cell SRC DST PORT allow|deny [dial options]: a real connection, and
+# sluicectl explain on the client's node agreeing with it.
 cell()
 {
-	local src=$1 dst=$2 port=$3 want=$4
+	local src=$1 dst=$2 port=$3 want=$4 rc=0 out
+	shift 4
 	if [ "$want" = allow ]; then
-		expect_reached "$(node_of "$src")/$src" "$(ip_of "$dst")" "$port" "$dst"
+		expect_reached "$(node_of "$src")/$src" "$(ip_of "$dst")" "$port" "$dst" "$@"
 	else
-		expect_refused "$(node_of "$src")/$src" "$(ip_of "$dst")" "$port"
+		expect_refused "$(node_of "$src")/$src" "$(ip_of "$dst")" "$port" "$@"
 	fi
-	log "$src -> $dst:$port $want"
+	out=$(ctl "$(node_of "$src")" explain --from "${NS[$src]}/$src" \
+		--to "${NS[$dst]}/$dst:$port") || rc=$?
+	assert_eq "$rc" "$([ "$want" = allow ] && echo 0 || echo 1)" \
+		"explain $src -> $dst:$port: $out"
+	log "$src -> $dst:$port $want $*"
 }
 
 cell web api 8080 allow		# namespace front, named port
@@ -68,12 +83,31 @@ cell mon web 8080 allow
 cell db mon 9090 allow		# ops has no policy: open
 cell web mon 8080 allow
 cell batch web 8080 deny	# same namespace is not special
+cell web api 8080 allow --udp	# UDP: the reply to web passes, though
+cell web api 8080 allow --udp-connected	# front admits only ops
+cell api db 5432 allow --udp	# cross-node UDP and its reply
+cell batch api 8080 deny --udp-connected
+cell web api 9090 deny --udp
 
-# The counters name the deciding policies.
-deny_of() { bpftool -j map dump pinned "$(bpffs_of "$1")/maps/sluice_policy_stats" |
-	jq "[.[].formatted | select(.key == $2) | .value.denied] | add // 0"; }
+# Dry-run and audit decide nothing but leave their marks.
 id_of() { bpftool -j map dump pinned "$(bpffs_of "$1")/maps/sluice_policy_info" |
 	jq ".[].formatted | select(.value.name == \"$2\") | .key"; }
+stat_of() { bpftool -j map dump pinned "$(bpffs_of "$1")/maps/sluice_policy_stats" |
+	jq "[.[].formatted | select(.key == $2) | .value.$3] | add // 0"; }
+[ "$(stat_of n1 "$(id_of n1 try-deny-web)" dry_run_denied)" -ge 2 ] ||
+	fail "the dry-run policy recorded nothing"
+grep -q 'policy: would deny (dry-run) TCP .*(front/web) -> .*(ops/monitor) at .* by policy ops/try-deny-web rule 1' \
+	"$E2E_TMP/agent-n1.log" || fail "no dry-run event"
+[ "$(stat_of n1 "$(id_of n1 audit-ops)" audited)" -ge 2 ] || fail "the audit policy recorded nothing"
+out=$(ctl n1 -o json policies)
+assert_eq "$(jq -r '.policies[] | select(.name == "try-deny-web") | .dry_run' <<<"$out")" true \
+	"policies shows the dry-run flag"
+out=$(ctl n1 -o json identities)
+assert_match "$(jq -r '.[] | select(.name == "web") | .identity' <<<"$out")" \
+	"spiffe://cluster.local/ns/front/sa/web" "identities names web's principal"
+
+# The counters name the deciding policies.
+deny_of() { stat_of "$1" "$2" denied; }
 [ "$(deny_of n2 "$(id_of n2 api-deny-batch)")" -ge 2 ] || fail "api-deny-batch denied nothing on n2"
 [ "$(deny_of n1 "$(id_of n1 no-ops-to-db)")" -ge 2 ] || fail "no-ops-to-db denied nothing on n1"
 grep -q 'policy: denied TCP .*(ops/monitor) -> .* (back/db) at egress by policy istio-system/no-ops-to-db rule 1' \

@@ -340,7 +340,16 @@ static void test_tables_equal_evaluation(void **state)
 	     "---\napiVersion: security.istio.io/v1\nkind: AuthorizationPolicy\n"
 	     "metadata: {name: d, namespace: istio-system}\n"
 	     "spec:\n  action: DENY\n  rules:\n  - from: [{source: {notIpBlocks: [10.0.0.0/8, \"fd00::/8\"]}}]\n"
-	     "    to: [{operation: {notPorts: [\"9000\"]}}]\n", NULL);
+	     "    to: [{operation: {notPorts: [\"9000\"]}}]\n"
+	     "---\napiVersion: security.istio.io/v1\nkind: AuthorizationPolicy\n"
+	     "metadata: {name: e, namespace: baz}\n"
+	     "spec:\n  rules:\n  - from: [{source: {principals: [cluster.local/ns/foo/sa/fe]}}]\n"
+	     "    to: [{operation: {ports: [\"9000\"]}}]\n"
+	     "  - from: [{source: {principals: [\"spiffe://cluster.local/ns/bar/sa/api\"]}}, {source: {namespaces: [baz]}}]\n"
+	     "---\napiVersion: security.istio.io/v1\nkind: AuthorizationPolicy\n"
+	     "metadata: {name: f, namespace: baz}\n"
+	     "spec: {action: DENY, rules: [{from: [{source: {principals: [cluster.local/ns/bar/sa/api]}}], to: [{operation: {ports: [\"22\"]}}]}]}\n",
+	     NULL);
 	for (size_t d = 0; d < sizeof(dsts) / sizeof(*dsts); d++)
 		for (size_t s = 0; s < sizeof(srcs) / sizeof(*srcs); s++)
 			for (size_t p = 0; p < sizeof(ports) / sizeof(*ports); p++) {
@@ -363,9 +372,10 @@ static void test_tables_equal_evaluation(void **state)
 						      set->n_policies, &peer, ports[p], &want);
 				}
 				if (table_verdict(srcs[s], dsts[d], ports[p], &policy) !=
-				    want.verdict)
-					fail_msg("%s -> %s:%u: tables disagree", srcs[s],
-						 dsts[d], ports[p]);
+				    want.verdict || policy != want.policy)
+					fail_msg("%s -> %s:%u: tables say %s, evaluation %s",
+						 srcs[s], dsts[d], ports[p], policy_name(policy),
+						 policy_name(want.policy));
 			}
 	unload();
 }

@@ -305,7 +305,8 @@ static void collect_cidrs(struct sl_authz *a)
 
 /* The class signature of an entry: its identity and the named CIDRs
  * containing it, as text, so classes can be sorted and shared. */
-static char *class_signature(struct sl_authz *a, const struct sl_authz_ip *e)
+static char *class_signature(struct sl_authz *a, const struct sl_authz_ip *e,
+			     const size_t *cidrs, size_t n_cidrs)
 {
 	uint32_t id = e->workload ? a->workloads[e->workload - 1].identity : 0;
 	size_t len = 0, cap = 64;
@@ -314,11 +315,12 @@ static char *class_signature(struct sl_authz *a, const struct sl_authz_ip *e)
 	if (!sig)
 		abort();
 	len = (size_t)snprintf(sig, cap, "%u", id);
-	for (size_t i = 0; i < a->n_ips; i++) {
+	for (size_t j = 0; j < n_cidrs; j++) {
+		size_t i = cidrs[j];
 		const struct sl_authz_ip *c = &a->ips[i];
 		struct sl_cidr cidr = { c->ip, c->plen };
 
-		if (c->workload || !sl_authz_cidr_contains(&cidr, &e->ip, e->plen))
+		if (!sl_authz_cidr_contains(&cidr, &e->ip, e->plen))
 			continue;
 		if (len + 16 > cap) {
 			cap *= 2;
@@ -354,8 +356,13 @@ static void add_class(struct sl_authz *a, const struct sl_authz_ip *e)
 	p = &a->classes[a->n_classes++];
 	memset(p, 0, sizeof(*p));
 	if (id) {
+		char buf[512];
+
 		p->namespace = a->identities[id - 1].namespace;
 		p->service_account = a->identities[id - 1].service_account;
+		snprintf(buf, sizeof(buf), "%s/ns/%s/sa/%s", SL_TRUST_DOMAIN,
+			 p->namespace, p->service_account);
+		p->principal = sl_arena_strdup(&a->arena, buf);
 	}
 	p->ip = e->ip;
 	p->plen = e->plen;
@@ -364,16 +371,20 @@ static void add_class(struct sl_authz *a, const struct sl_authz_ip *e)
 static void assign_classes(struct sl_authz *a)
 {
 	struct sig_ref *refs = calloc(a->n_ips ? a->n_ips : 1, sizeof(*refs));
+	size_t *cidrs = calloc(a->n_ips ? a->n_ips : 1, sizeof(*cidrs)), n_cidrs = 0;
 
-	if (!refs)
+	if (!refs || !cidrs)
 		abort();
+	for (size_t i = 0; i < a->n_ips; i++)
+		if (!a->ips[i].workload)
+			cidrs[n_cidrs++] = i;
 	a->n_classes = 0;
 	sl_arena_grow(&a->arena, (void **)&a->classes, &a->cap_classes, 1,
 		      sizeof(*a->classes));
 	memset(&a->classes[0], 0, sizeof(a->classes[0]));	/* unknown peers */
 	a->n_classes = 1;
 	for (size_t i = 0; i < a->n_ips; i++)
-		refs[i] = (struct sig_ref){ class_signature(a, &a->ips[i]), i };
+		refs[i] = (struct sig_ref){ class_signature(a, &a->ips[i], cidrs, n_cidrs), i };
 	if (a->n_ips)
 		qsort(refs, a->n_ips, sizeof(*refs), cmp_sig);
 	for (size_t i = 0; i < a->n_ips; i++) {
@@ -384,6 +395,7 @@ static void assign_classes(struct sl_authz *a)
 	for (size_t i = 0; i < a->n_ips; i++)
 		free(refs[i].sig);
 	free(refs);
+	free(cidrs);
 }
 
 int sl_authz_build(const struct sl_config *cfg, const char *root_namespace,

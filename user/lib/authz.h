@@ -33,6 +33,15 @@ struct sl_authz_peer {
 	const char *service_account;
 	struct sl_ip ip;		/* family 0: an address in no named CIDR */
 	uint8_t plen;			/* ip stands for this whole prefix */
+	const char *principal;		/* "cluster.local/ns/NS/sa/SA" if known
+					 * (else built from the two above) */
+};
+
+/* A rule of the policies being evaluated: index into those policies (not
+ * into all) and rule index. */
+struct sl_authz_rule_ref {
+	uint32_t pol;
+	uint32_t rule;
 };
 
 /* Policies are referred to by index + 1 into sl_authz.policies (0: none);
@@ -117,6 +126,19 @@ void sl_authz_compile_tables(struct sl_authz *a, const char *root_namespace);
 void sl_authz_eval(const struct sl_authz_policy *const *all, const uint32_t *pols,
 		   size_t n, const struct sl_authz_peer *src, uint16_t port,
 		   struct sl_authz_decision *d);
+/* The same, when only the listed rules (sorted by pol, rule) can match:
+ * the compiler knows the others name identities the source does not have.
+ * any_allow[0] / [1]: some ALLOW policy is in force without / with the
+ * dry-run ones. */
+void sl_authz_eval_rules(const struct sl_authz_policy *const *all, const uint32_t *pols,
+			 const bool any_allow[2], const struct sl_authz_rule_ref *rules,
+			 size_t n_rules, const struct sl_authz_peer *src, uint16_t port,
+			 struct sl_authz_decision *d);
+/* Can rule r match only sources whose principal or namespace it names
+ * exactly? Then keys[] (up to max) receive "p:PRINCIPAL" / "n:NAMESPACE"
+ * strings (arena-allocated) and the count is returned; -1 otherwise. */
+int sl_authz_rule_keys(struct sl_arena *arena, const struct sl_authz_rule *r,
+		       const char **keys, size_t max);
 /* Does the policy select a workload of this namespace with these labels? */
 bool sl_authz_selects(const struct sl_authz_policy *p, const char *root_namespace,
 		      const char *namespace, const struct sl_label *labels,

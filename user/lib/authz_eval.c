@@ -45,12 +45,16 @@ static bool list_match(const struct sl_strlist *l, const char *value)
  * spiffe:// in front. */
 static bool principal_match(const struct sl_strlist *l, const struct sl_authz_peer *p)
 {
-	char principal[512];
+	char buf[512];
+	const char *principal = p->principal;
 
 	if (!p->namespace)
 		return false;
-	snprintf(principal, sizeof(principal), "%s/ns/%s/sa/%s", SL_TRUST_DOMAIN,
-		 p->namespace, p->service_account);
+	if (!principal) {
+		snprintf(buf, sizeof(buf), "%s/ns/%s/sa/%s", SL_TRUST_DOMAIN,
+			 p->namespace, p->service_account);
+		principal = buf;
+	}
 	for (size_t i = 0; i < l->n; i++) {
 		const char *pat = l->v[i];
 
@@ -227,6 +231,93 @@ void sl_authz_eval(const struct sl_authz_policy *const *all, const uint32_t *pol
 		d->audit_rule = r;
 		break;
 	}
+}
+
+/* Istio's order over candidate rules only (see sl_authz_eval_rules). */
+static void decide_rules(const struct sl_authz_policy *const *all, const uint32_t *pols,
+			 bool any_allow, const struct sl_authz_rule_ref *rules, size_t n,
+			 const struct sl_authz_peer *src, uint16_t port, bool with_dry_run,
+			 uint8_t *verdict, uint32_t *policy, uint32_t *rule)
+{
+	for (int pass = 0; pass < 2; pass++) {
+		enum sl_authz_action want = pass == 0 ? SL_AUTHZ_DENY : SL_AUTHZ_ALLOW;
+
+		for (size_t i = 0; i < n; i++) {
+			const struct sl_authz_policy *p = all[pols[rules[i].pol]];
+
+			if (p->action != want || (p->dry_run && !with_dry_run) ||
+			    !rule_match(&p->rules[rules[i].rule], p->action, src, port))
+				continue;
+			*verdict = want == SL_AUTHZ_DENY ? SL_VERDICT_DENY : SL_VERDICT_ALLOW;
+			*policy = pols[rules[i].pol] + 1;
+			*rule = rules[i].rule + 1;
+			return;
+		}
+	}
+	*verdict = any_allow ? SL_VERDICT_DENY : SL_VERDICT_ALLOW;
+	*policy = 0;
+	*rule = 0;
+}
+
+void sl_authz_eval_rules(const struct sl_authz_policy *const *all, const uint32_t *pols,
+			 const bool any_allow[2], const struct sl_authz_rule_ref *rules,
+			 size_t n_rules, const struct sl_authz_peer *src, uint16_t port,
+			 struct sl_authz_decision *d)
+{
+	memset(d, 0, sizeof(*d));
+	decide_rules(all, pols, any_allow[0], rules, n_rules, src, port, false,
+		     &d->verdict, &d->policy, &d->rule);
+	decide_rules(all, pols, any_allow[1], rules, n_rules, src, port, true,
+		     &d->shadow, &d->shadow_policy, &d->shadow_rule);
+	for (size_t i = 0; i < n_rules; i++) {
+		const struct sl_authz_policy *p = all[pols[rules[i].pol]];
+
+		if (p->action != SL_AUTHZ_AUDIT ||
+		    !rule_match(&p->rules[rules[i].rule], p->action, src, port))
+			continue;
+		d->audit = true;
+		d->audit_policy = pols[rules[i].pol] + 1;
+		d->audit_rule = rules[i].rule + 1;
+		break;
+	}
+}
+
+static bool is_exact(const struct sl_strlist *l)
+{
+	for (size_t i = 0; i < l->n; i++)
+		if (strchr(l->v[i], '*'))
+			return false;
+	return l->n > 0;
+}
+
+int sl_authz_rule_keys(struct sl_arena *arena, const struct sl_authz_rule *r,
+		       const char **keys, size_t max)
+{
+	size_t n = 0;
+
+	if (!r->n_from)
+		return -1;
+	for (size_t i = 0; i < r->n_from; i++) {
+		const struct sl_authz_source *s = &r->from[i];
+		const struct sl_strlist *l = is_exact(&s->principals) ? &s->principals :
+					     is_exact(&s->namespaces) ? &s->namespaces : NULL;
+		const char *tag = l == &s->principals ? "p:" : "n:";
+
+		if (!l || n + l->n > max)
+			return -1;
+		for (size_t j = 0; j < l->n; j++) {
+			const char *v = l->v[j];
+			char *k;
+
+			if (l == &s->principals && !strncmp(v, "spiffe://", 9))
+				v += 9;
+			k = sl_arena_alloc(arena, strlen(v) + 3);
+			memcpy(k, tag, 2);
+			memcpy(k + 2, v, strlen(v) + 1);
+			keys[n++] = k;
+		}
+	}
+	return (int)n;
 }
 
 bool sl_authz_selects(const struct sl_authz_policy *p, const char *root_namespace,

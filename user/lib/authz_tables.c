@@ -206,31 +206,165 @@ static bool same(const struct sl_authz_decision *x, const struct sl_authz_decisi
 	return !memcmp(x, y, sizeof(*x));
 }
 
+/* Rules that can only match sources they name exactly are found by the
+ * source's principal or namespace; the others are tried for every class.
+ * This keeps a set with one rule per identity linear, not quadratic. */
+struct key_ref {
+	const char *key;
+	struct sl_authz_rule_ref ref;
+};
+
+struct rule_index {
+	struct key_ref *keyed;
+	size_t n_keyed, cap_keyed;
+	struct sl_authz_rule_ref *open;
+	size_t n_open, cap_open;
+	bool any_allow[2];
+};
+
+static int cmp_ref(const void *a, const void *b)
+{
+	const struct sl_authz_rule_ref *x = a, *y = b;
+
+	if (x->pol != y->pol)
+		return x->pol < y->pol ? -1 : 1;
+	return (x->rule > y->rule) - (x->rule < y->rule);
+}
+
+static int cmp_key_ref(const void *a, const void *b)
+{
+	const struct key_ref *x = a, *y = b;
+	int c = strcmp(x->key, y->key);
+
+	return c ? c : cmp_ref(&x->ref, &y->ref);
+}
+
+static void *grow(void *v, size_t *cap, size_t need, size_t size)
+{
+	if (need <= *cap)
+		return v;
+	*cap = *cap ? *cap * 2 : 64;
+	if (*cap < need)
+		*cap = need;
+	v = realloc(v, *cap * size);
+	if (!v)
+		abort();
+	return v;
+}
+
+static void index_rules(struct sl_authz *a, const struct sl_authz_set *s,
+			struct rule_index *ix)
+{
+	const char *keys[64];
+
+	memset(ix, 0, sizeof(*ix));
+	for (uint32_t pos = 0; pos < s->n_policies; pos++) {
+		const struct sl_authz_policy *p = a->policies[s->policies[pos]];
+
+		if (p->action == SL_AUTHZ_ALLOW) {
+			ix->any_allow[1] = true;
+			ix->any_allow[0] |= !p->dry_run;
+		}
+		for (uint32_t r = 0; r < p->n_rules; r++) {
+			struct sl_authz_rule_ref ref = { pos, r };
+			int n = sl_authz_rule_keys(&a->arena, &p->rules[r], keys, 64);
+
+			if (n < 0) {
+				ix->open = grow(ix->open, &ix->cap_open, ix->n_open + 1,
+						sizeof(*ix->open));
+				ix->open[ix->n_open++] = ref;
+				continue;
+			}
+			ix->keyed = grow(ix->keyed, &ix->cap_keyed, ix->n_keyed + (size_t)n,
+					 sizeof(*ix->keyed));
+			for (int k = 0; k < n; k++)
+				ix->keyed[ix->n_keyed++] = (struct key_ref){ keys[k], ref };
+		}
+	}
+	if (ix->n_keyed)
+		qsort(ix->keyed, ix->n_keyed, sizeof(*ix->keyed), cmp_key_ref);
+}
+
+/* Appends the rules filed under key to *out. */
+static void add_keyed(const struct rule_index *ix, const char *key,
+		      struct sl_authz_rule_ref **out, size_t *n, size_t *cap)
+{
+	size_t lo = 0, hi = ix->n_keyed;
+
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+
+		if (strcmp(ix->keyed[mid].key, key) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	for (; lo < ix->n_keyed && !strcmp(ix->keyed[lo].key, key); lo++) {
+		*out = grow(*out, cap, *n + 1, sizeof(**out));
+		(*out)[(*n)++] = ix->keyed[lo].ref;
+	}
+}
+
+/* The rules that may match a class, in policy and rule order. */
+static size_t candidates(const struct rule_index *ix, const struct sl_authz_peer *c,
+			 struct sl_authz_rule_ref **out, size_t *cap)
+{
+	char key[600];
+	size_t n = 0, k = 0;
+
+	*out = grow(*out, cap, ix->n_open + 1, sizeof(**out));
+	if (ix->n_open)
+		memcpy(*out, ix->open, ix->n_open * sizeof(**out));
+	n = ix->n_open;
+	if (c->principal) {
+		snprintf(key, sizeof(key), "p:%s", c->principal);
+		add_keyed(ix, key, out, &n, cap);
+		snprintf(key, sizeof(key), "n:%s", c->namespace);
+		add_keyed(ix, key, out, &n, cap);
+	}
+	if (n)
+		qsort(*out, n, sizeof(**out), cmp_ref);
+	for (size_t i = 0; i < n; i++)
+		if (!k || cmp_ref(&(*out)[k - 1], &(*out)[i]))
+			(*out)[k++] = (*out)[i];
+	return k;
+}
+
 static void compile_set(struct sl_authz *a, uint32_t si)
 {
 	struct sl_authz_set *s = &a->sets[si];
+	struct sl_authz_rule_ref *cand = NULL;
+	size_t cap = 0, n_cand;
 	uint16_t *ports = NULL;
 	size_t n_ports = set_ports(a, s, &ports);
+	struct rule_index ix;
 
-	sl_authz_eval(a->policies, s->policies, s->n_policies, &a->classes[0], 0, &s->dflt);
+	index_rules(a, s, &ix);
+	n_cand = candidates(&ix, &a->classes[0], &cand, &cap);
+	sl_authz_eval_rules(a->policies, s->policies, ix.any_allow, cand, n_cand,
+			    &a->classes[0], 0, &s->dflt);
 	for (uint32_t c = 0; c < a->n_classes; c++) {
 		struct sl_authz_decision base, d;
 
+		n_cand = candidates(&ix, &a->classes[c], &cand, &cap);
 		if (c == 0) {
 			base = s->dflt;
 		} else {
-			sl_authz_eval(a->policies, s->policies, s->n_policies,
-				      &a->classes[c], 0, &base);
+			sl_authz_eval_rules(a->policies, s->policies, ix.any_allow, cand,
+					    n_cand, &a->classes[c], 0, &base);
 			if (!same(&base, &s->dflt))
 				add_entry(a, si, c, 0, &base);
 		}
 		for (size_t i = 0; i < n_ports; i++) {
-			sl_authz_eval(a->policies, s->policies, s->n_policies,
-				      &a->classes[c], ports[i], &d);
+			sl_authz_eval_rules(a->policies, s->policies, ix.any_allow, cand,
+					    n_cand, &a->classes[c], ports[i], &d);
 			if (!same(&d, &base))
 				add_entry(a, si, c, ports[i], &d);
 		}
 	}
+	free(cand);
+	free(ix.keyed);
+	free(ix.open);
 	free(ports);
 }
 

@@ -38,6 +38,7 @@ const struct sl_map_desc sl_map_descs[] = {
 	DESC(policy_info),
 	DESC(identity_info),
 	DESC(workload_info),
+	DESC(udp_peer),
 	DESC(events),
 };
 const size_t sl_n_map_descs = sizeof(sl_map_descs) / sizeof(sl_map_descs[0]);

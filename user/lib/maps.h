@@ -40,6 +40,7 @@ struct sl_maps {
 	int policy_info;
 	int identity_info;
 	int workload_info;
+	int udp_peer;
 	int events;
 	bool owned;		/* close the fds in sl_maps_close */
 	uint32_t max_services;
