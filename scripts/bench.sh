@@ -285,9 +285,11 @@ if [ -n "$WORKLOADS" ]; then
 		echo "- $line"
 	done
 fi
-if [ -n "$COUNTS" ]; then
-	rows=services/direct cols=
-	for n in $COUNTS; do rows="$rows services/iptables-$n services/sluice-$n"; done
+# count_table ROWS TITLE...: the crr/rr table of a count phase.
+count_table()
+{
+	local rows=$1 cols='' wl
+	shift
 	for wl in $COUNT_WORKLOADS; do
 		case $wl in
 		crr) cols="$cols;crr|new conn/s|rate" ;;
@@ -295,24 +297,20 @@ if [ -n "$COUNTS" ]; then
 		esac
 	done
 	echo
-	echo "Service count (same node; N other services installed; rr: sl-probe rr):"
+	printf '%s\n' "$@"
 	echo
 	awk -v rows="$rows" -v cols="${cols#;}" -v label= -f "$ROOT/scripts/bench/report.awk" "$RESULTS"
+}
+if [ -n "$COUNTS" ]; then
+	rows=services/direct
+	for n in $COUNTS; do rows="$rows services/iptables-$n services/sluice-$n"; done
+	count_table "$rows" "Service count (same node; N other services installed; rr: sl-probe rr):"
 fi
 if [ -n "$RULES" ]; then
-	rows=rules/direct cols=
+	rows=rules/direct
 	for n in $RULES; do rows="$rows rules/sluice-rules-$n"; done
-	for wl in $COUNT_WORKLOADS; do
-		case $wl in
-		crr) cols="$cols;crr|new conn/s|rate" ;;
-		rr) cols="$cols;rr50|RR p50 µs|lat;rr99|RR p99 µs|lat" ;;
-		esac
-	done
-	echo
-	echo "Policy size (same node; an ALLOW policy on the server with N rules, one"
-	echo "per identity, N other workloads; the client matches the last rule):"
-	echo
-	awk -v rows="$rows" -v cols="${cols#;}" -v label= -f "$ROOT/scripts/bench/report.awk" "$RESULTS"
+	count_table "$rows" "Policy size (same node; an ALLOW policy on the server with N rules, one" \
+		"per identity, N other workloads; the client matches the last rule):"
 fi
 echo
 echo "Time: setup ${T_SETUP}s$([ -n "$WORKLOADS" ] && echo ", matrix $((T_MATRIX - T_SETUP))s")$(

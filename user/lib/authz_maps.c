@@ -374,18 +374,6 @@ static int write_bank(struct sl_authz_state *st, const struct sl_authz *a, uint8
 	return 0;
 }
 
-static int map_capacity(int fd, uint32_t *max, struct sl_err *err)
-{
-	struct bpf_map_info info;
-	__u32 len = sizeof(info);
-
-	memset(&info, 0, sizeof(info));
-	if (bpf_obj_get_info_by_fd(fd, &info, &len))
-		return sl_errf(err, "reading map info: %s", strerror(errno));
-	*max = info.max_entries;
-	return 0;
-}
-
 /* The bank in force and the prepared one live side by side: both must fit
  * before anything is written. */
 static int check_room(struct sl_authz_state *st, int fd, const char *name,
@@ -393,7 +381,7 @@ static int check_room(struct sl_authz_state *st, int fd, const char *name,
 {
 	uint32_t max = 0, have = 0;
 
-	if (map_capacity(fd, &max, err) < 0 ||
+	if (sl_map_max_entries(fd, &max, err) < 0 ||
 	    sl_map_count(fd, (uint32_t)key_size, max * 2 + 16, &have) < 0)
 		return sl_errf(err, "counting %s failed", name);
 	(void)st;

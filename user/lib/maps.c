@@ -50,7 +50,7 @@ void sl_maps_init(struct sl_maps *m)
 		*sl_maps_fd(m, &sl_map_descs[i]) = -1;
 }
 
-static int map_max_entries(int fd, uint32_t *max, struct sl_err *err)
+int sl_map_max_entries(int fd, uint32_t *max, struct sl_err *err)
 {
 	struct bpf_map_info info;
 	__u32 len = sizeof(info);
@@ -64,9 +64,9 @@ static int map_max_entries(int fd, uint32_t *max, struct sl_err *err)
 
 int sl_maps_read_limits(struct sl_maps *m, struct sl_err *err)
 {
-	if (map_max_entries(m->svc_state, &m->max_services, err) ||
-	    map_max_entries(m->backend_state, &m->max_backends, err) ||
-	    map_max_entries(m->slot, &m->max_slots, err))
+	if (sl_map_max_entries(m->svc_state, &m->max_services, err) ||
+	    sl_map_max_entries(m->backend_state, &m->max_backends, err) ||
+	    sl_map_max_entries(m->slot, &m->max_slots, err))
 		return -1;
 	return 0;
 }

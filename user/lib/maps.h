@@ -74,6 +74,8 @@ int sl_status_read(const struct sl_maps *m, struct sl_status *st,
 int sl_status_write(const struct sl_maps *m, const struct sl_status *st,
 		    struct sl_err *err);
 
+/* The capacity of an open map. */
+int sl_map_max_entries(int fd, uint32_t *max, struct sl_err *err);
 /* Counts the entries of a hash map by walking its keys; gives up (-1)
  * after `limit` keys, as a walk racing with deletions can restart. */
 int sl_map_count(int fd, uint32_t key_size, uint32_t limit, uint32_t *count);
