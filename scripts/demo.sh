@@ -80,6 +80,21 @@ for _ in $(seq 100); do
 done
 dial --count 400 10.96.0.20 443
 
+say "segmentation: only the storefront identity may call payments (AuthorizationPolicy)"
+cp "$ROOT/examples/policy/"*.yaml "$WORK/config/"
+for _ in $(seq 100); do
+	gen=$("$BUILD/sluicectl" --bpffs "$PINS" -o json status | jq .config.generation)
+	[ "$gen" -ge 3 ] && break
+	sleep 0.05
+done
+echo "from the client pod (shop/storefront):"
+dial --count 4 10.96.0.20 443
+echo "from web1 (shop/web), refused at once:"
+"$TESTBED" exec "$ID" n1/web1 -- "$BUILD/sl-probe" dial --count 4 --first-error 10.96.0.20 443 || true
+run "$BUILD/sluicectl" --bpffs "$PINS" explain --from shop/web1 --to shop/payments:443 || true
+run "$BUILD/sluicectl" --bpffs "$PINS" policies
+run "$BUILD/sluicectl" --bpffs "$PINS" identities
+
 say "a broken edit is refused and changes nothing"
 printf 'apiVersion: v1\nkind: Service\nmetadata: {name: broken}\nspec: {ports: [{port: 0}]}\n' \
 	>"$WORK/config/broken.yaml"
