@@ -102,6 +102,9 @@ grep -q 'policy: would deny (dry-run) TCP .*(front/web) -> .*(ops/monitor) at .*
 out=$(ctl n1 -o json policies)
 assert_eq "$(jq -r '.policies[] | select(.name == "try-deny-web") | .dry_run' <<<"$out")" true \
 	"policies shows the dry-run flag"
+assert_eq "$(status_field n1 .policy.in_force)" true "status: policy in force"
+assert_eq "$(status_field n1 .policy.local_pods)" 3 "status: local pods found on n1"
+assert_eq "$(status_field n2 .policy.policies)" 7 "status: policies on n2"
 out=$(ctl n1 -o json identities)
 assert_match "$(jq -r '.[] | select(.name == "web") | .identity' <<<"$out")" \
 	"spiffe://cluster.local/ns/front/sa/web" "identities names web's principal"

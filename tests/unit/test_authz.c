@@ -321,6 +321,40 @@ static void test_scope_and_selector(void **state)
 	unload();
 }
 
+/* An EndpointSlice endpoint takes the identity and labels of the Pod its
+ * targetRef names; one without a Pod document is a workload of the
+ * slice's namespace without identity or labels. */
+static void test_slice_endpoints(void **state)
+{
+	(void)state;
+	load("apiVersion: discovery.k8s.io/v1\nkind: EndpointSlice\n"
+	     "metadata: {name: web-1, namespace: shop, labels: {kubernetes.io/service-name: web}}\n"
+	     "addressType: IPv4\nports: [{name: http, port: 8080}]\n"
+	     "endpoints:\n- addresses: [10.4.0.1]\n  targetRef: {kind: Pod, name: p1}\n"
+	     "- addresses: [10.4.0.2]\n"
+	     "---\napiVersion: v1\nkind: Pod\n"
+	     "metadata: {name: p1, namespace: shop, labels: {app: x}}\n"
+	     "spec: {serviceAccountName: p1sa}\nstatus: {podIPs: [{ip: 10.4.0.1}]}\n"
+	     "---\napiVersion: security.istio.io/v1\nkind: AuthorizationPolicy\n"
+	     "metadata: {name: sel, namespace: shop}\n"
+	     "spec: {selector: {matchLabels: {app: x}}, rules: [{from: [{source: {namespaces: [foo]}}]}]}\n"
+	     "---\napiVersion: security.istio.io/v1\nkind: AuthorizationPolicy\n"
+	     "metadata: {name: ns-wide, namespace: shop}\n"
+	     "spec: {action: DENY, rules: [{from: [{source: {principals: [cluster.local/ns/bar/sa/api]}}]}]}\n"
+	     "---\napiVersion: security.istio.io/v1\nkind: AuthorizationPolicy\n"
+	     "metadata: {name: from-p1, namespace: baz}\n"
+	     "spec: {rules: [{from: [{source: {principals: [cluster.local/ns/shop/sa/p1sa]}}]}]}\n",
+	     NULL);
+	ALLOWED("10.1.0.1", "10.4.0.1", 80);
+	check("10.2.0.1", "10.4.0.1", 80, SL_VERDICT_DENY, "ns-wide");
+	DENIED("10.3.0.1", "10.4.0.1", 80);
+	check("10.2.0.1", "10.4.0.2", 80, SL_VERDICT_DENY, "ns-wide");
+	ALLOWED("10.3.0.1", "10.4.0.2", 80);
+	ALLOWED("10.4.0.1", "10.3.0.1", 5432);	/* p1's identity as a source */
+	DENIED("10.4.0.2", "10.3.0.1", 5432);
+	unload();
+}
+
 /* The compiled tables answer exactly as the evaluation, for every
  * workload, several outside sources, and every port named plus others. */
 static void test_tables_equal_evaluation(void **state)
@@ -394,6 +428,7 @@ int main(void)
 		cmocka_unit_test(test_l7_fields),
 		cmocka_unit_test(test_audit_and_dry_run),
 		cmocka_unit_test(test_scope_and_selector),
+		cmocka_unit_test(test_slice_endpoints),
 		cmocka_unit_test(test_tables_equal_evaluation),
 	};
 

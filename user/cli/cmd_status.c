@@ -6,6 +6,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <bpf/bpf.h>
+
 #include "ctl.h"
 #include "accel.h"
 #include "links.h"
@@ -41,8 +43,17 @@ static const char *result_name(uint32_t result)
 	}
 }
 
+/* Authorization at a glance; the details are `policies` and `identities`. */
+struct policy_view {
+	uint32_t state;		/* sl_settings.policy */
+	uint32_t policies;
+	uint32_t identities;
+	uint32_t pods;		/* local pod namespaces learned */
+};
+
 struct status_view {
 	struct sl_status st;
+	struct policy_view pol;
 	struct sl_accel_view accel;
 	struct sl_link_state links[16];
 	size_t n_attached;
@@ -127,6 +138,44 @@ static json_object *accel_json(const struct sl_accel_view *a)
 	return o;
 }
 
+static void read_policy(const struct sl_maps *m, struct policy_view *p)
+{
+	struct sl_settings set;
+	__u32 zero = 0;
+
+	memset(p, 0, sizeof(*p));
+	if (!bpf_map_lookup_elem(m->settings, &zero, &set))
+		p->state = set.policy;
+	sl_map_count(m->policy_info, sizeof(__u32), SL_DEFAULT_MAX_POLICIES * 2, &p->policies);
+	sl_map_count(m->identity_info, sizeof(__u32), SL_DEFAULT_MAX_IDENTITIES * 2,
+		     &p->identities);
+	sl_map_count(m->netns_addr, sizeof(__u64), SL_DEFAULT_MAX_NETNS * 2, &p->pods);
+}
+
+static void print_policy(const struct policy_view *p)
+{
+	if (p->state)
+		printf("policy:      in force (bank %u): %u AuthorizationPolicies, %u identities\n",
+		       p->state - 1, p->policies, p->identities);
+	else
+		printf("policy:      no AuthorizationPolicy configured (%u identities)\n",
+		       p->identities);
+	printf("             %u local pods found (ingress program attached, egress known)\n",
+	       p->pods);
+}
+
+static json_object *policy_json(const struct policy_view *p)
+{
+	json_object *o = json_object_new_object();
+
+	json_object_object_add(o, "in_force", json_object_new_boolean(p->state != 0));
+	json_object_object_add(o, "bank", p->state ? json_object_new_int64(p->state - 1) : NULL);
+	json_object_object_add(o, "policies", json_object_new_int64(p->policies));
+	json_object_object_add(o, "identities", json_object_new_int64(p->identities));
+	json_object_object_add(o, "local_pods", json_object_new_int64(p->pods));
+	return o;
+}
+
 static void print_table(const struct ctl *ctl, const struct status_view *v)
 {
 	const struct sl_status *st = &v->st;
@@ -147,6 +196,7 @@ static void print_table(const struct ctl *ctl, const struct status_view *v)
 			printf("             %s: %s\n", v->links[i].name,
 			       v->links[i].present ? "detached" : "missing");
 	print_accel(&v->accel);
+	print_policy(&v->pol);
 	printf("config:      generation %llu, applied %s, from %s\n",
 	       (unsigned long long)st->generation, applied,
 	       st->config_path[0] ? st->config_path : "?");
@@ -219,6 +269,7 @@ static void print_json(const struct ctl *ctl, const struct status_view *v)
 	json_object_object_add(o, "frontends", json_object_new_int64(st->n_services));
 	json_object_object_add(o, "backends", json_object_new_int64(st->n_backends));
 	json_object_object_add(o, "same_node", accel_json(&v->accel));
+	json_object_object_add(o, "policy", policy_json(&v->pol));
 	ctl_print_json(o);
 	json_object_put(o);
 }
@@ -242,6 +293,7 @@ int cmd_status(struct ctl *ctl, int argc, char **argv)
 		sl_maps_close(&maps);
 		return CTL_NO_STATE;
 	}
+	read_policy(&maps, &v.pol);
 	sl_maps_close(&maps);
 	if (sl_n_link_descs > sizeof(v.links) / sizeof(v.links[0]))
 		return CTL_FAIL;
