@@ -276,9 +276,12 @@ ctl() { local node=$1; shift; "$SLUICECTL" --bpffs "$(bpffs_of "$node")" "$@"; }
 # generation GEN (default 1) and sluicectl status is healthy.
 agent_wait_applied()
 {
-	local node=$1 gen=${2:-1} g
+	local node=$1 gen=${2:-1} g pid
 	for _ in $(seq 200); do
-		if g=$(status_field "$node" .config.generation 2>/dev/null) &&
+		# The agent started last, not one before it on the same pins.
+		pid=$(status_field "$node" .agent.pid 2>/dev/null || echo 0)
+		if [ "$pid" = "${E2E_AGENT_PID[$node]:-}" ] &&
+			g=$(status_field "$node" .config.generation 2>/dev/null) &&
 			[ "$g" -ge "$gen" ] 2>/dev/null && ctl "$node" status >/dev/null 2>&1; then
 			return 0
 		fi
