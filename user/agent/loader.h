@@ -20,6 +20,8 @@ struct sl_limits {
 	uint32_t max_slots;
 	uint32_t max_revnat;
 	uint32_t max_sockets;
+	uint32_t max_workloads;		/* addresses and named CIDRs, per bank */
+	uint32_t max_verdicts;		/* compiled policy verdicts, per bank */
 };
 
 struct sl_loader {

@@ -70,6 +70,8 @@ static void usage(FILE *out)
 		"      --max-revnat N     unconnected UDP (socket, endpoint) pairs kept\n"
 		"                         for reverse translation (default %u)\n"
 		"      --max-sockets N    sockets in the same-node shortcut (default %u)\n"
+		"      --max-workloads N  workload addresses and policy CIDRs (default %u)\n"
+		"      --max-verdicts N   compiled AuthorizationPolicy verdicts (default %u)\n"
 		"      --no-redirect      no same-node acceleration: connections between\n"
 		"                         local pods go through TCP\n"
 		"      --root-namespace NS  AuthorizationPolicies there apply mesh-wide\n"
@@ -80,7 +82,8 @@ static void usage(FILE *out)
 		"SIGTERM/SIGINT stop the agent and leave the datapath running; SIGHUP\n"
 		"re-reads the configuration.\n",
 		SL_DEFAULT_MAX_SERVICES, SL_DEFAULT_MAX_BACKENDS, SL_DEFAULT_MAX_SLOTS,
-		SL_DEFAULT_MAX_REVNAT, SL_DEFAULT_MAX_SOCKETS);
+		SL_DEFAULT_MAX_REVNAT, SL_DEFAULT_MAX_SOCKETS, SL_DEFAULT_MAX_IPCACHE / 2,
+		SL_DEFAULT_MAX_POLICY / 2);
 }
 
 static int parse_count(const char *opt, const char *v, uint32_t *out)
@@ -138,7 +141,8 @@ done:
 }
 
 enum { OPT_MAX_SERVICES = 256, OPT_MAX_BACKENDS, OPT_MAX_SLOTS, OPT_MAX_REVNAT,
-       OPT_MAX_SOCKETS, OPT_NO_REDIRECT, OPT_UNINSTALL, OPT_ROOT_NAMESPACE };
+       OPT_MAX_SOCKETS, OPT_MAX_WORKLOADS, OPT_MAX_VERDICTS, OPT_NO_REDIRECT,
+       OPT_UNINSTALL, OPT_ROOT_NAMESPACE };
 
 static int parse_options(int argc, char **argv, struct options *o)
 {
@@ -152,6 +156,8 @@ static int parse_options(int argc, char **argv, struct options *o)
 		{ "max-slots", required_argument, NULL, OPT_MAX_SLOTS },
 		{ "max-revnat", required_argument, NULL, OPT_MAX_REVNAT },
 		{ "max-sockets", required_argument, NULL, OPT_MAX_SOCKETS },
+		{ "max-workloads", required_argument, NULL, OPT_MAX_WORKLOADS },
+		{ "max-verdicts", required_argument, NULL, OPT_MAX_VERDICTS },
 		{ "no-redirect", no_argument, NULL, OPT_NO_REDIRECT },
 		{ "root-namespace", required_argument, NULL, OPT_ROOT_NAMESPACE },
 		{ "uninstall", no_argument, NULL, OPT_UNINSTALL },
@@ -165,7 +171,8 @@ static int parse_options(int argc, char **argv, struct options *o)
 	o->root_namespace = SL_DEFAULT_ROOT_NAMESPACE;
 	o->limits = (struct sl_limits){ SL_DEFAULT_MAX_SERVICES, SL_DEFAULT_MAX_BACKENDS,
 					SL_DEFAULT_MAX_SLOTS, SL_DEFAULT_MAX_REVNAT,
-					SL_DEFAULT_MAX_SOCKETS };
+					SL_DEFAULT_MAX_SOCKETS, SL_DEFAULT_MAX_IPCACHE / 2,
+					SL_DEFAULT_MAX_POLICY / 2 };
 	while ((c = getopt_long(argc, argv, "c:b:g:l:h", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'c':
@@ -213,6 +220,14 @@ static int parse_options(int argc, char **argv, struct options *o)
 			break;
 		case OPT_MAX_SOCKETS:
 			if (parse_count("--max-sockets", optarg, &o->limits.max_sockets))
+				return -1;
+			break;
+		case OPT_MAX_WORKLOADS:
+			if (parse_count("--max-workloads", optarg, &o->limits.max_workloads))
+				return -1;
+			break;
+		case OPT_MAX_VERDICTS:
+			if (parse_count("--max-verdicts", optarg, &o->limits.max_verdicts))
 				return -1;
 			break;
 		case OPT_NO_REDIRECT:

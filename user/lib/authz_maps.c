@@ -376,18 +376,46 @@ static int write_bank(struct sl_authz_state *st, const struct sl_authz *a, uint8
 
 /* The bank in force and the prepared one live side by side: both must fit
  * before anything is written. */
-static int check_room(struct sl_authz_state *st, int fd, const char *name,
-		      size_t key_size, size_t need, struct sl_err *err)
+static int check_room(int fd, const char *name, const char *option, size_t key_size,
+		      size_t need, struct sl_err *err)
 {
 	uint32_t max = 0, have = 0;
 
 	if (sl_map_max_entries(fd, &max, err) < 0 ||
 	    sl_map_count(fd, (uint32_t)key_size, max * 2 + 16, &have) < 0)
 		return sl_errf(err, "counting %s failed", name);
-	(void)st;
 	if ((size_t)have + need > max)
-		return sl_errf(err, "%s is full: %u entries in force, %zu more needed, "
-			       "capacity %u", name, have, need, max);
+		return sl_errf(err, "%s is full: the configuration needs %zu entries next "
+			       "to the %u in force, capacity %u (%s); nothing was applied",
+			       name, need, have, max, option);
+	return 0;
+}
+
+static size_t workload_addrs(const struct sl_authz *a)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < a->n_ips; i++)
+		n += a->ips[i].workload != 0;
+	return n;
+}
+
+static int check_capacity(struct sl_authz_state *st, const struct sl_authz *a,
+			  size_t sets, struct sl_err *err)
+{
+	if (check_room(st->maps->workload_info, "sluice_workload_info", "--max-workloads",
+		       sizeof(struct sl_workload_key), workload_addrs(a), err) < 0)
+		return -1;
+	if (!st->prepared_state)
+		return 0;
+	if (check_room(st->maps->ipcache, "sluice_ipcache", "--max-workloads",
+		       sizeof(struct sl_ipcache_key), a->n_ips, err) < 0 ||
+	    check_room(st->maps->policy, "sluice_policy", "--max-verdicts",
+		       sizeof(struct sl_policy_key), a->n_entries, err) < 0 ||
+	    check_room(st->maps->policy_set, "sluice_policy_set", "one per set of "
+		       "policies selecting a workload", sizeof(struct sl_policy_set_key),
+		       sets, err) < 0)
+		return -1;
 	return 0;
 }
 
@@ -416,13 +444,7 @@ int sl_authz_prepare(struct sl_authz_state *st, const struct sl_authz *a,
 	report->sets = a->n_sets ? a->n_sets - 1 : 0;
 	report->entries = a->n_entries;
 	st->prepared_state = a->n_policies ? (uint32_t)bank + 1 : 0;
-	if (st->prepared_state &&
-	    (check_room(st, st->maps->ipcache, "sluice_ipcache",
-			sizeof(struct sl_ipcache_key), a->n_ips, err) < 0 ||
-	     check_room(st, st->maps->policy, "sluice_policy",
-			sizeof(struct sl_policy_key), a->n_entries, err) < 0 ||
-	     check_room(st, st->maps->policy_set, "sluice_policy_set",
-			sizeof(struct sl_policy_set_key), report->sets, err) < 0))
+	if (check_capacity(st, a, report->sets, err) < 0)
 		return -1;
 	if (write_info(st, a, err) < 0 || write_workloads(st, a, err) < 0)
 		return -1;
