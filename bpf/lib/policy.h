@@ -164,7 +164,10 @@ static __always_inline int sl_udp_known(const struct sl_peer *local,
 	v = bpf_map_lookup_elem(&sluice_udp_peer, &k);
 	if (!v || now - v->seen_ns >= SL_UDP_PEER_TTL_NS)
 		return 0;
-	v->seen_ns = now;
+	/* Refreshed at most once a second: a write per datagram would bounce
+	 * the entry's cache line between CPUs for nothing. */
+	if (now - v->seen_ns >= SL_UDP_PEER_REFRESH_NS)
+		v->seen_ns = now;
 	return 1;
 }
 

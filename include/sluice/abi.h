@@ -508,6 +508,7 @@ struct sl_udp_peer {
 };
 
 #define SL_UDP_PEER_TTL_NS (120ULL * 1000000000ULL)	/* conntrack's UDP stream timeout */
+#define SL_UDP_PEER_REFRESH_NS 1000000000ULL
 #define SL_DEFAULT_MAX_UDP_PEERS 65536
 
 /* sluice_events: ring buffer of policy events, read by the agent. */
