@@ -137,6 +137,21 @@ static __always_inline int sl_egress_allowed(struct bpf_sock_addr *ctx, int v6)
 	return 1;
 }
 
+/* A refusal for the rate limit, reported like a policy event; the
+ * service id stands where a policy id would. */
+static __always_inline void sl_rate_limited_event(struct bpf_sock_addr *ctx, int v6,
+						  const struct sl_svc_key *key, __u32 svc_id)
+{
+	struct sl_decision d = {};
+	struct sl_peer vip = {};
+
+	(void)v6;
+	vip.addr = key->addr;
+	vip.family = key->family;
+	sl_policy_event(SL_EVENT_RATE_LIMITED, SL_AT_EGRESS, (__u8)ctx->protocol, NULL, 0,
+			&vip, key->port, &d, svc_id, 0);
+}
+
 static __always_inline int sl_translate(struct bpf_sock_addr *ctx, int v6, int connected)
 {
 	struct sl_svc_key key = {};
@@ -151,6 +166,9 @@ static __always_inline int sl_translate(struct bpf_sock_addr *ctx, int v6, int c
 			sl_sock_vip_forget(ctx);
 		return sl_egress_allowed(ctx, v6) ? 1 : sl_refuse();
 	case SL_REFUSE:
+		return sl_refuse();
+	case SL_LIMITED:
+		sl_rate_limited_event(ctx, v6, &key, choice.svc_id);
 		return sl_refuse();
 	case SL_REWRITE:
 		break;

@@ -12,6 +12,7 @@ enum sl_verdict {
 	SL_PASS = 0,	/* not a service: leave the address alone */
 	SL_REFUSE,	/* a service with no endpoint to send to */
 	SL_REWRITE,	/* send to choice->backend */
+	SL_LIMITED,	/* over the service's connection rate limit */
 };
 
 struct sl_choice {
@@ -25,6 +26,39 @@ struct sl_choice {
  * table of the revision read from the service entry may be replaced while
  * we read it; a missing slot means exactly that, so the service is read
  * again once before the lookup is declared inconsistent. */
+/* One token of the service's connection bucket, if there is one left.
+ * The bucket refills at conn_rate tokens a second up to conn_burst; after
+ * 10 s of silence it is simply full (and the product cannot overflow). */
+static __always_inline int sl_take_token(__u32 id, __u32 rate, __u32 burst)
+{
+	struct sl_conn_bucket *b = bpf_map_lookup_elem(&sluice_conn_bucket, &id);
+	__u64 now = bpf_ktime_get_ns(), cap = (__u64)burst * SL_TOKEN, dt;
+	int ok;
+
+	if (!b)
+		return 1;
+	bpf_spin_lock(&b->lock);
+	if (b->conn_rate != rate || b->conn_burst != burst) {
+		b->conn_rate = rate;
+		b->conn_burst = burst;
+		b->tokens = cap;
+		b->last_ns = now;
+	}
+	dt = now - b->last_ns;
+	b->last_ns = now;
+	if (dt > 10 * SL_TOKEN)
+		b->tokens = cap;
+	else
+		b->tokens += dt * rate;
+	if (b->tokens > cap)
+		b->tokens = cap;
+	ok = b->tokens >= SL_TOKEN;
+	if (ok)
+		b->tokens -= SL_TOKEN;
+	bpf_spin_unlock(&b->lock);
+	return ok;
+}
+
 static __always_inline enum sl_verdict
 sl_choose(const struct sl_svc_key *key, struct sl_choice *choice, int connected)
 {
@@ -43,6 +77,11 @@ sl_choose(const struct sl_svc_key *key, struct sl_choice *choice, int connected)
 	state = bpf_map_lookup_elem(&sluice_svc_state, &choice->svc_id);
 	if (!state)
 		return SL_REFUSE;
+	if (connected && svc->conn_rate && svc->n_slots &&
+	    !sl_take_token(choice->svc_id, svc->conn_rate, svc->conn_burst)) {
+		__sync_fetch_and_add(&state->rate_limited, 1);
+		return SL_LIMITED;
+	}
 
 	for (attempt = 0; attempt < 2; attempt++) {
 		if (attempt) {

@@ -173,6 +173,14 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } sluice_settings SEC(".maps") __weak;
 
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, SL_DEFAULT_MAX_SERVICES);
+	__type(key, __u32);
+	__type(value, struct sl_conn_bucket);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} sluice_conn_bucket SEC(".maps") __weak;
+
 /* Identity and authorization (see include/sluice/abi.h). */
 struct {
 	__uint(type, BPF_MAP_TYPE_LPM_TRIE);

@@ -14,10 +14,11 @@
 #define SLUICE_ABI_H
 
 #include <linux/types.h>
+#include <linux/bpf.h>	/* struct bpf_spin_lock */
 
 /* Bumped whenever a pinned map's layout or meaning changes. An agent refuses
  * to adopt pins written by a different ABI version. */
-#define SL_ABI_VERSION 2
+#define SL_ABI_VERSION 3
 
 /* Address families as stored in keys: the kernel's AF_INET / AF_INET6. */
 #define SL_AF_INET 2
@@ -72,6 +73,8 @@ struct sl_svc {
 	__u32 n_members;	/* entries of sluice_member in this revision */
 	__u32 n_slots;		/* entries of sluice_slot; 0: no endpoint, refuse */
 	__u32 flags;		/* SL_SVC_F_* */
+	__u32 conn_rate;	/* new connections per second, 0: no limit */
+	__u32 conn_burst;	/* token bucket depth */
 	__u32 pad;
 };
 
@@ -164,6 +167,23 @@ struct sl_svc_state {
 	__u64 datagrams;	/* unconnected UDP sends translated */
 	__u64 refused;		/* attempts refused: no endpoint */
 	__u64 errors;		/* tables inconsistent: refused, agent bug */
+	__u64 rate_limited;	/* attempts refused: over connectionsPerSecond */
+};
+
+/* sluice_conn_bucket: array indexed by service id, the token bucket of its
+ * connection rate limit (TrafficLimit), in nano-tokens: a connection costs
+ * 10^9, time adds conn_rate per nanosecond, up to conn_burst * 10^9. The
+ * rate and burst it was filled for are kept, so a changed limit starts a
+ * full bucket. */
+#define SL_TOKEN 1000000000ULL
+
+struct sl_conn_bucket {
+	struct bpf_spin_lock lock;
+	__u32 conn_rate;
+	__u32 conn_burst;
+	__u32 pad;
+	__u64 tokens;
+	__u64 last_ns;
 };
 
 /* sluice_backend_state: array indexed by backend id. */
@@ -515,6 +535,8 @@ struct sl_udp_peer {
 #define SL_EVENT_DENY 1		/* a connection or datagram was refused */
 #define SL_EVENT_DRY_RUN_DENY 2	/* a dry-run policy would have refused it */
 #define SL_EVENT_AUDIT 3	/* an AUDIT policy matched */
+#define SL_EVENT_RATE_LIMITED 4	/* a connection over its service's rate
+				 * limit was refused; policy = service id */
 
 #define SL_AT_EGRESS 1		/* decided at the client's connect/sendmsg */
 #define SL_AT_INGRESS 2		/* decided at the server's socket lookup */

@@ -76,6 +76,7 @@ static void set_limits(struct sluice_bpf *skel, const struct sl_limits *lim)
 	bpf_map__set_max_entries(skel->maps.sluice_svc, lim->max_services);
 	bpf_map__set_max_entries(skel->maps.sluice_svc_state, lim->max_services);
 	bpf_map__set_max_entries(skel->maps.sluice_svc_info, lim->max_services);
+	bpf_map__set_max_entries(skel->maps.sluice_conn_bucket, lim->max_services);
 	bpf_map__set_max_entries(skel->maps.sluice_backend, lim->max_backends);
 	bpf_map__set_max_entries(skel->maps.sluice_backend_state, lim->max_backends);
 	bpf_map__set_max_entries(skel->maps.sluice_backend_info, lim->max_backends);

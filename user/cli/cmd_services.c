@@ -57,6 +57,11 @@ static json_object *fe_json(const struct snap_fe *fe)
 	json_object_object_add(o, "datagrams", json_object_new_uint64(fe->stats.datagrams));
 	json_object_object_add(o, "refused", json_object_new_uint64(fe->stats.refused));
 	json_object_object_add(o, "errors", json_object_new_uint64(fe->stats.errors));
+	json_object_object_add(o, "rate_limited", json_object_new_uint64(fe->stats.rate_limited));
+	json_object_object_add(o, "connections_per_second", fe->svc.conn_rate ?
+			       json_object_new_int64(fe->svc.conn_rate) : NULL);
+	json_object_object_add(o, "burst", fe->svc.conn_rate ?
+			       json_object_new_int64(fe->svc.conn_burst) : NULL);
 	json_object_object_add(o, "same_node_redirect",
 			       json_object_new_boolean(!(fe->svc.flags & SL_SVC_F_NO_REDIRECT)));
 	return o;
@@ -66,7 +71,8 @@ int cmd_services(struct ctl *ctl, int argc, char **argv)
 {
 	static const char *const header[] = { "NAMESPACE", "NAME", "KIND", "VIP", "PORT",
 					      "PROTO", "ENDPOINTS", "CONNECTIONS",
-					      "DATAGRAMS", "REFUSED" };
+					      "DATAGRAMS", "REFUSED", "LIMIT",
+					      "RATE-LIMITED" };
 	struct snapshot snap;
 	struct table t;
 	json_object *arr;
@@ -89,11 +95,12 @@ int cmd_services(struct ctl *ctl, int argc, char **argv)
 		snapshot_free(&snap);
 		return CTL_OK;
 	}
-	table_init(&t, 10, header);
+	table_init(&t, 12, header);
 	for (size_t i = 0; i < snap.n_fe; i++) {
 		const struct snap_fe *fe = &snap.fe[i];
 		char vip[SL_ADDR_STR_LEN], port[8], eps[32], conns[24], dgrams[24], refused[24];
-		const char *row[10];
+		char limit[32], limited[24];
+		const char *row[12];
 
 		sl_ip_format(&fe->key.addr, fe->key.family, vip, sizeof(vip));
 		snprintf(port, sizeof(port), "%u", ntohs(fe->key.port));
@@ -111,6 +118,15 @@ int cmd_services(struct ctl *ctl, int argc, char **argv)
 		row[7] = conns;
 		row[8] = dgrams;
 		row[9] = refused;
+		if (fe->svc.conn_rate)
+			snprintf(limit, sizeof(limit), "%u/s burst %u", fe->svc.conn_rate,
+				 fe->svc.conn_burst);
+		else
+			snprintf(limit, sizeof(limit), "-");
+		snprintf(limited, sizeof(limited), "%llu",
+			 (unsigned long long)fe->stats.rate_limited);
+		row[10] = limit;
+		row[11] = limited;
 		table_row(&t, row);
 	}
 	table_print(&t, stdout);

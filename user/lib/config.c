@@ -38,6 +38,7 @@ static const char *const core_v1[] = { "v1", NULL };
 static const char *const discovery_v1[] = { "v1", NULL };
 static const char *const networking_versions[] = { "v1", "v1beta1", "v1alpha3", NULL };
 static const char *const security_versions[] = { "v1", "v1beta1", NULL };
+static const char *const sluice_versions[] = { "v1alpha1", NULL };
 
 /* The kinds Sluice decodes, by API group ("" is the core group). */
 static const struct kind_decoder {
@@ -55,6 +56,7 @@ static const struct kind_decoder {
 	  sl_decode_workload_entry },
 	{ "security.istio.io", security_versions, "AuthorizationPolicy",
 	  sl_decode_authz_policy },
+	{ "sluice.dev", sluice_versions, "TrafficLimit", sl_decode_traffic_limit },
 };
 
 static const struct kind_decoder *find_decoder(const char *api, const char *kind)
@@ -300,7 +302,8 @@ static int cmp_named(const void *a, const void *b)
 int sl_config_check(const struct sl_config *cfg, struct sl_err *err)
 {
 	size_t n = cfg->n_services + cfg->n_slices + cfg->n_entries +
-		   cfg->n_workload_entries + cfg->n_pods + cfg->n_policies, k = 0;
+		   cfg->n_workload_entries + cfg->n_pods + cfg->n_policies + cfg->n_limits,
+	       k = 0;
 	struct named *all;
 	int ret = 0;
 
@@ -321,6 +324,8 @@ int sl_config_check(const struct sl_config *cfg, struct sl_err *err)
 		all[k++] = (struct named){ "Pod", &cfg->pods[i].meta };
 	for (size_t i = 0; i < cfg->n_policies; i++)
 		all[k++] = (struct named){ "AuthorizationPolicy", &cfg->policies[i].meta };
+	for (size_t i = 0; i < cfg->n_limits; i++)
+		all[k++] = (struct named){ "TrafficLimit", &cfg->limits[i].meta };
 	qsort(all, n, sizeof(*all), cmp_named);
 	for (size_t i = 1; i < n; i++) {
 		if (cmp_named(&all[i - 1], &all[i]) == 0) {

@@ -213,8 +213,25 @@ struct sl_authz_policy {
 	size_t n_rules, cap_rules;
 };
 
+/* sluice.dev/v1alpha1 TrafficLimit: what the Istio APIs lack. */
+struct sl_service_ref {
+	const char *namespace;		/* default: the TrafficLimit's */
+	const char *name;
+	struct sl_loc loc;
+};
+
+struct sl_traffic_limit {
+	struct sl_meta meta;
+	struct sl_service_ref *services;	/* spec.services, at least one */
+	size_t n_services, cap_services;
+	uint32_t conn_rate;		/* spec.connectionsPerSecond, 0: none */
+	uint32_t conn_burst;		/* spec.burst, default conn_rate */
+};
+
 struct sl_config {
 	struct sl_arena arena;
+	struct sl_traffic_limit *limits;
+	size_t n_limits, cap_limits;
 	struct sl_workload_entry *workload_entries;
 	size_t n_workload_entries, cap_workload_entries;
 	struct sl_pod *pods;
@@ -260,6 +277,8 @@ int sl_decode_pod_ref(struct sl_yctx *ctx, yaml_node_t *node,
 		      const char **namespace, const char **name);
 int sl_decode_authz_policy(struct sl_yctx *ctx, yaml_node_t *root,
 			   struct sl_config *cfg);
+int sl_decode_traffic_limit(struct sl_yctx *ctx, yaml_node_t *root,
+			    struct sl_config *cfg);
 
 /* Shared by the decoders: the "metadata" field of any resource whose
  * struct starts with struct sl_meta; then sl_meta_finish() checks that a

@@ -39,6 +39,7 @@ const struct sl_map_desc sl_map_descs[] = {
 	DESC(identity_info),
 	DESC(workload_info),
 	DESC(udp_peer),
+	DESC(conn_bucket),
 	DESC(events),
 };
 const size_t sl_n_map_descs = sizeof(sl_map_descs) / sizeof(sl_map_descs[0]);

@@ -41,6 +41,7 @@ struct sl_maps {
 	int identity_info;
 	int workload_info;
 	int udp_peer;
+	int conn_bucket;
 	int events;
 	bool owned;		/* close the fds in sl_maps_close */
 	uint32_t max_services;

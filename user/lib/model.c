@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "log.h"
 #include "model.h"
 
 int sl_svc_key_cmp(const struct sl_svc_key *a, const struct sl_svc_key *b)
@@ -252,6 +253,50 @@ static int check_conflicts(const struct sl_model *m, struct sl_err *err)
 	return 0;
 }
 
+/* Every frontend of each service a TrafficLimit names gets its limit; one
+ * service limited twice is a contradiction. A limit naming no service is
+ * kept for when the service appears, and said so. */
+static int apply_limits(struct sl_model *m, const struct sl_config *cfg, struct sl_err *err)
+{
+	for (size_t i = 0; i < cfg->n_limits; i++) {
+		const struct sl_traffic_limit *tl = &cfg->limits[i];
+
+		for (size_t j = 0; j < tl->n_services; j++) {
+			const struct sl_service_ref *ref = &tl->services[j];
+			size_t hits = 0;
+
+			for (size_t k = 0; k < m->n_fe; k++) {
+				struct sl_frontend *fe = &m->fe[k];
+
+				if (strcmp(fe->namespace, ref->namespace) ||
+				    strcmp(fe->name, ref->name))
+					continue;
+				if (fe->limit && fe->limit != tl)
+					return sl_errf(err, "%s:%u: TrafficLimit %s/%s limits "
+						       "service %s/%s, which TrafficLimit "
+						       "%s/%s (%s:%u) limits already",
+						       ref->loc.file, ref->loc.line,
+						       tl->meta.namespace, tl->meta.name,
+						       ref->namespace, ref->name,
+						       fe->limit->meta.namespace,
+						       fe->limit->meta.name,
+						       fe->limit->meta.loc.file,
+						       fe->limit->meta.loc.line);
+				fe->limit = tl;
+				fe->conn_rate = tl->conn_rate;
+				fe->conn_burst = tl->conn_burst;
+				hits++;
+			}
+			if (!hits)
+				sl_warn("%s:%u: TrafficLimit %s/%s: no service %s/%s (yet); the "
+					"limit applies once it exists", ref->loc.file,
+					ref->loc.line, tl->meta.namespace, tl->meta.name,
+					ref->namespace, ref->name);
+		}
+	}
+	return 0;
+}
+
 int sl_model_build(const struct sl_config *cfg, struct sl_model *model,
 		   struct sl_err *err)
 {
@@ -274,7 +319,7 @@ int sl_model_build(const struct sl_config *cfg, struct sl_model *model,
 		build_service_entry(model, &cfg->entries[i]);
 	if (model->n_fe)
 		qsort(model->fe, model->n_fe, sizeof(*model->fe), cmp_fe_qsort);
-	if (check_conflicts(model, err) < 0) {
+	if (check_conflicts(model, err) < 0 || apply_limits(model, cfg, err) < 0) {
 		sl_model_free(model);
 		return -1;
 	}

@@ -32,6 +32,9 @@ struct sl_frontend {
 	const char *port_name;
 	uint32_t kind;		/* SL_KIND_* */
 	uint32_t flags;		/* SL_SVC_F_* */
+	uint32_t conn_rate;	/* TrafficLimit connectionsPerSecond, 0: none */
+	uint32_t conn_burst;
+	const struct sl_traffic_limit *limit;	/* that set them */
 	struct sl_loc loc;	/* of the resource that defines it */
 	struct sl_model_member *members;	/* sorted by address, port */
 	size_t n_members;

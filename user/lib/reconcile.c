@@ -174,6 +174,8 @@ static int build_next(struct run *r, struct fe_plan *p)
 	memset(next, 0, sizeof(*next));
 	next->key = fe->key;
 	next->flags = fe->flags;
+	next->conn_rate = fe->conn_rate;
+	next->conn_burst = fe->conn_burst;
 	fill_info(fe, &next->info);
 	next->n_members = (uint32_t)fe->n_members;
 	next->members = calloc(fe->n_members + 1, sizeof(*next->members));
@@ -239,6 +241,8 @@ static int plan_frontends(struct run *r)
 			const struct sl_applied_fe *old = &st->fe[p->old];
 
 			if (!old->dirty && old->flags == p->next.flags &&
+			    old->conn_rate == p->next.conn_rate &&
+			    old->conn_burst == p->next.conn_burst &&
 			    same_members(old, &p->next) &&
 			    !memcmp(&old->info, &p->next.info, sizeof(old->info)))
 				p->op = OP_NOOP;
@@ -412,6 +416,8 @@ static int write_fe(struct run *r, struct fe_plan *p)
 	v.n_members = n->n_members;
 	v.n_slots = n->n_slots;
 	v.flags = n->flags;
+	v.conn_rate = n->conn_rate;
+	v.conn_burst = n->conn_burst;
 	/* The switch: from here on new connections use revision n->rev. */
 	if (map_write(r, st->maps->svc, &n->key, &v, "sluice_svc"))
 		goto undo;

@@ -1,0 +1,117 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/*
+ * sluice.dev/v1alpha1 TrafficLimit: what the Kubernetes and Istio APIs do
+ * not express. This version implements a connection rate limit per service
+ * (a token bucket in the kernel, per node).
+ */
+#include <string.h>
+
+#include "config.h"
+
+#define SL_MAX_CONN_RATE 1000000u
+
+static int ref_name(struct sl_yctx *ctx, yaml_node_t *node, void *obj)
+{
+	return sl_y_str(ctx, node, &((struct sl_service_ref *)obj)->name);
+}
+
+static int ref_namespace(struct sl_yctx *ctx, yaml_node_t *node, void *obj)
+{
+	return sl_y_str(ctx, node, &((struct sl_service_ref *)obj)->namespace);
+}
+
+static const struct sl_yfield ref_fields[] = {
+	{ "name", SL_YF_DECODE, ref_name },
+	{ "namespace", SL_YF_DECODE, ref_namespace },
+	{ NULL, 0, NULL },
+};
+
+static int service_item(struct sl_yctx *ctx, yaml_node_t *item, size_t index, void *obj)
+{
+	struct sl_traffic_limit *tl = obj;
+	struct sl_service_ref ref = { .loc = sl_y_loc(ctx, item) };
+
+	(void)index;
+	if (sl_y_map(ctx, item, ref_fields, &ref) < 0)
+		return -1;
+	if (!ref.name || !ref.name[0])
+		return sl_y_fail(ctx, item, "missing field name (the service)");
+	sl_arena_grow(ctx->arena, (void **)&tl->services, &tl->cap_services,
+		      tl->n_services + 1, sizeof(ref));
+	tl->services[tl->n_services++] = ref;
+	return 0;
+}
+
+static int spec_services(struct sl_yctx *ctx, yaml_node_t *node, void *obj)
+{
+	return sl_y_seq(ctx, node, service_item, obj);
+}
+
+static int spec_rate(struct sl_yctx *ctx, yaml_node_t *node, void *obj)
+{
+	return sl_y_uint(ctx, node, 1, SL_MAX_CONN_RATE,
+			 &((struct sl_traffic_limit *)obj)->conn_rate);
+}
+
+static int spec_burst(struct sl_yctx *ctx, yaml_node_t *node, void *obj)
+{
+	return sl_y_uint(ctx, node, 1, SL_MAX_CONN_RATE,
+			 &((struct sl_traffic_limit *)obj)->conn_burst);
+}
+
+static int spec_not_yet(struct sl_yctx *ctx, yaml_node_t *node, void *obj)
+{
+	(void)obj;
+	sl_y_warn(ctx, node, "not implemented by Sluice yet; the limit applies to "
+		  "every source and to connections only");
+	return 0;
+}
+
+static const struct sl_yfield spec_fields[] = {
+	{ "services", SL_YF_DECODE, spec_services },
+	{ "connectionsPerSecond", SL_YF_DECODE, spec_rate },
+	{ "burst", SL_YF_DECODE, spec_burst },
+	{ "sources", SL_YF_DECODE, spec_not_yet },
+	{ "bandwidth", SL_YF_DECODE, spec_not_yet },
+	{ NULL, 0, NULL },
+};
+
+static int tl_spec(struct sl_yctx *ctx, yaml_node_t *node, void *obj)
+{
+	return sl_y_map(ctx, node, spec_fields, obj);
+}
+
+static const struct sl_yfield tl_fields[] = {
+	{ "apiVersion", SL_YF_ACCEPT, NULL },
+	{ "kind", SL_YF_ACCEPT, NULL },
+	{ "metadata", SL_YF_DECODE, sl_decode_meta },
+	{ "spec", SL_YF_DECODE, tl_spec },
+	{ NULL, 0, NULL },
+};
+
+int sl_decode_traffic_limit(struct sl_yctx *ctx, yaml_node_t *root, struct sl_config *cfg)
+{
+	struct sl_traffic_limit tl;
+	yaml_node_t *spec;
+
+	memset(&tl, 0, sizeof(tl));
+	if (sl_y_map(ctx, root, tl_fields, &tl) < 0 || sl_meta_finish(ctx, root, &tl.meta) < 0)
+		return -1;
+	spec = sl_y_get(ctx, root, "spec");
+	if (!spec)
+		return sl_y_fail(ctx, root, "missing field spec");
+	if (!tl.n_services)
+		return sl_y_fail(ctx, spec, "spec.services: at least one service is needed");
+	if (!tl.conn_rate)
+		return sl_y_fail(ctx, spec, "spec.connectionsPerSecond: missing (the only "
+				 "limit implemented yet)");
+	if (!tl.conn_burst)
+		tl.conn_burst = tl.conn_rate;
+	for (size_t i = 0; i < tl.n_services; i++)
+		if (!tl.services[i].namespace || !tl.services[i].namespace[0])
+			tl.services[i].namespace = tl.meta.namespace;
+	sl_arena_grow(&cfg->arena, (void **)&cfg->limits, &cfg->cap_limits, cfg->n_limits + 1,
+		      sizeof(tl));
+	cfg->limits[cfg->n_limits++] = tl;
+	return 0;
+}
