@@ -291,6 +291,16 @@ agent_wait_applied()
 	fail "agent on $node did not apply generation $gen"
 }
 
+# agent_wait_rejected NODE: the agent refused the last configuration.
+agent_wait_rejected()
+{
+	for _ in $(seq 100); do
+		[ "$(status_field "$1" .config.last_result)" = rejected ] && return 0
+		sleep 0.05
+	done
+	fail "agent on $1 did not refuse the configuration"
+}
+
 # status_field NODE JQ-PATH: one field of `sluicectl status -o json`, whose
 # exit code (1 when unhealthy) does not matter here.
 status_field()

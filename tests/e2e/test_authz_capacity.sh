@@ -29,10 +29,7 @@ expect_refused n1 "$TB_POD_s_IP4" 8080
 # 4 pod addresses + 5 CIDRs do not fit in 6.
 { pods; blocks 5; } >"$E2E_TMP/cfg.new"
 mv "$E2E_TMP/cfg.new" "$E2E_TMP/cfg.yaml"
-for _ in $(seq 100); do
-	[ "$(status_field n1 .config.last_result)" = rejected ] && break
-	sleep 0.05
-done
+agent_wait_rejected n1
 assert_match "$(status_field n1 .config.error)" \
 	"sluice_ipcache is full: .*capacity 12 \\(--max-workloads\\); nothing was applied" \
 	"the refusal names the map and the option"

@@ -41,10 +41,7 @@ log "a new DENY applies to the next connection"
 { pods; authz_policy back deny-web DENY '  rules:
   - from: [{source: {ipBlocks: [10.0.0.0/40]}}]'; } >"$E2E_TMP/cfg.new"
 mv "$E2E_TMP/cfg.new" "$E2E_TMP/cfg.yaml"
-for _ in $(seq 100); do
-	[ "$(status_field n1 .config.last_result)" = rejected ] && break
-	sleep 0.05
-done
+agent_wait_rejected n1
 err=$(status_field n1 .config.error)
 assert_match "$err" "cfg.yaml:[0-9]+:[0-9]+: .*ipBlocks" "the error names file, line and field"
 expect_refused n1/c "$s4" 8080

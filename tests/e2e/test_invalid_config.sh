@@ -30,10 +30,7 @@ spec:
 YAML
 } >"$cfg.tmp"
 mv "$cfg.tmp" "$cfg"
-for _ in $(seq 100); do
-	[ "$(status_field n1 .config.last_result)" = rejected ] && break
-	sleep 0.05
-done
+agent_wait_rejected n1
 rc=0
 ctl n1 status >"$E2E_TMP/status.txt" || rc=$?
 assert_eq "$rc" 1 "status exit code after a rejected configuration"

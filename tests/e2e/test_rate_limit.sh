@@ -65,10 +65,7 @@ assert_eq "$(total_ok "$out")" 50 "no limit any more"
 # A limit on a service limited already is refused, naming both.
 { services; limit 5 10; limit 7 7 | sed 's/name: web-limit/name: second/'; } >"$E2E_TMP/cfg.new"
 mv "$E2E_TMP/cfg.new" "$E2E_TMP/cfg.yaml"
-for _ in $(seq 100); do
-	[ "$(status_field n1 .config.last_result)" = rejected ] && break
-	sleep 0.05
-done
+agent_wait_rejected n1
 assert_match "$(status_field n1 .config.error)" \
 	"TrafficLimit default/second limits service default/web, which TrafficLimit default/web-limit" \
 	"two limits on one service"
