@@ -114,9 +114,10 @@ $(BUILD)/sl-probe: $(wildcard tests/tools/sl-probe/*.c tests/tools/sl-probe/*.h 
 	$(CC) $(CFLAGS_COMMON) $(CFLAGS) -o $@ $(filter %.c,$^) -lm
 
 # ---- tests (sanitizers on: they exercise the library code) ----
-$(BUILD)/tests/unit/%: tests/unit/%.c $(SAN_LIB_OBJS)
+# Unit tests may include the BPF side's plain-C headers (bpf/lib/bucket.h).
+$(BUILD)/tests/unit/%: tests/unit/%.c $(SAN_LIB_OBJS) $(BPF_HDRS) tests/unit/helpers.h
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS_COMMON) $(SAN_FLAGS) -o $@ $^ $(LDLIBS) -lcmocka
+	$(CC) $(CFLAGS_COMMON) $(SAN_FLAGS) -o $@ $(filter %.c %.o,$^) $(LDLIBS) -lcmocka
 
 $(BUILD)/tests/bpf/%: tests/bpf/%.c $(SAN_LIB_OBJS) $(BPFTEST_SKELS)
 	@mkdir -p $(@D)

@@ -6,6 +6,7 @@
 #ifndef SLUICE_BPF_LB_H
 #define SLUICE_BPF_LB_H
 
+#include "bucket.h"
 #include "maps.h"
 
 enum sl_verdict {
@@ -26,35 +27,17 @@ struct sl_choice {
  * table of the revision read from the service entry may be replaced while
  * we read it; a missing slot means exactly that, so the service is read
  * again once before the lookup is declared inconsistent. */
-/* One token of the service's connection bucket, if there is one left.
- * The bucket refills at conn_rate tokens a second up to conn_burst; after
- * 10 s of silence it is simply full (and the product cannot overflow). */
+/* One token of the service's connection bucket, if there is one left. */
 static __always_inline int sl_take_token(__u32 id, __u32 rate, __u32 burst)
 {
 	struct sl_conn_bucket *b = bpf_map_lookup_elem(&sluice_conn_bucket, &id);
-	__u64 now = bpf_ktime_get_ns(), cap = (__u64)burst * SL_TOKEN, dt;
+	__u64 now = bpf_ktime_get_ns();	/* no helper call under the lock */
 	int ok;
 
 	if (!b)
 		return 1;
 	bpf_spin_lock(&b->lock);
-	if (b->conn_rate != rate || b->conn_burst != burst) {
-		b->conn_rate = rate;
-		b->conn_burst = burst;
-		b->tokens = cap;
-		b->last_ns = now;
-	}
-	dt = now - b->last_ns;
-	b->last_ns = now;
-	if (dt > 10 * SL_TOKEN)
-		b->tokens = cap;
-	else
-		b->tokens += dt * rate;
-	if (b->tokens > cap)
-		b->tokens = cap;
-	ok = b->tokens >= SL_TOKEN;
-	if (ok)
-		b->tokens -= SL_TOKEN;
+	ok = sl_bucket_take(b, now, rate, burst);
 	bpf_spin_unlock(&b->lock);
 	return ok;
 }

@@ -55,10 +55,21 @@ ok=$(total_ok "$out")
 [ "$ok" -ge 5 ] && [ "$ok" -le 8 ] || fail "after 1.2 s, $ok connections passed, expected 5-7: $out"
 log "refill: $ok after 1.2 s"
 
+# The issue's figure: 100/s with a burst of 10, offered for 3 s as fast as
+# the client can, admits 310 +- 10%.
+{ services; limit 100 10; } >"$E2E_TMP/cfg.new"
+mv "$E2E_TMP/cfg.new" "$E2E_TMP/cfg.yaml"
+agent_wait_applied n1 2
+out=$(dial n1/c --duration 3 --timeout-ms 1000 10.96.0.10 80) || true
+ok=$(total_ok "$out")
+[ "$ok" -ge 279 ] && [ "$ok" -le 341 ] || fail "100/s burst 10 over 3 s admitted $ok: $out"
+[ "$(total_failed "$out")" -gt "$ok" ] || fail "the client did not offer more than the limit: $out"
+log "100/s, burst 10, 3 s: $ok admitted"
+
 # Removing the limit lifts it at once.
 services >"$E2E_TMP/cfg.new"
 mv "$E2E_TMP/cfg.new" "$E2E_TMP/cfg.yaml"
-agent_wait_applied n1 2
+agent_wait_applied n1 3
 out=$(dial n1/c --count 50 10.96.0.10 80)
 assert_eq "$(total_ok "$out")" 50 "no limit any more"
 

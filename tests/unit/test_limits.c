@@ -2,6 +2,59 @@
 /* sluice.dev/v1alpha1 TrafficLimit: decoding and its join onto frontends. */
 #include "helpers.h"
 
+#ifndef __always_inline
+#define __always_inline inline __attribute__((always_inline))
+#endif
+#include "../../bpf/lib/bucket.h"
+
+#define MS 1000000ULL
+
+/* The kernel's bucket arithmetic: a burst, then the rate, exactly. */
+static void test_bucket_burst_then_rate(void **state)
+{
+	struct sl_conn_bucket b;
+	__u64 t = 5 * SL_TOKEN;
+	int ok = 0;
+
+	(void)state;
+	memset(&b, 0, sizeof(b));
+	for (int i = 0; i < 50; i++)
+		ok += sl_bucket_take(&b, t, 100, 10);
+	assert_int_equal(ok, 10);			/* the burst, at one instant */
+	/* 3 s at one attempt per ms: 10 ms per token at 100/s. */
+	for (int i = 1; i <= 3000; i++)
+		ok += sl_bucket_take(&b, t + (__u64)i * MS, 100, 10);
+	assert_int_equal(ok, 10 + 300);
+}
+
+static void test_bucket_caps_and_resets(void **state)
+{
+	struct sl_conn_bucket b;
+	int ok = 0;
+
+	(void)state;
+	memset(&b, 0, sizeof(b));
+	for (int i = 0; i < 5; i++)
+		ok += sl_bucket_take(&b, SL_TOKEN, 1, 5);
+	assert_int_equal(ok, 5);
+	assert_false(sl_bucket_take(&b, SL_TOKEN, 1, 5));
+	/* An hour of silence fills to the burst, not beyond. */
+	ok = 0;
+	for (int i = 0; i < 10; i++)
+		ok += sl_bucket_take(&b, 3600 * SL_TOKEN, 1, 5);
+	assert_int_equal(ok, 5);
+	/* A new limit starts full. */
+	ok = 0;
+	for (int i = 0; i < 10; i++)
+		ok += sl_bucket_take(&b, 3600 * SL_TOKEN, 1, 7);
+	assert_int_equal(ok, 7);
+	/* Fractions accumulate: 1/s, 250 ms steps give one token per 4. */
+	ok = 0;
+	for (int i = 1; i <= 8; i++)
+		ok += sl_bucket_take(&b, 3600 * SL_TOKEN + (__u64)i * 250 * MS, 1, 7);
+	assert_int_equal(ok, 2);
+}
+
 static const char *web =
 	"apiVersion: networking.istio.io/v1\nkind: ServiceEntry\n"
 	"metadata: {name: web, namespace: shop}\n"
@@ -108,6 +161,8 @@ static void test_two_limits_on_one_service(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_bucket_burst_then_rate),
+		cmocka_unit_test(test_bucket_caps_and_resets),
 		cmocka_unit_test(test_limit_applies_to_every_frontend),
 		cmocka_unit_test(test_limit_errors),
 		cmocka_unit_test(test_limit_not_yet_fields_warned),
