@@ -308,8 +308,8 @@ static void test_not_implemented_fields_are_warned(void **state)
 		"  clusterIP: 10.0.0.1\n"
 		"  ports: [{port: 80, protocol: SCTP}]\n"
 		"---\n"
-		"apiVersion: networking.istio.io/v1\nkind: DestinationRule\n"
-		"metadata: {name: dr}\nspec: {host: a}\n"
+		"apiVersion: networking.istio.io/v1\nkind: Sidecar\n"
+		"metadata: {name: sc}\nspec: {egress: [{hosts: [\"./*\"]}]}\n"
 		"---\n"
 		"apiVersion: security.istio.io/v1\nkind: PeerAuthentication\n"
 		"metadata: {name: pa}\nspec: {mtls: {mode: STRICT}}\n"
@@ -323,7 +323,7 @@ static void test_not_implemented_fields_are_warned(void **state)
 	assert_true(warnings_contain(&cfg, "spec.sessionAffinity: sessionAffinity ClientIP"));
 	assert_true(warnings_contain(&cfg, "spec.internalTrafficPolicy"));
 	assert_true(warnings_contain(&cfg, "protocol SCTP is not implemented"));
-	assert_true(warnings_contain(&cfg, "DestinationRule is not implemented"));
+	assert_true(warnings_contain(&cfg, "Sidecar is not implemented"));
 	assert_true(warnings_contain(&cfg, "PeerAuthentication is not implemented"));
 	assert_true(warnings_contain(&cfg, "resolution DNS is not implemented"));
 	assert_true(warnings_contain(&cfg, "CIDR address 10.9.0.0/16"));

@@ -118,6 +118,36 @@ static void test_add_change_remove(void **state)
 	sl_maps_close(&maps);
 }
 
+/* A frontend that shrinks, followed by others in the same update: the
+ * capacity check once wrapped the count in 32 bits and refused it. */
+static void test_shrink_then_more_frontends(void **state)
+{
+	const char *three[] = { "10.1.0.1", "10.1.0.2", "10.1.0.3" };
+	const char *one[] = { "10.1.0.1" };
+	const char *four[] = { "10.1.0.1", "10.1.0.2", "10.1.0.3", "10.1.0.4" };
+	struct sl_reconcile_report rep;
+	struct sl_maps maps;
+	struct sl_state st;
+	struct sl_err err;
+	char a[2048], b[2048], yaml[4200];
+
+	(void)state;
+	fixture_maps_create(&maps, 16, 16, 64);
+	assert_int_equal(sl_state_load(&st, &maps, &err), 0);
+	service_yaml(a, sizeof(a), "a", "10.96.0.1", three, 3);
+	service_yaml(b, sizeof(b), "b", "10.96.0.2", three, 3);
+	snprintf(yaml, sizeof(yaml), "%s---\n%s", a, b);
+	reconcile_text(&st, yaml, &rep);
+	service_yaml(a, sizeof(a), "a", "10.96.0.1", one, 1);
+	service_yaml(b, sizeof(b), "b", "10.96.0.2", four, 4);
+	snprintf(yaml, sizeof(yaml), "%s---\n%s", a, b);
+	reconcile_text(&st, yaml, &rep);
+	assert_int_equal(rep.fe_updated, 2);
+	assert_int_equal(read_svc(&maps, "10.96.0.1").n_members, 1);
+	sl_state_free(&st);
+	sl_maps_close(&maps);
+}
+
 static void test_full_map_refused_before_any_write(void **state)
 {
 	const char *eps[] = { "10.1.0.1", "10.1.0.2", "10.1.0.3", "10.1.0.4" };
@@ -244,6 +274,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_add_change_remove),
+		cmocka_unit_test(test_shrink_then_more_frontends),
 		cmocka_unit_test(test_full_map_refused_before_any_write),
 		cmocka_unit_test(test_state_recovered_from_maps),
 		cmocka_unit_test(test_shared_backend_and_weights),

@@ -54,6 +54,10 @@ static const struct kind_decoder {
 	  sl_decode_service_entry },
 	{ "networking.istio.io", networking_versions, "WorkloadEntry",
 	  sl_decode_workload_entry },
+	{ "networking.istio.io", networking_versions, "DestinationRule",
+	  sl_decode_destination_rule },
+	{ "networking.istio.io", networking_versions, "VirtualService",
+	  sl_decode_virtual_service },
 	{ "security.istio.io", security_versions, "AuthorizationPolicy",
 	  sl_decode_authz_policy },
 	{ "sluice.dev", sluice_versions, "TrafficLimit", sl_decode_traffic_limit },
@@ -302,7 +306,8 @@ static int cmp_named(const void *a, const void *b)
 int sl_config_check(const struct sl_config *cfg, struct sl_err *err)
 {
 	size_t n = cfg->n_services + cfg->n_slices + cfg->n_entries +
-		   cfg->n_workload_entries + cfg->n_pods + cfg->n_policies + cfg->n_limits,
+		   cfg->n_workload_entries + cfg->n_pods + cfg->n_policies + cfg->n_limits +
+		   cfg->n_drules + cfg->n_vservices,
 	       k = 0;
 	struct named *all;
 	int ret = 0;
@@ -326,6 +331,10 @@ int sl_config_check(const struct sl_config *cfg, struct sl_err *err)
 		all[k++] = (struct named){ "AuthorizationPolicy", &cfg->policies[i].meta };
 	for (size_t i = 0; i < cfg->n_limits; i++)
 		all[k++] = (struct named){ "TrafficLimit", &cfg->limits[i].meta };
+	for (size_t i = 0; i < cfg->n_drules; i++)
+		all[k++] = (struct named){ "DestinationRule", &cfg->drules[i].meta };
+	for (size_t i = 0; i < cfg->n_vservices; i++)
+		all[k++] = (struct named){ "VirtualService", &cfg->vservices[i].meta };
 	qsort(all, n, sizeof(*all), cmp_named);
 	for (size_t i = 1; i < n; i++) {
 		if (cmp_named(&all[i - 1], &all[i]) == 0) {

@@ -105,6 +105,8 @@ struct sl_se_endpoint {
 
 struct sl_service_entry {
 	struct sl_meta meta;
+	const char **hosts;		/* spec.hosts */
+	size_t n_hosts, cap_hosts;
 	bool balanced;		/* resolution STATIC with addresses */
 	struct sl_ip *addresses;
 	size_t n_addresses, cap_addresses;
@@ -213,6 +215,49 @@ struct sl_authz_policy {
 	size_t n_rules, cap_rules;
 };
 
+/* networking.istio.io DestinationRule: subsets (the rest comes later). */
+struct sl_dr_subset {
+	const char *name;
+	struct sl_label *labels;
+	size_t n_labels, cap_labels;
+	struct sl_loc loc;
+};
+
+struct sl_destination_rule {
+	struct sl_meta meta;
+	const char *host;		/* spec.host, as written */
+	struct sl_dr_subset *subsets;
+	size_t n_subsets, cap_subsets;
+};
+
+/* networking.istio.io VirtualService: tcp routes. */
+struct sl_vs_destination {
+	const char *host;		/* as written */
+	const char *subset;		/* NULL: every endpoint */
+	uint16_t port;			/* destination.port.number, 0: the port dialled */
+	uint32_t weight;		/* 0-100; 0 when the route has one destination
+					 * without weight means 100 */
+	bool weight_given;
+	struct sl_loc loc;
+};
+
+struct sl_vs_tcp_route {
+	uint16_t *match_ports;		/* match[].port; none: every port */
+	size_t n_match_ports, cap_match_ports;
+	bool match_any;			/* a match item without port */
+	struct sl_vs_destination *route;
+	size_t n_route, cap_route;
+	struct sl_loc loc;
+};
+
+struct sl_virtual_service {
+	struct sl_meta meta;
+	const char **hosts;		/* spec.hosts, as written */
+	size_t n_hosts, cap_hosts;
+	struct sl_vs_tcp_route *tcp;
+	size_t n_tcp, cap_tcp;
+};
+
 /* sluice.dev/v1alpha1 TrafficLimit: what the Istio APIs lack. */
 struct sl_service_ref {
 	const char *namespace;		/* default: the TrafficLimit's */
@@ -230,6 +275,10 @@ struct sl_traffic_limit {
 
 struct sl_config {
 	struct sl_arena arena;
+	struct sl_destination_rule *drules;
+	size_t n_drules, cap_drules;
+	struct sl_virtual_service *vservices;
+	size_t n_vservices, cap_vservices;
 	struct sl_traffic_limit *limits;
 	size_t n_limits, cap_limits;
 	struct sl_workload_entry *workload_entries;
@@ -279,6 +328,10 @@ int sl_decode_authz_policy(struct sl_yctx *ctx, yaml_node_t *root,
 			   struct sl_config *cfg);
 int sl_decode_traffic_limit(struct sl_yctx *ctx, yaml_node_t *root,
 			    struct sl_config *cfg);
+int sl_decode_destination_rule(struct sl_yctx *ctx, yaml_node_t *root,
+			       struct sl_config *cfg);
+int sl_decode_virtual_service(struct sl_yctx *ctx, yaml_node_t *root,
+			      struct sl_config *cfg);
 
 /* Shared by the decoders: the "metadata" field of any resource whose
  * struct starts with struct sl_meta; then sl_meta_finish() checks that a
@@ -293,6 +346,9 @@ const char *sl_meta_label(const struct sl_meta *meta, const char *key);
 /* A label map into *labels. */
 int sl_decode_labels(struct sl_yctx *ctx, yaml_node_t *node,
 		     struct sl_label **labels, size_t *n, size_t *cap);
+/* An Istio exportTo list, as a field decoder (obj unused): visibility
+ * narrower than "*" is warned, since Sluice applies it everywhere. */
+int sl_decode_export_to(struct sl_yctx *ctx, yaml_node_t *node, void *obj);
 /* AuthorizationPolicy values (res_match.c); lists are appended to. */
 int sl_decode_nonempty(struct sl_yctx *ctx, yaml_node_t *node, const char **out);
 int sl_decode_strlist(struct sl_yctx *ctx, yaml_node_t *node, struct sl_strlist *l);

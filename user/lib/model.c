@@ -117,8 +117,22 @@ static int cmp_slice_ptr(const void *a, const void *b)
 	return c ? c : strcmp(x->service_name, y->service_name);
 }
 
-static void slice_members(struct sl_model *m, const struct sl_endpoint_slice *s,
-			  const struct sl_svc_port *sp, struct member_list *out)
+/* The labels of the Pod an endpoint's targetRef names, for subsets. */
+static const struct sl_pod *endpoint_pod(const struct sl_config *cfg,
+					 const struct sl_slice_endpoint *e)
+{
+	if (!e->pod_name)
+		return NULL;
+	for (size_t i = 0; i < cfg->n_pods; i++)
+		if (!strcmp(cfg->pods[i].meta.name, e->pod_name) &&
+		    !strcmp(cfg->pods[i].meta.namespace, e->pod_namespace))
+			return &cfg->pods[i];
+	return NULL;
+}
+
+static void slice_members(struct sl_model *m, const struct sl_config *cfg,
+			  const struct sl_endpoint_slice *s, const struct sl_svc_port *sp,
+			  struct member_list *out)
 {
 	const struct sl_slice_port *port = NULL;
 
@@ -140,14 +154,21 @@ static void slice_members(struct sl_model *m, const struct sl_endpoint_slice *s,
 			.locality = sl_arena_strdup(&m->arena, e->zone),
 		};
 
+		const struct sl_pod *pod = endpoint_pod(cfg, e);
+
 		mem.flags = (e->ready ? SL_MEMBER_F_READY : 0) |
 			    (e->serving ? SL_MEMBER_F_SERVING : 0) |
 			    (e->terminating ? SL_MEMBER_F_TERMINATING : 0);
+		if (pod) {
+			mem.labels = pod->meta.labels;
+			mem.n_labels = pod->meta.n_labels;
+		}
 		member_push(m, out, &mem);
 	}
 }
 
-static void build_service(struct sl_model *m, const struct sl_service *svc,
+static void build_service(struct sl_model *m, const struct sl_config *cfg,
+			  const struct sl_service *svc,
 			  const struct sl_endpoint_slice *const *slices,
 			  size_t n_slices)
 {
@@ -181,7 +202,7 @@ static void build_service(struct sl_model *m, const struct sl_service *svc,
 				    strcmp(sl->service_name, svc->meta.name))
 					break;
 				if (sl->family == vip->family)
-					slice_members(m, sl, sp, &members);
+					slice_members(m, cfg, sl, sp, &members);
 			}
 			fe_push(m, &svc->meta, SL_KIND_SERVICE, sp->name, vip, sp->port,
 				sp->proto, &members);
@@ -219,6 +240,8 @@ static void build_service_entry(struct sl_model *m,
 					.weight = ep->weight ? ep->weight : 1,
 					.flags = SL_MEMBER_F_READY | SL_MEMBER_F_SERVING,
 					.locality = sl_arena_strdup(&m->arena, ep->locality),
+					.labels = ep->labels,
+					.n_labels = ep->n_labels,
 				};
 
 				if (ep->addr.family == vip->family)
@@ -297,6 +320,16 @@ static int apply_limits(struct sl_model *m, const struct sl_config *cfg, struct 
 	return 0;
 }
 
+/* Labels belong to the configuration, which the model outlives. */
+static void forget_labels(struct sl_model *m)
+{
+	for (size_t i = 0; i < m->n_fe; i++)
+		for (size_t j = 0; j < m->fe[i].n_members; j++) {
+			m->fe[i].members[j].labels = NULL;
+			m->fe[i].members[j].n_labels = 0;
+		}
+}
+
 int sl_model_build(const struct sl_config *cfg, struct sl_model *model,
 		   struct sl_err *err)
 {
@@ -313,16 +346,18 @@ int sl_model_build(const struct sl_config *cfg, struct sl_model *model,
 	if (n_slices)
 		qsort(slices, n_slices, sizeof(*slices), cmp_slice_ptr);
 	for (size_t i = 0; i < cfg->n_services; i++)
-		build_service(model, &cfg->services[i], slices, n_slices);
+		build_service(model, cfg, &cfg->services[i], slices, n_slices);
 	free(slices);
 	for (size_t i = 0; i < cfg->n_entries; i++)
 		build_service_entry(model, &cfg->entries[i]);
 	if (model->n_fe)
 		qsort(model->fe, model->n_fe, sizeof(*model->fe), cmp_fe_qsort);
-	if (check_conflicts(model, err) < 0 || apply_limits(model, cfg, err) < 0) {
+	if (check_conflicts(model, err) < 0 || sl_model_apply_routes(model, cfg, err) < 0 ||
+	    apply_limits(model, cfg, err) < 0) {
 		sl_model_free(model);
 		return -1;
 	}
+	forget_labels(model);
 	return 0;
 }
 

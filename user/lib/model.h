@@ -23,6 +23,10 @@ struct sl_model_member {
 	uint32_t weight;	/* >= 1 */
 	uint32_t flags;		/* SL_MEMBER_F_* */
 	const char *locality;
+	/* The endpoint's labels, for subsets; valid only while the model is
+	 * built (they belong to the configuration), NULL afterwards. */
+	const struct sl_label *labels;
+	size_t n_labels;
 };
 
 struct sl_frontend {
@@ -50,6 +54,12 @@ struct sl_model {
 int sl_model_build(const struct sl_config *cfg, struct sl_model *model,
 		   struct sl_err *err);
 void sl_model_free(struct sl_model *model);
+
+/* Part of sl_model_build (model_routes.c): VirtualService tcp routes turn
+ * a frontend's members into the weighted union of its destinations'
+ * endpoints (DestinationRule subsets selecting by label). */
+int sl_model_apply_routes(struct sl_model *m, const struct sl_config *cfg,
+			  struct sl_err *err);
 
 int sl_svc_key_cmp(const struct sl_svc_key *a, const struct sl_svc_key *b);
 int sl_member_cmp(const struct sl_model_member *a,

@@ -279,8 +279,10 @@ static int check_capacity(struct run *r)
 			peak_slots = slots + p->next.n_slots;
 		if (members + p->next.n_members > peak_members)
 			peak_members = members + p->next.n_members;
-		slots += p->next.n_slots - (old ? old->n_slots : 0);
-		members += p->next.n_members - (old ? old->n_members : 0);
+		/* In size_t: a frontend that shrinks must not wrap in 32 bits. */
+		slots = slots + (size_t)p->next.n_slots - (old ? (size_t)old->n_slots : 0);
+		members = members + (size_t)p->next.n_members -
+			  (old ? (size_t)old->n_members : 0);
 		if (!old && ++svcs > peak_svcs)
 			peak_svcs = svcs;
 	}

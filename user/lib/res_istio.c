@@ -27,6 +27,10 @@ static int se_host_item(struct sl_yctx *ctx, yaml_node_t *item, size_t index,
 		return -1;
 	if (!v[0])
 		return sl_y_fail(ctx, item, "a host must not be empty");
+	/* VirtualServices and DestinationRules name the entry by its hosts. */
+	sl_arena_grow(ctx->arena, (void **)&d->se.hosts, &d->se.cap_hosts, d->se.n_hosts + 1,
+		      sizeof(*d->se.hosts));
+	d->se.hosts[d->se.n_hosts++] = sl_arena_strdup(ctx->arena, v);
 	d->n_hosts++;
 	return 0;
 }
@@ -337,26 +341,6 @@ static int se_workload_selector(struct sl_yctx *ctx, yaml_node_t *node, void *ob
 	return 0;
 }
 
-static int export_item(struct sl_yctx *ctx, yaml_node_t *item, size_t index,
-		       void *obj)
-{
-	const char *v = sl_y_scalar(ctx, item);
-
-	(void)index;
-	(void)obj;
-	if (!v)
-		return -1;
-	if (strcmp(v, "*"))
-		sl_y_warn(ctx, item, "exportTo \"%s\": visibility is not implemented by "
-			  "Sluice; the service is reachable from every namespace", v);
-	return 0;
-}
-
-static int se_export_to(struct sl_yctx *ctx, yaml_node_t *node, void *obj)
-{
-	return sl_y_seq(ctx, node, export_item, obj);
-}
-
 static int se_subject_alt_names(struct sl_yctx *ctx, yaml_node_t *node, void *obj)
 {
 	(void)obj;
@@ -375,7 +359,7 @@ static const struct sl_yfield se_spec_fields[] = {
 	{ "resolution", SL_YF_DECODE, se_resolution },
 	{ "endpoints", SL_YF_DECODE, se_endpoints },
 	{ "workloadSelector", SL_YF_DECODE, se_workload_selector },
-	{ "exportTo", SL_YF_DECODE, se_export_to },
+	{ "exportTo", SL_YF_DECODE, sl_decode_export_to },
 	{ "subjectAltNames", SL_YF_DECODE, se_subject_alt_names },
 	{ NULL, 0, NULL },
 };

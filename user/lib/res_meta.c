@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
-/* Decoding shared by every kind: object metadata, labels, protocols. */
+/* Decoding shared by every kind: object metadata, labels, exportTo, protocols. */
 #include <ctype.h>
 #include <string.h>
 
@@ -99,6 +99,45 @@ int sl_decode_labels(struct sl_yctx *ctx, yaml_node_t *node,
 		(*labels)[(*n)++] = label;
 	}
 	return 0;
+}
+
+static int export_item(struct sl_yctx *ctx, yaml_node_t *item, size_t index,
+		       void *obj)
+{
+	const char *v = sl_y_scalar(ctx, item);
+
+	(void)index;
+	if (!v)
+		return -1;
+	if (!strcmp(v, "*"))
+		*(bool *)obj = true;
+	return 0;
+}
+
+static int export_warn(struct sl_yctx *ctx, yaml_node_t *item, size_t index,
+		       void *obj)
+{
+	(void)index;
+	(void)obj;
+	sl_y_warn(ctx, item, "exportTo \"%s\": visibility is not implemented by "
+		  "Sluice; every namespace sees this resource",
+		  (const char *)item->data.scalar.value);
+	return 0;
+}
+
+/* Sluice applies every resource in every namespace, which is exportTo "*";
+ * a list holding "*" means just that. Narrower visibility ("." included)
+ * would be widened, so each entry is reported. */
+int sl_decode_export_to(struct sl_yctx *ctx, yaml_node_t *node, void *obj)
+{
+	bool everywhere = false;
+
+	(void)obj;
+	if (sl_y_seq(ctx, node, export_item, &everywhere) < 0)
+		return -1;
+	if (everywhere)
+		return 0;
+	return sl_y_seq(ctx, node, export_warn, NULL);
 }
 
 /* A "true" / "false" annotation; *loc records that it was given. */
