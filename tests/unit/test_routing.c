@@ -319,9 +319,55 @@ static void test_mesh_and_export_everywhere_are_quiet(void **state)
 	sl_config_free(&cfg);
 }
 
+/* The model: a Kubernetes Service whose slice endpoints are Pods with
+ * version labels, a DestinationRule by short name, a 75/25 route. */
+static void test_model_route_weights(void **state)
+{
+	static const char *yaml =
+		"apiVersion: v1\nkind: Service\nmetadata: {name: reviews, namespace: shop}\n"
+		"spec: {clusterIP: 10.96.0.40, ports: [{port: 80}]}\n---\n"
+		"apiVersion: discovery.k8s.io/v1\nkind: EndpointSlice\n"
+		"metadata: {name: reviews-1, namespace: shop, labels: {kubernetes.io/service-name: reviews}}\n"
+		"addressType: IPv4\nports: [{port: 8080}]\nendpoints:\n"
+		"- {addresses: [10.1.0.1], targetRef: {kind: Pod, name: r1}}\n"
+		"- {addresses: [10.1.0.2], targetRef: {kind: Pod, name: r2}}\n"
+		"- {addresses: [10.1.0.3], targetRef: {kind: Pod, name: r3}}\n---\n"
+		"apiVersion: v1\nkind: Pod\nmetadata: {name: r1, namespace: shop, labels: {version: v1}}\n"
+		"status: {podIP: 10.1.0.1}\n---\n"
+		"apiVersion: v1\nkind: Pod\nmetadata: {name: r2, namespace: shop, labels: {version: v1}}\n"
+		"status: {podIP: 10.1.0.2}\n---\n"
+		"apiVersion: v1\nkind: Pod\nmetadata: {name: r3, namespace: shop, labels: {version: v2}}\n"
+		"status: {podIP: 10.1.0.3}\n---\n"
+		"apiVersion: networking.istio.io/v1\nkind: DestinationRule\n"
+		"metadata: {name: reviews, namespace: shop}\n"
+		"spec: {host: reviews, subsets: [{name: v1, labels: {version: v1}}, {name: v2, labels: {version: v2}}]}\n---\n"
+		"apiVersion: networking.istio.io/v1\nkind: VirtualService\n"
+		"metadata: {name: reviews, namespace: shop}\n"
+		"spec:\n  hosts: [reviews.shop.svc.cluster.local]\n  tcp:\n  - route:\n"
+		"    - {destination: {host: reviews, subset: v1}, weight: 75}\n"
+		"    - {destination: {host: reviews.shop, subset: v2}, weight: 25}\n";
+	struct sl_model m;
+	uint32_t w[3];
+
+	(void)state;
+	build_model(yaml, &m);
+	assert_int_equal(m.n_fe, 1);
+	assert_int_equal(m.fe[0].n_members, 3);
+	for (size_t i = 0; i < 3; i++) {
+		assert_true(m.fe[0].members[i].usable);
+		assert_null(m.fe[0].members[i].labels);	/* not kept past the build */
+		w[i] = m.fe[0].members[i].weight;
+	}
+	/* Sorted by address: r1, r2 share 75, r3 has 25. */
+	assert_int_equal(w[0], w[1]);
+	assert_int_equal((uint64_t)w[2] * 3, (uint64_t)w[0] * 2);
+	sl_model_free(&m);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_model_route_weights),
 		cmocka_unit_test(test_dr_two_subsets),
 		cmocka_unit_test(test_dr_subset_without_labels),
 		cmocka_unit_test(test_vs_weighted_split),
