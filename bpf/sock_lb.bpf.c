@@ -137,19 +137,18 @@ static __always_inline int sl_egress_allowed(struct bpf_sock_addr *ctx, int v6)
 	return 1;
 }
 
-/* A refusal for the rate limit, reported like a policy event; the
+/* A refusal for a limit (rate, pool), reported like a policy event; the
  * service id stands where a policy id would. */
-static __always_inline void sl_rate_limited_event(struct bpf_sock_addr *ctx, int v6,
-						  const struct sl_svc_key *key, __u32 svc_id)
+static __always_inline void sl_refusal_event(struct bpf_sock_addr *ctx, __u32 type,
+					     const struct sl_svc_key *key, __u32 svc_id)
 {
 	struct sl_decision d = {};
 	struct sl_peer vip = {};
 
-	(void)v6;
 	vip.addr = key->addr;
 	vip.family = key->family;
-	sl_policy_event(SL_EVENT_RATE_LIMITED, SL_AT_EGRESS, (__u8)ctx->protocol, NULL, 0,
-			&vip, key->port, &d, svc_id, 0);
+	sl_policy_event(type, SL_AT_EGRESS, (__u8)ctx->protocol, NULL, 0, &vip, key->port,
+			&d, svc_id, 0);
 }
 
 static __always_inline int sl_translate(struct bpf_sock_addr *ctx, int v6, int connected)
@@ -168,14 +167,19 @@ static __always_inline int sl_translate(struct bpf_sock_addr *ctx, int v6, int c
 	case SL_REFUSE:
 		return sl_refuse();
 	case SL_LIMITED:
-		sl_rate_limited_event(ctx, v6, &key, choice.svc_id);
+		sl_refusal_event(ctx, SL_EVENT_RATE_LIMITED, &key, choice.svc_id);
+		return sl_refuse();
+	case SL_POOL_FULL:
+		sl_refusal_event(ctx, SL_EVENT_POOL_FULL, &key, choice.svc_id);
 		return sl_refuse();
 	case SL_REWRITE:
 		break;
 	}
 	sl_ctx_addr_write(ctx, v6, &choice.backend.addr, key.family, choice.backend.port);
-	if (!sl_egress_allowed(ctx, v6))
+	if (!sl_egress_allowed(ctx, v6)) {
+		sl_pool_release(&choice);
 		return sl_refuse();
+	}
 	sl_remember(ctx, &key, &choice, connected);
 	return 1;
 }

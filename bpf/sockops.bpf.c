@@ -213,12 +213,12 @@ static __always_inline void sl_established(struct bpf_sock_ops *skops, bool acti
 	struct sl_view v;
 	bool local;
 
-	if (!sl_ops_view(skops, &v))
+	/* Checked first: with --no-redirect this hook only serves the
+	 * connection pools and must cost nothing else. */
+	if (!sl_redirect_enabled() || !sl_ops_view(skops, &v))
 		return;
 	if (!v.own.netns)
 		sl_learn(&v.own.local, v.own.family, 1);
-	if (!sl_redirect_enabled())
-		return;
 	if (active) {
 		if (sl_service_opted_out(skops) || sl_pair_short(&v, false))
 			return;
@@ -297,10 +297,48 @@ static __always_inline void sl_closed(struct bpf_sock_ops *skops)
 	bpf_map_delete_elem(&sluice_flow, &v.own);
 }
 
+/* A connection holding a place under its service's maxConnections asks
+ * to hear of its close, to give the place back. */
+static __always_inline struct sl_sock_vip *sl_pooled(struct bpf_sock_ops *skops)
+{
+	struct bpf_sock *sk = skops->sk;
+	struct sl_sock_vip *v;
+
+	if (!sk)
+		return NULL;
+	v = bpf_sk_storage_get(&sluice_sock_vip, sk, 0, 0);
+	return v && v->pooled ? v : NULL;
+}
+
+static __always_inline void sl_pool_watch(struct bpf_sock_ops *skops)
+{
+	if (sl_pooled(skops))
+		bpf_sock_ops_cb_flags_set(skops, skops->bpf_sock_ops_cb_flags |
+					  BPF_SOCK_OPS_STATE_CB_FLAG);
+}
+
+static __always_inline void sl_pool_closed(struct bpf_sock_ops *skops)
+{
+	struct sl_backend_state *b;
+	struct sl_sock_vip *v;
+	__u32 id;
+
+	if (skops->args[1] != SL_TCP_CLOSE || !(v = sl_pooled(skops)))
+		return;
+	id = v->pooled - 1;
+	v->pooled = 0;
+	b = bpf_map_lookup_elem(&sluice_backend_state, &id);
+	if (b)
+		__sync_fetch_and_add(&b->active, -1);
+}
+
 SEC("sockops")
 int sl_sockops(struct bpf_sock_ops *skops)
 {
 	switch (skops->op) {
+	case BPF_SOCK_OPS_TCP_CONNECT_CB:
+		sl_pool_watch(skops);
+		break;
 	case BPF_SOCK_OPS_ACTIVE_ESTABLISHED_CB:
 		sl_established(skops, true);
 		break;
@@ -311,6 +349,7 @@ int sl_sockops(struct bpf_sock_ops *skops)
 		sl_acked(skops);
 		break;
 	case BPF_SOCK_OPS_STATE_CB:
+		sl_pool_closed(skops);
 		sl_closed(skops);
 		break;
 	}

@@ -14,6 +14,7 @@ enum sl_verdict {
 	SL_REFUSE,	/* a service with no endpoint to send to */
 	SL_REWRITE,	/* send to choice->backend */
 	SL_LIMITED,	/* over the service's connection rate limit */
+	SL_POOL_FULL,	/* every endpoint tried is at maxConnections */
 };
 
 struct sl_choice {
@@ -21,7 +22,62 @@ struct sl_choice {
 	__u32 svc_id;
 	__u32 svc_flags;
 	__u32 backend_id;
+	__u32 pooled;		/* holds a place at backend_id's active count */
 };
+
+/* Endpoints tried for a place under maxConnections before refusing. */
+#define SL_POOL_TRIES 8
+
+/* Takes a place at the chosen endpoint, or at the next ones in slot order
+ * when it is at max: the add comes first and is undone when it went over,
+ * so concurrent connects never both take the last place. */
+static __always_inline int sl_pool_reserve(const struct sl_svc_key *key,
+					   struct sl_svc_state *state,
+					   struct sl_choice *choice, __u32 rev,
+					   __u32 n_slots, __u32 max)
+{
+	struct sl_slot_key slot_key = { .svc_id = choice->svc_id, .rev = rev };
+
+	for (int k = 0; k < SL_POOL_TRIES; k++) {
+		struct sl_backend_state *b;
+		struct sl_backend *be;
+		struct sl_slot *slot;
+
+		b = bpf_map_lookup_elem(&sluice_backend_state, &choice->backend_id);
+		if (b) {
+			if (__sync_fetch_and_add(&b->active, 1) < max) {
+				choice->pooled = 1;
+				return 1;
+			}
+			__sync_fetch_and_add(&b->active, -1);
+		}
+		if ((__u32)k + 1 >= n_slots)
+			return 0;
+		slot_key.slot = __sync_fetch_and_add(&state->cursor, 1) % n_slots;
+		slot = bpf_map_lookup_elem(&sluice_slot, &slot_key);
+		if (!slot)
+			return 0;
+		be = bpf_map_lookup_elem(&sluice_backend, &slot->backend_id);
+		if (!be || be->family != key->family)
+			return 0;
+		choice->backend_id = slot->backend_id;
+		choice->backend = *be;
+	}
+	return 0;
+}
+
+/* Gives a place back (the connection will not be made). */
+static __always_inline void sl_pool_release(const struct sl_choice *choice)
+{
+	__u32 id = choice->backend_id;
+	struct sl_backend_state *b;
+
+	if (!choice->pooled)
+		return;
+	b = bpf_map_lookup_elem(&sluice_backend_state, &id);
+	if (b)
+		__sync_fetch_and_add(&b->active, -1);
+}
 
 /* Pick the next slot of the service's weighted round-robin table. The
  * table of the revision read from the service entry may be replaced while
@@ -95,6 +151,12 @@ sl_choose(const struct sl_svc_key *key, struct sl_choice *choice, int connected)
 	if (!backend || backend->family != key->family)
 		goto inconsistent;
 	choice->backend = *backend;
+	choice->pooled = 0;
+	if (connected && svc->max_conn && key->proto == SL_PROTO_TCP &&
+	    !sl_pool_reserve(key, state, choice, rev, n_slots, svc->max_conn)) {
+		__sync_fetch_and_add(&state->pool_full, 1);
+		return SL_POOL_FULL;
+	}
 
 	if (connected)
 		__sync_fetch_and_add(&state->connects, 1);

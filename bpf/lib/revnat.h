@@ -23,11 +23,17 @@ sl_sock_vip_record(struct bpf_sock_addr *ctx, const struct sl_svc_key *vip,
 	struct bpf_sock *sk = ctx->sk;
 	struct sl_sock_vip *v;
 
-	if (!sk)
+	if (!sk) {
+		sl_pool_release(choice);
 		return;
+	}
 	v = bpf_sk_storage_get(&sluice_sock_vip, sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
-	if (!v)
+	if (!v) {
+		/* Nothing would give the place back at close. */
+		sl_pool_release(choice);
 		return;
+	}
+	v->pooled = choice->pooled ? choice->backend_id + 1 : 0;
 	v->backend = choice->backend.addr;
 	v->backend_port = choice->backend.port;
 	v->vip = vip->addr;

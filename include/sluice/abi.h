@@ -75,7 +75,8 @@ struct sl_svc {
 	__u32 flags;		/* SL_SVC_F_* */
 	__u32 conn_rate;	/* new connections per second, 0: no limit */
 	__u32 conn_burst;	/* token bucket depth */
-	__u32 pad;
+	__u32 max_conn;		/* active TCP connections per endpoint from this
+				 * node (DestinationRule connectionPool), 0: none */
 };
 
 /* sluice_slot: (service, revision, slot) -> backend. The agent lays slots
@@ -135,7 +136,8 @@ struct sl_sock_vip {
 	__u8 pad[3];
 	__u32 svc_id;
 	__u32 svc_flags;	/* SL_SVC_F_* of the service at connect time */
-	__u32 pad2;
+	__u32 pooled;		/* 1 + the backend id whose active count this
+				 * connection holds; 0: none */
 };
 
 /* sluice_revnat: (socket, backend) -> VIP, for unconnected UDP sockets,
@@ -168,6 +170,8 @@ struct sl_svc_state {
 	__u64 refused;		/* attempts refused: no endpoint */
 	__u64 errors;		/* tables inconsistent: refused, agent bug */
 	__u64 rate_limited;	/* attempts refused: over connectionsPerSecond */
+	__u64 pool_full;	/* attempts refused: every endpoint tried was at
+				 * maxConnections */
 };
 
 /* sluice_conn_bucket: array indexed by service id, the token bucket of its
@@ -189,6 +193,9 @@ struct sl_conn_bucket {
 /* sluice_backend_state: array indexed by backend id. */
 struct sl_backend_state {
 	__u64 selected;		/* connections and datagrams sent here */
+	__u64 active;		/* TCP connections held against a service's
+				 * maxConnections: taken at connect, given back
+				 * when the socket closes (sockops) */
 };
 
 /* sluice_svc_info: service id -> names, for the CLI only. */
@@ -537,6 +544,8 @@ struct sl_udp_peer {
 #define SL_EVENT_AUDIT 3	/* an AUDIT policy matched */
 #define SL_EVENT_RATE_LIMITED 4	/* a connection over its service's rate
 				 * limit was refused; policy = service id */
+#define SL_EVENT_POOL_FULL 5	/* every endpoint tried was at maxConnections;
+				 * policy = service id */
 
 #define SL_AT_EGRESS 1		/* decided at the client's connect/sendmsg */
 #define SL_AT_INGRESS 2		/* decided at the server's socket lookup */

@@ -276,8 +276,8 @@ static void test_not_implemented_warned(void **state)
 		"  tcp:\n  - match: [{port: 80, sourceLabels: {app: a}, sourceNamespace: b,\n"
 		"              destinationSubnets: [10.0.0.0/8], gateways: [egress]}]\n"
 		"    route: [{destination: {host: web}}]\n", &cfg);
-	assert_true(warnings_contain(&cfg, "test.yaml:6:18: spec.trafficPolicy: "
-				     "trafficPolicy is not implemented by Sluice yet"));
+	assert_true(warnings_contain(&cfg, "spec.trafficPolicy.loadBalancer: not "
+				     "implemented by Sluice yet"));
 	assert_true(warnings_contain(&cfg, "spec.subsets[0].trafficPolicy: subset "
 				     "trafficPolicy is not implemented by Sluice yet"));
 	assert_true(warnings_contain(&cfg, "spec.exportTo[0]: exportTo \".\""));

@@ -41,8 +41,8 @@ static void policy_name(struct sl_maps *m, uint32_t id, uint32_t rule, char *buf
 		snprintf(buf, len, "policy %s/%s rule %u", info.namespace, info.name, rule);
 }
 
-/* A connection over its service's rate limit: the id is the service's. */
-static void log_rate_limited(struct sl_maps *m, const struct sl_event *ev)
+/* A connection refused by a limit: the id is the service's. */
+static void log_limit(struct sl_maps *m, const struct sl_event *ev)
 {
 	struct sl_svc_info info;
 	char dst[SL_ADDR_STR_LEN];
@@ -50,9 +50,12 @@ static void log_rate_limited(struct sl_maps *m, const struct sl_event *ev)
 	sl_ip_port_format(&ev->dst, ev->family, ev->dst_port, dst, sizeof(dst));
 	if (bpf_map_lookup_elem(m->svc_info, &ev->policy, &info))
 		snprintf(info.namespace, sizeof(info.namespace), "?");
-	sl_info("limit: refused %s connection to %s (service %s/%s): over its "
-		"TrafficLimit connectionsPerSecond", sl_proto_name(ev->proto), dst,
-		info.namespace, info.namespace[0] == '?' ? "?" : info.name);
+	sl_info("limit: refused %s connection to %s (service %s/%s): %s",
+		sl_proto_name(ev->proto), dst, info.namespace,
+		info.namespace[0] == '?' ? "?" : info.name,
+		ev->type == SL_EVENT_RATE_LIMITED ?
+		"over its TrafficLimit connectionsPerSecond" :
+		"every endpoint tried is at its DestinationRule maxConnections");
 }
 
 static int on_event(void *ctx, void *data, size_t size)
@@ -78,8 +81,8 @@ static int on_event(void *ctx, void *data, size_t size)
 		e->suppressed++;
 		return 0;
 	}
-	if (ev->type == SL_EVENT_RATE_LIMITED) {
-		log_rate_limited(e->maps, ev);
+	if (ev->type == SL_EVENT_RATE_LIMITED || ev->type == SL_EVENT_POOL_FULL) {
+		log_limit(e->maps, ev);
 		return 0;
 	}
 	if (ev->src_port)

@@ -58,6 +58,9 @@ static json_object *fe_json(const struct snap_fe *fe)
 	json_object_object_add(o, "refused", json_object_new_uint64(fe->stats.refused));
 	json_object_object_add(o, "errors", json_object_new_uint64(fe->stats.errors));
 	json_object_object_add(o, "rate_limited", json_object_new_uint64(fe->stats.rate_limited));
+	json_object_object_add(o, "pool_full", json_object_new_uint64(fe->stats.pool_full));
+	json_object_object_add(o, "max_connections", fe->svc.max_conn ?
+			       json_object_new_int64(fe->svc.max_conn) : NULL);
 	json_object_object_add(o, "connections_per_second", fe->svc.conn_rate ?
 			       json_object_new_int64(fe->svc.conn_rate) : NULL);
 	json_object_object_add(o, "burst", fe->svc.conn_rate ?
@@ -72,7 +75,7 @@ int cmd_services(struct ctl *ctl, int argc, char **argv)
 	static const char *const header[] = { "NAMESPACE", "NAME", "KIND", "VIP", "PORT",
 					      "PROTO", "ENDPOINTS", "CONNECTIONS",
 					      "DATAGRAMS", "REFUSED", "LIMIT",
-					      "RATE-LIMITED" };
+					      "RATE-LIMITED", "MAX-CONN", "POOL-FULL" };
 	struct snapshot snap;
 	struct table t;
 	json_object *arr;
@@ -95,12 +98,12 @@ int cmd_services(struct ctl *ctl, int argc, char **argv)
 		snapshot_free(&snap);
 		return CTL_OK;
 	}
-	table_init(&t, 12, header);
+	table_init(&t, 14, header);
 	for (size_t i = 0; i < snap.n_fe; i++) {
 		const struct snap_fe *fe = &snap.fe[i];
 		char vip[SL_ADDR_STR_LEN], port[8], eps[32], conns[24], dgrams[24], refused[24];
-		char limit[32], limited[24];
-		const char *row[12];
+		char limit[32], limited[24], maxc[16], full[24];
+		const char *row[14];
 
 		sl_ip_format(&fe->key.addr, fe->key.family, vip, sizeof(vip));
 		snprintf(port, sizeof(port), "%u", ntohs(fe->key.port));
@@ -127,6 +130,10 @@ int cmd_services(struct ctl *ctl, int argc, char **argv)
 			 (unsigned long long)fe->stats.rate_limited);
 		row[10] = limit;
 		row[11] = limited;
+		snprintf(maxc, sizeof(maxc), fe->svc.max_conn ? "%u" : "-", fe->svc.max_conn);
+		snprintf(full, sizeof(full), "%llu", (unsigned long long)fe->stats.pool_full);
+		row[12] = maxc;
+		row[13] = full;
 		table_row(&t, row);
 	}
 	table_print(&t, stdout);

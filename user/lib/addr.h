@@ -4,6 +4,7 @@
 #define SLUICE_ADDR_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <sluice/abi.h>
 

@@ -228,6 +228,9 @@ struct sl_destination_rule {
 	const char *host;		/* spec.host, as written */
 	struct sl_dr_subset *subsets;
 	size_t n_subsets, cap_subsets;
+	/* spec.trafficPolicy.connectionPool.tcp.maxConnections: active
+	 * connections to each endpoint from this node; 0: no cap. */
+	uint32_t max_connections;
 };
 
 /* networking.istio.io VirtualService: tcp routes. */
@@ -328,6 +331,8 @@ int sl_decode_authz_policy(struct sl_yctx *ctx, yaml_node_t *root,
 			   struct sl_config *cfg);
 int sl_decode_traffic_limit(struct sl_yctx *ctx, yaml_node_t *root,
 			    struct sl_config *cfg);
+/* DestinationRule spec.trafficPolicy (res_traffic.c); obj is the rule. */
+int sl_decode_traffic_policy(struct sl_yctx *ctx, yaml_node_t *node, void *obj);
 int sl_decode_destination_rule(struct sl_yctx *ctx, yaml_node_t *root,
 			       struct sl_config *cfg);
 int sl_decode_virtual_service(struct sl_yctx *ctx, yaml_node_t *root,

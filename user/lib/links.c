@@ -20,7 +20,8 @@ const struct sl_link_desc sl_link_descs[] = {
 	{ "recvmsg6", "sl_recvmsg6", BPF_CGROUP_UDP6_RECVMSG, SL_LINK_CGROUP, false, NULL, NULL },
 	{ "getpeername4", "sl_getpeername4", BPF_CGROUP_INET4_GETPEERNAME, SL_LINK_CGROUP, false, NULL, NULL },
 	{ "getpeername6", "sl_getpeername6", BPF_CGROUP_INET6_GETPEERNAME, SL_LINK_CGROUP, false, NULL, NULL },
-	{ "sockops", "sl_sockops", BPF_CGROUP_SOCK_OPS, SL_LINK_CGROUP, true, NULL, NULL },
+	/* Not only acceleration: it also gives maxConnections places back. */
+	{ "sockops", "sl_sockops", BPF_CGROUP_SOCK_OPS, SL_LINK_CGROUP, false, NULL, NULL },
 	{ "sk_msg", "sl_redirect", BPF_SK_MSG_VERDICT, SL_LINK_SOCKMAP, true, NULL, NULL },
 	{ "splice", "sl_saw_splice", 0, SL_LINK_TRACEPOINT, true, "syscalls",
 	  "sys_enter_splice" },

@@ -36,6 +36,7 @@ struct sl_frontend {
 	const char *port_name;
 	uint32_t kind;		/* SL_KIND_* */
 	uint32_t flags;		/* SL_SVC_F_* */
+	uint32_t max_conn;	/* DestinationRule maxConnections, 0: none */
 	uint32_t conn_rate;	/* TrafficLimit connectionsPerSecond, 0: none */
 	uint32_t conn_burst;
 	const struct sl_traffic_limit *limit;	/* that set them */

@@ -260,6 +260,24 @@ static int route_frontends(struct sl_model *m, const struct sl_config *cfg,
 	return 0;
 }
 
+/* connectionPool.tcp.maxConnections of a service's DestinationRule caps
+ * each of its frontends' endpoints. */
+static void apply_pools(struct sl_model *m, const struct sl_config *cfg)
+{
+	for (size_t i = 0; i < cfg->n_drules; i++) {
+		const struct sl_destination_rule *dr = &cfg->drules[i];
+		struct svc_name svc;
+
+		if (!dr->max_connections ||
+		    resolve_host(m, cfg, dr->host, dr->meta.namespace, &svc) < 0)
+			continue;
+		for (size_t k = 0; k < m->n_fe; k++)
+			if (!strcmp(m->fe[k].namespace, svc.namespace) &&
+			    !strcmp(m->fe[k].name, svc.name))
+				m->fe[k].max_conn = dr->max_connections;
+	}
+}
+
 int sl_model_apply_routes(struct sl_model *m, const struct sl_config *cfg,
 			  struct sl_err *err)
 {
@@ -269,6 +287,7 @@ int sl_model_apply_routes(struct sl_model *m, const struct sl_config *cfg,
 	for (size_t i = 0; i < cfg->n_vservices; i++)
 		if (route_frontends(m, cfg, &cfg->vservices[i], &r, &n, &cap, err) < 0)
 			return -1;
+	apply_pools(m, cfg);
 	/* Only now: a route may name its own service's endpoints. */
 	for (size_t i = 0; i < n; i++) {
 		m->n_members -= r[i].fe->n_members;

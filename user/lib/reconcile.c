@@ -175,6 +175,7 @@ static int build_next(struct run *r, struct fe_plan *p)
 	next->key = fe->key;
 	next->flags = fe->flags;
 	next->conn_rate = fe->conn_rate;
+	next->max_conn = fe->max_conn;
 	next->conn_burst = fe->conn_burst;
 	fill_info(fe, &next->info);
 	next->n_members = (uint32_t)fe->n_members;
@@ -242,6 +243,7 @@ static int plan_frontends(struct run *r)
 
 			if (!old->dirty && old->flags == p->next.flags &&
 			    old->conn_rate == p->next.conn_rate &&
+			    old->max_conn == p->next.max_conn &&
 			    old->conn_burst == p->next.conn_burst &&
 			    same_members(old, &p->next) &&
 			    !memcmp(&old->info, &p->next.info, sizeof(old->info)))
@@ -419,6 +421,7 @@ static int write_fe(struct run *r, struct fe_plan *p)
 	v.n_slots = n->n_slots;
 	v.flags = n->flags;
 	v.conn_rate = n->conn_rate;
+	v.max_conn = n->max_conn;
 	v.conn_burst = n->conn_burst;
 	/* The switch: from here on new connections use revision n->rev. */
 	if (map_write(r, st->maps->svc, &n->key, &v, "sluice_svc"))

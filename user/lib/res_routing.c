@@ -99,17 +99,6 @@ static int dr_host(struct sl_yctx *ctx, yaml_node_t *node, void *obj)
 	return decode_host(ctx, node, &((struct sl_destination_rule *)obj)->host);
 }
 
-static int dr_traffic_policy(struct sl_yctx *ctx, yaml_node_t *node, void *obj)
-{
-	(void)obj;
-	if (sl_y_expect_map(ctx, node) < 0)
-		return -1;
-	sl_y_warn(ctx, node, "trafficPolicy is not implemented by Sluice yet "
-		  "(loadBalancer, connectionPool, outlierDetection come next); "
-		  "the service is balanced by endpoint weight");
-	return 0;
-}
-
 static int dr_workload_selector(struct sl_yctx *ctx, yaml_node_t *node, void *obj)
 {
 	(void)obj;
@@ -123,7 +112,7 @@ static int dr_workload_selector(struct sl_yctx *ctx, yaml_node_t *node, void *ob
 static const struct sl_yfield dr_spec_fields[] = {
 	{ "host", SL_YF_DECODE, dr_host },
 	{ "subsets", SL_YF_DECODE, dr_subsets },
-	{ "trafficPolicy", SL_YF_DECODE, dr_traffic_policy },
+	{ "trafficPolicy", SL_YF_DECODE, sl_decode_traffic_policy },
 	{ "exportTo", SL_YF_DECODE, sl_decode_export_to },
 	{ "workloadSelector", SL_YF_DECODE, dr_workload_selector },
 	{ NULL, 0, NULL },

@@ -127,6 +127,7 @@ static int load_frontends(struct sl_state *st, struct sl_err *err)
 		fe->n_members = v.n_members;
 		fe->flags = v.flags;
 		fe->conn_rate = v.conn_rate;
+		fe->max_conn = v.max_conn;
 		fe->conn_burst = v.conn_burst;
 		fe->members = calloc(v.n_members ? v.n_members : 1, sizeof(*fe->members));
 		if (!fe->members)
