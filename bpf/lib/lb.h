@@ -66,6 +66,36 @@ static __always_inline int sl_pool_reserve(const struct sl_svc_key *key,
 	return 0;
 }
 
+/* LEAST_REQUEST: of the chosen endpoint and the next slot's, the one with
+ * fewer active connections from this node (ties keep the chosen one, so
+ * equal loads still follow the weighted order). Two looks, not a scan:
+ * the power of two choices is what keeps this O(1). */
+static __always_inline void sl_least_of_two(const struct sl_svc_key *key,
+					    struct sl_choice *choice, __u32 rev,
+					    __u32 n_slots, __u32 next)
+{
+	struct sl_slot_key slot_key = { .svc_id = choice->svc_id, .rev = rev };
+	struct sl_backend_state *a, *b;
+	struct sl_backend *be;
+	struct sl_slot *slot;
+	__u32 other;
+
+	slot_key.slot = next % n_slots;
+	slot = bpf_map_lookup_elem(&sluice_slot, &slot_key);
+	if (!slot || slot->backend_id == choice->backend_id)
+		return;
+	other = slot->backend_id;
+	a = bpf_map_lookup_elem(&sluice_backend_state, &choice->backend_id);
+	b = bpf_map_lookup_elem(&sluice_backend_state, &other);
+	if (!a || !b || b->active >= a->active)
+		return;
+	be = bpf_map_lookup_elem(&sluice_backend, &other);
+	if (!be || be->family != key->family)
+		return;
+	choice->backend_id = other;
+	choice->backend = *be;
+}
+
 /* Gives a place back (the connection will not be made). */
 static __always_inline void sl_pool_release(const struct sl_choice *choice)
 {
@@ -135,7 +165,8 @@ sl_choose(const struct sl_svc_key *key, struct sl_choice *choice, int connected)
 			__sync_fetch_and_add(&state->refused, 1);
 			return SL_REFUSE;
 		}
-		cursor = __sync_fetch_and_add(&state->cursor, 1);
+		cursor = (svc->flags & SL_SVC_F_LB_RANDOM) ? bpf_get_prandom_u32() :
+			 __sync_fetch_and_add(&state->cursor, 1);
 		slot_key.svc_id = choice->svc_id;
 		slot_key.rev = rev;
 		slot_key.slot = cursor % n_slots;
@@ -152,10 +183,16 @@ sl_choose(const struct sl_svc_key *key, struct sl_choice *choice, int connected)
 		goto inconsistent;
 	choice->backend = *backend;
 	choice->pooled = 0;
-	if (connected && svc->max_conn && key->proto == SL_PROTO_TCP &&
-	    !sl_pool_reserve(key, state, choice, rev, n_slots, svc->max_conn)) {
-		__sync_fetch_and_add(&state->pool_full, 1);
-		return SL_POOL_FULL;
+	/* Connection counts (LEAST_REQUEST, maxConnections) are TCP's. */
+	if (connected && key->proto == SL_PROTO_TCP &&
+	    (svc->max_conn || (svc->flags & SL_SVC_F_LB_LEAST))) {
+		if (svc->flags & SL_SVC_F_LB_LEAST)
+			sl_least_of_two(key, choice, rev, n_slots, cursor + 1);
+		if (!sl_pool_reserve(key, state, choice, rev, n_slots,
+				     svc->max_conn ? svc->max_conn : 0xffffffffU)) {
+			__sync_fetch_and_add(&state->pool_full, 1);
+			return SL_POOL_FULL;
+		}
 	}
 
 	if (connected)

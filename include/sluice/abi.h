@@ -66,6 +66,12 @@ struct sl_svc_key {
 /* The service opted out of same-node redirection (annotation
  * sluice.dev/redirect: "false"). */
 #define SL_SVC_F_NO_REDIRECT (1U << 0)
+/* DestinationRule loadBalancer.simple: RANDOM picks a random slot;
+ * LEAST_REQUEST takes the next two slots' endpoints and the one with
+ * fewer active connections from this node (counted like connection pool
+ * places). Neither: ROUND_ROBIN over the weighted slots. */
+#define SL_SVC_F_LB_RANDOM (1U << 1)
+#define SL_SVC_F_LB_LEAST (1U << 2)
 
 struct sl_svc {
 	__u32 id;		/* index into sluice_svc_state and sluice_svc_info */

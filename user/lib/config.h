@@ -231,6 +231,7 @@ struct sl_destination_rule {
 	/* spec.trafficPolicy.connectionPool.tcp.maxConnections: active
 	 * connections to each endpoint from this node; 0: no cap. */
 	uint32_t max_connections;
+	uint32_t lb_flags;		/* loadBalancer.simple: SL_SVC_F_LB_* */
 };
 
 /* networking.istio.io VirtualService: tcp routes. */

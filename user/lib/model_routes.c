@@ -260,21 +260,23 @@ static int route_frontends(struct sl_model *m, const struct sl_config *cfg,
 	return 0;
 }
 
-/* connectionPool.tcp.maxConnections of a service's DestinationRule caps
- * each of its frontends' endpoints. */
+/* A service's DestinationRule: connectionPool.tcp.maxConnections caps each
+ * of its frontends' endpoints; loadBalancer.simple picks how. */
 static void apply_pools(struct sl_model *m, const struct sl_config *cfg)
 {
 	for (size_t i = 0; i < cfg->n_drules; i++) {
 		const struct sl_destination_rule *dr = &cfg->drules[i];
 		struct svc_name svc;
 
-		if (!dr->max_connections ||
+		if ((!dr->max_connections && !dr->lb_flags) ||
 		    resolve_host(m, cfg, dr->host, dr->meta.namespace, &svc) < 0)
 			continue;
 		for (size_t k = 0; k < m->n_fe; k++)
 			if (!strcmp(m->fe[k].namespace, svc.namespace) &&
-			    !strcmp(m->fe[k].name, svc.name))
+			    !strcmp(m->fe[k].name, svc.name)) {
 				m->fe[k].max_conn = dr->max_connections;
+				m->fe[k].flags |= dr->lb_flags;
+			}
 	}
 }
 
