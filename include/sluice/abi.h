@@ -72,6 +72,9 @@ struct sl_svc_key {
  * places). Neither: ROUND_ROBIN over the weighted slots. */
 #define SL_SVC_F_LB_RANDOM (1U << 1)
 #define SL_SVC_F_LB_LEAST (1U << 2)
+/* Annotation sluice.dev/reset-on-endpoint-removal: "false": connections to
+ * an endpoint that leaves the service are left open. */
+#define SL_SVC_F_KEEP_ON_REMOVAL (1U << 3)
 
 struct sl_svc {
 	__u32 id;		/* index into sluice_svc_state and sluice_svc_info */
@@ -586,6 +589,20 @@ struct sl_event {
 #define SL_DEFAULT_MAX_LOCAL_ADDRS 16384
 #define SL_DEFAULT_MAX_READERS 65536
 #define SL_DEFAULT_MAX_SHORT_PAIRS 65536
+
+/* sluice_doomed: (service, endpoint) pairs just removed from a service,
+ * filled by the agent for one run of the socket iterator, which resets
+ * the connections still open to them through that service (so clients
+ * reconnect to a live endpoint), then emptied. */
+struct sl_doomed_key {
+	struct sl_addr backend;
+	__be16 backend_port;
+	__u8 family;
+	__u8 pad;
+	__u32 svc_id;
+};
+
+#define SL_DEFAULT_MAX_DOOMED 16384
 
 /* Pin layout under the agent's bpffs directory. */
 #define SL_PIN_MAPS_DIR "maps"

@@ -155,6 +155,7 @@ int sl_applier_run(struct sl_applier *a, bool force)
 {
 	struct sl_authz_report zrep;
 	struct sl_reconcile_report rep;
+	struct sl_pairs before, after;
 	struct sl_status prev;
 	struct sl_config cfg;
 	struct sl_model model;
@@ -187,7 +188,9 @@ int sl_applier_run(struct sl_applier *a, bool force)
 		reject(a, err.msg);
 		return -1;
 	}
+	sl_reset_pairs(&a->state, &before);
 	if (sl_reconcile(&a->state, &model, &rep, &err) < 0) {
+		sl_pairs_free(&before);
 		sl_authz_abort(&a->authz);
 		sl_model_free(&model);
 		sl_config_free(&cfg);
@@ -197,6 +200,12 @@ int sl_applier_run(struct sl_applier *a, bool force)
 	}
 	if (sl_authz_commit(&a->authz, &err) < 0)
 		sl_error("switching to the new policy tables: %s", err.msg);
+	if (a->resetter) {
+		sl_reset_pairs(&a->state, &after);
+		sl_reset_removed(a->resetter, &before, &after);
+		sl_pairs_free(&after);
+	}
+	sl_pairs_free(&before);
 	if (a->have_applied)
 		sl_model_free(&a->applied);
 	a->applied = model;

@@ -10,6 +10,7 @@
 #include <stdbool.h>
 
 #include "authz_maps.h"
+#include "reset.h"
 #include "maps.h"
 #include "model.h"
 #include "state.h"
@@ -24,6 +25,7 @@ struct sl_applier {
 	bool have_applied;
 	const char *root_namespace;	/* policies there apply mesh-wide */
 	struct sl_authz_state authz;
+	struct sl_resetter *resetter;	/* NULL: endpoints removed, connections kept */
 };
 
 int sl_applier_init(struct sl_applier *a, struct sl_maps *maps,

@@ -210,9 +210,14 @@ int sl_loader_start(struct sl_loader *l, const char *bpffs, const char *cgroup,
 	return 0;
 }
 
+struct bpf_program *sl_loader_prog(const struct sl_loader *l, const char *name)
+{
+	return bpf_object__find_program_by_name(l->skel->obj, name);
+}
+
 int sl_loader_prog_fd(const struct sl_loader *l, const char *name)
 {
-	struct bpf_program *prog = bpf_object__find_program_by_name(l->skel->obj, name);
+	struct bpf_program *prog = sl_loader_prog(l, name);
 
 	return prog ? bpf_program__fd(prog) : -1;
 }

@@ -38,6 +38,9 @@ struct sl_loader {
  * datapath never has a gap). */
 int sl_loader_start(struct sl_loader *l, const char *bpffs, const char *cgroup,
 		    const struct sl_limits *limits, bool redirect, struct sl_err *err);
+struct bpf_program;
+/* A loaded program, by name; NULL if there is none. */
+struct bpf_program *sl_loader_prog(const struct sl_loader *l, const char *name);
 /* The fd of a loaded program, by name; -1 if there is none. */
 int sl_loader_prog_fd(const struct sl_loader *l, const char *name);
 /* Releases the agent's handles; pins keep maps and links alive. */

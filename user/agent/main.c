@@ -47,6 +47,7 @@ struct agent {
 	struct sl_watch watch;
 	struct sl_netns_watch netns;
 	struct sl_events events;
+	struct sl_resetter reset;
 	int sfd;
 };
 
@@ -365,8 +366,11 @@ static int start(struct agent *ag, struct sl_loader *loader, const struct option
 	if (sl_netns_init(&ag->netns, o->bpffs, o->cgroup,
 			  sl_loader_prog_fd(loader, "sl_sk_lookup"), &loader->maps, err) < 0 ||
 	    sl_events_open(&ag->events, &loader->maps, err) < 0 ||
+	    sl_reset_init(&ag->reset, sl_loader_prog(loader, "sl_reset_removed"),
+			  &loader->maps, &ag->netns, err) < 0 ||
 	    sl_watch_init(&ag->watch, o->config, err) < 0)
 		return -1;
+	ag->applier.resetter = &ag->reset;
 	scan_pods(&ag->netns);
 	sl_applier_run(&ag->applier, true);
 	return 0;
@@ -379,6 +383,7 @@ static void stop(struct agent *ag)
 		sl_watch_close(&ag->watch);
 	if (ag->events.rb)
 		sl_events_close(&ag->events);
+	sl_reset_free(&ag->reset);
 	sl_netns_free(&ag->netns);
 	sl_applier_free(&ag->applier);
 }

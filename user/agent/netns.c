@@ -229,6 +229,7 @@ static void visit_pid(struct sl_netns_watch *w, const char *pid)
 			p->ino, pid);
 	}
 	p->seen = true;
+	p->pid = atoi(pid);
 	if (learn(w, fd, p, &err) < 0)
 		sl_warn("%s", err.msg);
 	else if (bpf_map_update_elem(w->maps->netns_addr, &p->cookie, &p->addrs, BPF_ANY))
@@ -330,6 +331,33 @@ bool sl_netns_drain(struct sl_netns_watch *w)
 	while (read(w->inotify_fd, buf, sizeof(buf)) > 0)
 		any = true;
 	return any;
+}
+
+size_t sl_netns_each(struct sl_netns_watch *w, void (*fn)(void *arg), void *arg)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < w->n_pods; i++) {
+		char path[64];
+		int fd;
+
+		if (!w->pods[i].pid)
+			continue;
+		snprintf(path, sizeof(path), "/proc/%d/ns/net", w->pods[i].pid);
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			continue;	/* gone since the last scan */
+		if (setns(fd, CLONE_NEWNET) == 0) {
+			fn(arg);
+			n++;
+			if (setns(w->self_fd, CLONE_NEWNET) < 0) {
+				sl_error("returning to the agent's netns: %s", strerror(errno));
+				abort();
+			}
+		}
+		close(fd);
+	}
+	return n;
 }
 
 void sl_netns_free(struct sl_netns_watch *w)

@@ -26,6 +26,7 @@
 struct sl_netns_pod {
 	uint64_t ino;		/* of the network namespace */
 	uint64_t cookie;	/* 0 until learned */
+	int pid;		/* a process that lives in it (last scan) */
 	struct sl_netns_addr addrs;
 	bool seen;		/* in the current scan */
 };
@@ -48,6 +49,9 @@ int sl_netns_init(struct sl_netns_watch *w, const char *bpffs, const char *cgrou
 int sl_netns_scan(struct sl_netns_watch *w, struct sl_err *err);
 /* Reads pending inotify events; true if a scan is due. */
 bool sl_netns_drain(struct sl_netns_watch *w);
+/* Calls fn inside each known pod network namespace, then returns to the
+ * agent's own; returns how many namespaces fn ran in. */
+size_t sl_netns_each(struct sl_netns_watch *w, void (*fn)(void *arg), void *arg);
 void sl_netns_free(struct sl_netns_watch *w);
 
 #endif

@@ -28,6 +28,8 @@ struct sl_meta {
 	struct sl_label *labels;
 	size_t n_labels, cap_labels;
 	bool no_redirect;	/* annotation sluice.dev/redirect: "false" */
+	bool keep_on_removal;	/* sluice.dev/reset-on-endpoint-removal: "false" */
+	struct sl_loc reset_loc;
 	struct sl_loc redirect_loc;	/* where that annotation is, if given */
 	bool dry_run;		/* annotation istio.io/dry-run: "true" */
 	struct sl_loc dry_run_loc;	/* where that annotation is, if given */

@@ -40,6 +40,7 @@ const struct sl_map_desc sl_map_descs[] = {
 	DESC(workload_info),
 	DESC(udp_peer),
 	DESC(conn_bucket),
+	DESC(doomed),
 	DESC(events),
 };
 const size_t sl_n_map_descs = sizeof(sl_map_descs) / sizeof(sl_map_descs[0]);

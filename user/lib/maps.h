@@ -42,6 +42,7 @@ struct sl_maps {
 	int workload_info;
 	int udp_peer;
 	int conn_bucket;
+	int doomed;
 	int events;
 	bool owned;		/* close the fds in sl_maps_close */
 	uint32_t max_services;

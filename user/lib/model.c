@@ -99,7 +99,8 @@ static void fe_push(struct sl_model *m, const struct sl_meta *meta,
 	fe->name = sl_arena_strdup(&m->arena, meta->name);
 	fe->port_name = sl_arena_strdup(&m->arena, port_name);
 	fe->kind = kind;
-	fe->flags = meta->no_redirect ? SL_SVC_F_NO_REDIRECT : 0;
+	fe->flags = (meta->no_redirect ? SL_SVC_F_NO_REDIRECT : 0) |
+		    (meta->keep_on_removal ? SL_SVC_F_KEEP_ON_REMOVAL : 0);
 	fe->loc.file = sl_arena_strdup(&m->arena, meta->loc.file);
 	fe->loc.line = meta->loc.line;
 	members_finish(members);

@@ -221,6 +221,27 @@ static void merge(struct routed *r)
 	r->n = k;
 }
 
+/* The service's own endpoints that no destination reaches stay members,
+ * without traffic: a route change is not an endpoint leaving its service,
+ * so their open connections are left alone. */
+static void keep_unrouted(struct sl_model *m, struct routed *r)
+{
+	const struct sl_frontend *fe = r->fe;
+	size_t n = r->n;
+
+	for (size_t i = 0; i < fe->n_members; i++) {
+		struct sl_model_member mem = fe->members[i];
+
+		if (n && bsearch(&mem, r->v, n, sizeof(mem), cmp_member))
+			continue;
+		mem.usable = false;
+		sl_arena_grow(&m->arena, (void **)&r->v, &r->cap, r->n + 1, sizeof(mem));
+		r->v[r->n++] = mem;
+	}
+	if (r->n)
+		qsort(r->v, r->n, sizeof(*r->v), cmp_member);
+}
+
 static int route_frontends(struct sl_model *m, const struct sl_config *cfg,
 			   const struct sl_virtual_service *vs, struct routed **out,
 			   size_t *n, size_t *cap, struct sl_err *err)
@@ -251,6 +272,7 @@ static int route_frontends(struct sl_model *m, const struct sl_config *cfg,
 				    add_destination(m, cfg, vs, rt, &r->route[d], err) < 0)
 					return -1;
 			merge(rt);
+			keep_unrouted(m, rt);
 		}
 		if (!hits)
 			sl_warn("VirtualService %s/%s: host %s is no service Sluice balances "

@@ -162,7 +162,7 @@ static int meta_annotation(struct sl_yctx *ctx, yaml_node_t *key, yaml_node_t *v
 			   struct sl_meta *meta)
 {
 	const char *k = (const char *)key->data.scalar.value;
-	bool redirect = true;
+	bool redirect = true, reset = true;
 	size_t mark;
 	int ret;
 
@@ -174,9 +174,12 @@ static int meta_annotation(struct sl_yctx *ctx, yaml_node_t *key, yaml_node_t *v
 	} else if (!strcmp(k, "sluice.dev/redirect")) {
 		ret = annotation_bool(ctx, key, value, &redirect, &meta->redirect_loc);
 		meta->no_redirect = ret == 0 && !redirect;
+	} else if (!strcmp(k, "sluice.dev/reset-on-endpoint-removal")) {
+		ret = annotation_bool(ctx, key, value, &reset, &meta->reset_loc);
+		meta->keep_on_removal = ret == 0 && !reset;
 	} else {
 		ret = sl_y_fail(ctx, key, "unknown Sluice annotation (known: "
-				"sluice.dev/redirect)");
+				"sluice.dev/redirect, sluice.dev/reset-on-endpoint-removal)");
 	}
 	sl_y_pop(ctx, mark);
 	return ret;
@@ -237,6 +240,10 @@ int sl_meta_finish(struct sl_yctx *ctx, yaml_node_t *root, struct sl_meta *meta)
 int sl_meta_no_redirect_here(struct sl_yctx *ctx, yaml_node_t *root,
 			     const struct sl_meta *meta, const char *kind)
 {
+	if (meta->reset_loc.line)
+		return sl_y_fail(ctx, root, "metadata.annotations.sluice.dev/reset-on-"
+				 "endpoint-removal (line %u) applies to Services and "
+				 "ServiceEntries, not to a %s", meta->reset_loc.line, kind);
 	if (!meta->redirect_loc.line)
 		return 0;
 	return sl_y_fail(ctx, root, "metadata.annotations.sluice.dev/redirect (line %u) "

@@ -1,0 +1,87 @@
+#!/usr/bin/env bash
+# An endpoint that leaves a service has its open connections reset (TCP
+# socket iterator + bpf_sock_destroy in the client pods), so clients
+# reconnect to a live endpoint; connections to the endpoints that stay are
+# untouched; a service annotated sluice.dev/reset-on-endpoint-removal:
+# "false" keeps them.
+. "$(dirname "$0")/lib.sh"
+e2e_init epreset
+
+tb_up n1/c n1/a n1/b
+# config ANNOTATION-VALUE ENDPOINT...
+config()
+{
+	local keep=$1 ep
+	shift
+	cat <<YAML
+apiVersion: networking.istio.io/v1
+kind: ServiceEntry
+metadata:
+  name: web
+  namespace: shop
+  annotations: {sluice.dev/reset-on-endpoint-removal: "$keep"}
+spec:
+  hosts: [web.shop.internal]
+  addresses: [10.96.0.70]
+  resolution: STATIC
+  ports: [{number: 81, name: tcp-echo, protocol: TCP, targetPort: 8081}]
+  endpoints:
+YAML
+	for ep in "$@"; do printf '  - {address: "%s"}\n' "$ep"; done
+}
+config true "$TB_POD_a_IP4" "$TB_POD_b_IP4" >"$E2E_TMP/cfg.yaml"
+for p in a b; do serve "n1/$p" "$p" --echo 8081; done
+agent_start n1 "$E2E_TMP/cfg.yaml"
+agent_wait_applied n1
+
+# Two long connections, one to each endpoint (round robin).
+start_clients()
+{
+	CLIENTS=()
+	for i in 1 2; do
+		"$TESTBED" exec "$E2E_ID" n1/c -- "$PROBE" rr --duration 30 10.96.0.70 81 \
+			>"$E2E_TMP/client-$i.out" 2>&1 &
+		CLIENTS+=($!)
+		E2E_PIDS+=($!)
+	done
+	# The clients' pod is found (its sockets are where resets happen).
+	agent_wait_pods n1 3
+	sleep 0.3
+}
+# alive PID: the client still runs.
+alive() { kill -0 "$1" 2>/dev/null; }
+
+start_clients
+config true "$TB_POD_b_IP4" >"$E2E_TMP/cfg.new"
+mv "$E2E_TMP/cfg.new" "$E2E_TMP/cfg.yaml"
+agent_wait_applied n1 2
+gone=0
+for _ in $(seq 40); do
+	gone=0
+	for pid in "${CLIENTS[@]}"; do alive "$pid" || gone=$((gone + 1)); done
+	[ "$gone" -ge 1 ] && break
+	sleep 0.05
+done
+assert_eq "$gone" 1 "exactly the connection to the removed endpoint ended"
+grep -q 'endpoints left their services: 1 open connections to them reset' \
+	"$E2E_TMP/agent-n1.log" || fail "no reset reported: $(grep -i reset "$E2E_TMP/agent-n1.log")"
+grep -Eq 'rr: E[A-Z]+' "$E2E_TMP"/client-*.out ||
+	fail "the client saw no error: $(cat "$E2E_TMP"/client-*.out)"
+kill "${CLIENTS[@]}" 2>/dev/null || true
+wait "${CLIENTS[@]}" 2>/dev/null || true
+log "removal reset the connection to the removed endpoint only"
+
+# Opted out: the connections stay.
+config false "$TB_POD_a_IP4" "$TB_POD_b_IP4" >"$E2E_TMP/cfg.new"
+mv "$E2E_TMP/cfg.new" "$E2E_TMP/cfg.yaml"
+agent_wait_applied n1 3
+start_clients
+config false "$TB_POD_b_IP4" >"$E2E_TMP/cfg.new"
+mv "$E2E_TMP/cfg.new" "$E2E_TMP/cfg.yaml"
+agent_wait_applied n1 4
+sleep 1
+for pid in "${CLIENTS[@]}"; do alive "$pid" || fail "a connection was reset despite the opt-out"; done
+kill "${CLIENTS[@]}" 2>/dev/null || true
+wait "${CLIENTS[@]}" 2>/dev/null || true
+agent_stop n1
+log ok

@@ -1,0 +1,45 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * Resetting the connections to endpoints that left their service (unless
+ * the service says sluice.dev/reset-on-endpoint-removal: "false"): the
+ * removed (service, endpoint) pairs go into sluice_doomed, the TCP socket
+ * iterator (bpf/iter.bpf.c) runs in every local pod's network namespace
+ * and destroys the client sockets balanced to them, and the map is
+ * emptied again. Clients see a reset and reconnect to a live endpoint.
+ */
+#ifndef SLUICE_RESET_H
+#define SLUICE_RESET_H
+
+#include <stddef.h>
+#include <sluice/abi.h>
+
+#include "err.h"
+#include "maps.h"
+#include "netns.h"
+#include "state.h"
+
+struct bpf_program;
+struct bpf_link;
+
+struct sl_pairs {
+	struct sl_doomed_key *v;	/* sorted */
+	size_t n;
+};
+
+struct sl_resetter {
+	struct bpf_link *link;		/* the iterator, attached once */
+	struct sl_maps *maps;
+	struct sl_netns_watch *netns;
+};
+
+int sl_reset_init(struct sl_resetter *r, struct bpf_program *iter, struct sl_maps *maps,
+		  struct sl_netns_watch *netns, struct sl_err *err);
+void sl_reset_free(struct sl_resetter *r);
+/* The (service, TCP endpoint) pairs the maps hold now. */
+void sl_reset_pairs(const struct sl_state *st, struct sl_pairs *out);
+void sl_pairs_free(struct sl_pairs *p);
+/* Resets the connections of the pairs in before that after lacks. */
+void sl_reset_removed(struct sl_resetter *r, const struct sl_pairs *before,
+		      const struct sl_pairs *after);
+
+#endif
