@@ -23,6 +23,8 @@ struct sl_choice {
 	__u32 svc_flags;
 	__u32 backend_id;
 	__u32 pooled;		/* holds a place at backend_id's active count */
+	__u32 idle_ms;		/* the service's connection timeouts */
+	__u32 max_age_ms;
 };
 
 /* Endpoints tried for a place under maxConnections before refusing. */
@@ -183,6 +185,8 @@ sl_choose(const struct sl_svc_key *key, struct sl_choice *choice, int connected)
 		goto inconsistent;
 	choice->backend = *backend;
 	choice->pooled = 0;
+	choice->idle_ms = svc->idle_ms;
+	choice->max_age_ms = svc->max_age_ms;
 	/* Connection counts (LEAST_REQUEST, maxConnections) are TCP's. */
 	if (connected && key->proto == SL_PROTO_TCP &&
 	    (svc->max_conn || (svc->flags & SL_SVC_F_LB_LEAST))) {

@@ -86,6 +86,8 @@ struct sl_svc {
 	__u32 conn_burst;	/* token bucket depth */
 	__u32 max_conn;		/* active TCP connections per endpoint from this
 				 * node (DestinationRule connectionPool), 0: none */
+	__u32 idle_ms;		/* connectionPool.tcp.idleTimeout, 0: none */
+	__u32 max_age_ms;	/* connectionPool.tcp.maxConnectionDuration */
 };
 
 /* sluice_slot: (service, revision, slot) -> backend. The agent lays slots
@@ -147,6 +149,9 @@ struct sl_sock_vip {
 	__u32 svc_flags;	/* SL_SVC_F_* of the service at connect time */
 	__u32 pooled;		/* 1 + the backend id whose active count this
 				 * connection holds; 0: none */
+	__u64 start_ns;		/* bpf_ktime_get_ns() at connect */
+	__u32 idle_ms;		/* the service's timeouts at connect time */
+	__u32 max_age_ms;
 };
 
 /* sluice_revnat: (socket, backend) -> VIP, for unconnected UDP sockets,
@@ -181,6 +186,8 @@ struct sl_svc_state {
 	__u64 rate_limited;	/* attempts refused: over connectionsPerSecond */
 	__u64 pool_full;	/* attempts refused: every endpoint tried was at
 				 * maxConnections */
+	__u64 idle_closed;	/* connections reset after idleTimeout */
+	__u64 aged_closed;	/* ... after maxConnectionDuration */
 };
 
 /* sluice_conn_bucket: array indexed by service id, the token bucket of its

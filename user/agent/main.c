@@ -343,6 +343,9 @@ static int run_loop(struct agent *ag)
 			sl_events_drain(&ag->events);
 		if (sl_netns_drain(&ag->netns) || now_ms() >= scan_due) {
 			scan_pods(&ag->netns);
+			/* Connection timeouts are judged on the same beat. */
+			if (sl_reset_needs_sweep(&ag->applier.state))
+				sl_reset_sweep(&ag->reset);
 			scan_due = now_ms() + NETNS_SCAN_MS;
 		}
 		if (force && due < 0)

@@ -126,6 +126,20 @@ static void run_iterator(void *arg)
 	close(fd);
 }
 
+bool sl_reset_needs_sweep(const struct sl_state *st)
+{
+	for (size_t i = 0; i < st->n_fe; i++)
+		if (st->fe[i].idle_ms || st->fe[i].max_age_ms)
+			return true;
+	return false;
+}
+
+void sl_reset_sweep(struct sl_resetter *r)
+{
+	if (r->link)
+		sl_netns_each(r->netns, run_iterator, r);
+}
+
 void sl_reset_removed(struct sl_resetter *r, const struct sl_pairs *before,
 		      const struct sl_pairs *after)
 {

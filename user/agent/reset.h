@@ -10,6 +10,7 @@
 #ifndef SLUICE_RESET_H
 #define SLUICE_RESET_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <sluice/abi.h>
 
@@ -38,6 +39,10 @@ void sl_reset_free(struct sl_resetter *r);
 /* The (service, TCP endpoint) pairs the maps hold now. */
 void sl_reset_pairs(const struct sl_state *st, struct sl_pairs *out);
 void sl_pairs_free(struct sl_pairs *p);
+/* Does a frontend have connection timeouts (then sweep every second)? */
+bool sl_reset_needs_sweep(const struct sl_state *st);
+/* Runs the iterator in every pod: connections past their timeouts go. */
+void sl_reset_sweep(struct sl_resetter *r);
 /* Resets the connections of the pairs in before that after lacks. */
 void sl_reset_removed(struct sl_resetter *r, const struct sl_pairs *before,
 		      const struct sl_pairs *after);

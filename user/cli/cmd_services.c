@@ -59,6 +59,12 @@ static json_object *fe_json(const struct snap_fe *fe)
 	json_object_object_add(o, "errors", json_object_new_uint64(fe->stats.errors));
 	json_object_object_add(o, "rate_limited", json_object_new_uint64(fe->stats.rate_limited));
 	json_object_object_add(o, "pool_full", json_object_new_uint64(fe->stats.pool_full));
+	json_object_object_add(o, "idle_closed", json_object_new_uint64(fe->stats.idle_closed));
+	json_object_object_add(o, "aged_closed", json_object_new_uint64(fe->stats.aged_closed));
+	json_object_object_add(o, "idle_timeout_ms", fe->svc.idle_ms ?
+			       json_object_new_int64(fe->svc.idle_ms) : NULL);
+	json_object_object_add(o, "max_connection_duration_ms", fe->svc.max_age_ms ?
+			       json_object_new_int64(fe->svc.max_age_ms) : NULL);
 	json_object_object_add(o, "max_connections", fe->svc.max_conn ?
 			       json_object_new_int64(fe->svc.max_conn) : NULL);
 	json_object_object_add(o, "connections_per_second", fe->svc.conn_rate ?

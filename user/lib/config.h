@@ -234,6 +234,8 @@ struct sl_destination_rule {
 	 * connections to each endpoint from this node; 0: no cap. */
 	uint32_t max_connections;
 	uint32_t lb_flags;		/* loadBalancer.simple: SL_SVC_F_LB_* */
+	uint32_t idle_ms;		/* connectionPool.tcp.idleTimeout */
+	uint32_t max_age_ms;		/* connectionPool.tcp.maxConnectionDuration */
 };
 
 /* networking.istio.io VirtualService: tcp routes. */

@@ -290,7 +290,8 @@ static void apply_pools(struct sl_model *m, const struct sl_config *cfg)
 		const struct sl_destination_rule *dr = &cfg->drules[i];
 		struct svc_name svc;
 
-		if ((!dr->max_connections && !dr->lb_flags) ||
+		if ((!dr->max_connections && !dr->lb_flags && !dr->idle_ms &&
+		     !dr->max_age_ms) ||
 		    resolve_host(m, cfg, dr->host, dr->meta.namespace, &svc) < 0)
 			continue;
 		for (size_t k = 0; k < m->n_fe; k++)
@@ -298,6 +299,8 @@ static void apply_pools(struct sl_model *m, const struct sl_config *cfg)
 			    !strcmp(m->fe[k].name, svc.name)) {
 				m->fe[k].max_conn = dr->max_connections;
 				m->fe[k].flags |= dr->lb_flags;
+				m->fe[k].idle_ms = dr->idle_ms;
+				m->fe[k].max_age_ms = dr->max_age_ms;
 			}
 	}
 }

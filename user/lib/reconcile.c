@@ -176,6 +176,8 @@ static int build_next(struct run *r, struct fe_plan *p)
 	next->flags = fe->flags;
 	next->conn_rate = fe->conn_rate;
 	next->max_conn = fe->max_conn;
+	next->idle_ms = fe->idle_ms;
+	next->max_age_ms = fe->max_age_ms;
 	next->conn_burst = fe->conn_burst;
 	fill_info(fe, &next->info);
 	next->n_members = (uint32_t)fe->n_members;
@@ -244,6 +246,8 @@ static int plan_frontends(struct run *r)
 			if (!old->dirty && old->flags == p->next.flags &&
 			    old->conn_rate == p->next.conn_rate &&
 			    old->max_conn == p->next.max_conn &&
+			    old->idle_ms == p->next.idle_ms &&
+			    old->max_age_ms == p->next.max_age_ms &&
 			    old->conn_burst == p->next.conn_burst &&
 			    same_members(old, &p->next) &&
 			    !memcmp(&old->info, &p->next.info, sizeof(old->info)))
@@ -422,6 +426,8 @@ static int write_fe(struct run *r, struct fe_plan *p)
 	v.flags = n->flags;
 	v.conn_rate = n->conn_rate;
 	v.max_conn = n->max_conn;
+	v.idle_ms = n->idle_ms;
+	v.max_age_ms = n->max_age_ms;
 	v.conn_burst = n->conn_burst;
 	/* The switch: from here on new connections use revision n->rev. */
 	if (map_write(r, st->maps->svc, &n->key, &v, "sluice_svc"))

@@ -5,6 +5,7 @@
  * node) and loadBalancer.simple. Every other field is valid Istio and reported by name as not
  * implemented yet.
  */
+#include <stdlib.h>
 #include <string.h>
 
 #include "config.h"
@@ -22,12 +23,52 @@ static int max_connections(struct sl_yctx *ctx, yaml_node_t *node, void *obj)
 			 &((struct sl_destination_rule *)obj)->max_connections);
 }
 
+/* A protobuf Duration as Istio writes it: "10s", "1.5s", "250ms", "1m",
+ * "1h", "500us"; at least 1 ms and at most 24 days here. */
+static int duration_ms(struct sl_yctx *ctx, yaml_node_t *node, uint32_t *out)
+{
+	static const struct { const char *unit; double ms; } units[] = {
+		{ "ms", 1 }, { "us", 0.001 }, { "ns", 0.000001 }, { "s", 1000 },
+		{ "m", 60000 }, { "h", 3600000 },
+	};
+	const char *v = sl_y_scalar(ctx, node);
+	char *end;
+	double n;
+
+	if (!v)
+		return -1;
+	n = strtod(v, &end);
+	for (size_t i = 0; end != v && i < sizeof(units) / sizeof(units[0]); i++) {
+		double ms;
+
+		if (strcmp(end, units[i].unit))
+			continue;
+		ms = n * units[i].ms;
+		if (ms < 1 || ms > 2e9)
+			return sl_y_fail(ctx, node, "\"%s\" is out of range 1ms-24d", v);
+		*out = (uint32_t)(ms + 0.5);
+		return 0;
+	}
+	return sl_y_fail(ctx, node, "\"%s\" is not a duration (e.g. \"30s\", "
+			 "\"250ms\", \"1h\")", v);
+}
+
+static int idle_timeout(struct sl_yctx *ctx, yaml_node_t *node, void *obj)
+{
+	return duration_ms(ctx, node, &((struct sl_destination_rule *)obj)->idle_ms);
+}
+
+static int max_duration(struct sl_yctx *ctx, yaml_node_t *node, void *obj)
+{
+	return duration_ms(ctx, node, &((struct sl_destination_rule *)obj)->max_age_ms);
+}
+
 static const struct sl_yfield tcp_fields[] = {
 	{ "maxConnections", SL_YF_DECODE, max_connections },
 	{ "connectTimeout", SL_YF_DECODE, not_yet },
 	{ "tcpKeepalive", SL_YF_DECODE, not_yet },
-	{ "maxConnectionDuration", SL_YF_DECODE, not_yet },
-	{ "idleTimeout", SL_YF_DECODE, not_yet },
+	{ "maxConnectionDuration", SL_YF_DECODE, max_duration },
+	{ "idleTimeout", SL_YF_DECODE, idle_timeout },
 	{ NULL, 0, NULL },
 };
 

@@ -128,6 +128,8 @@ static int load_frontends(struct sl_state *st, struct sl_err *err)
 		fe->flags = v.flags;
 		fe->conn_rate = v.conn_rate;
 		fe->max_conn = v.max_conn;
+		fe->idle_ms = v.idle_ms;
+		fe->max_age_ms = v.max_age_ms;
 		fe->conn_burst = v.conn_burst;
 		fe->members = calloc(v.n_members ? v.n_members : 1, sizeof(*fe->members));
 		if (!fe->members)
