@@ -17,6 +17,8 @@
 #include <bpf/bpf_helpers.h>
 #include "lib/flow.h"
 
+#define SL_TCP_ESTABLISHED 1
+#define SL_TCP_SYN_SENT 2
 #define SL_TCP_CLOSE 7
 
 /* See sluice_short_pair in include/sluice/abi.h. A pair is short after this
@@ -310,11 +312,52 @@ static __always_inline struct sl_sock_vip *sl_pooled(struct bpf_sock_ops *skops)
 	return v && v->pooled ? v : NULL;
 }
 
+static __always_inline struct sl_sock_vip *sl_vip_of(struct bpf_sock_ops *skops)
+{
+	struct bpf_sock *sk = skops->sk;
+
+	return sk ? bpf_sk_storage_get(&sluice_sock_vip, sk, 0, 0) : NULL;
+}
+
+/* Sockets holding a pool place, or whose connect outcome feeds outlier
+ * detection, ask to hear of their state changes. */
 static __always_inline void sl_pool_watch(struct bpf_sock_ops *skops)
 {
-	if (sl_pooled(skops))
+	struct sl_sock_vip *v = sl_vip_of(skops);
+
+	if (v && (v->pooled || v->eject_after))
 		bpf_sock_ops_cb_flags_set(skops, skops->bpf_sock_ops_cb_flags |
 					  BPF_SOCK_OPS_STATE_CB_FLAG);
+}
+
+/* Outlier detection: a connect that ends before ESTABLISHED (refused,
+ * reset, timed out) is a failure of its endpoint; eject_after in a row
+ * eject it for eject_ms times the ejections so far (at most 10); a connect
+ * that succeeds clears the streak. */
+static __always_inline void sl_connect_outcome(struct bpf_sock_ops *skops)
+{
+	struct sl_backend_state *b;
+	struct sl_sock_vip *v;
+	__u32 id, n;
+
+	if (skops->args[0] != SL_TCP_SYN_SENT || !(v = sl_vip_of(skops)) || !v->eject_after)
+		return;
+	id = v->backend_id;
+	b = bpf_map_lookup_elem(&sluice_backend_state, &id);
+	if (!b)
+		return;
+	if (skops->args[1] == SL_TCP_ESTABLISHED) {
+		b->failures = 0;
+		return;
+	}
+	if (skops->args[1] != SL_TCP_CLOSE)
+		return;
+	if (__sync_fetch_and_add(&b->failures, 1) + 1 < v->eject_after)
+		return;
+	b->failures = 0;
+	n = __sync_fetch_and_add(&b->ejections, 1) + 1;
+	b->ejected_until_ns = bpf_ktime_get_ns() +
+			      (__u64)v->eject_ms * 1000000 * (n < 10 ? n : 10);
 }
 
 static __always_inline void sl_pool_closed(struct bpf_sock_ops *skops)
@@ -349,6 +392,7 @@ int sl_sockops(struct bpf_sock_ops *skops)
 		sl_acked(skops);
 		break;
 	case BPF_SOCK_OPS_STATE_CB:
+		sl_connect_outcome(skops);
 		sl_pool_closed(skops);
 		sl_closed(skops);
 		break;

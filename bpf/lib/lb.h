@@ -25,6 +25,8 @@ struct sl_choice {
 	__u32 pooled;		/* holds a place at backend_id's active count */
 	__u32 idle_ms;		/* the service's connection timeouts */
 	__u32 max_age_ms;
+	__u32 eject_after;	/* the service's outlier detection */
+	__u32 eject_ms;
 };
 
 /* Endpoints tried for a place under maxConnections before refusing. */
@@ -66,6 +68,44 @@ static __always_inline int sl_pool_reserve(const struct sl_svc_key *key,
 		choice->backend = *be;
 	}
 	return 0;
+}
+
+static __always_inline int sl_ejected(__u32 id, __u64 now)
+{
+	struct sl_backend_state *b = bpf_map_lookup_elem(&sluice_backend_state, &id);
+
+	return b && now < b->ejected_until_ns;
+}
+
+/* Outlier detection: an ejected endpoint is passed over for the next ones
+ * in weighted order; when every endpoint tried is ejected, the chosen one
+ * is used anyway (as Envoy's panic threshold does) rather than refusing. */
+static __always_inline void sl_skip_ejected(const struct sl_svc_key *key,
+					    struct sl_svc_state *state,
+					    struct sl_choice *choice, __u32 rev, __u32 n_slots)
+{
+	struct sl_slot_key slot_key = { .svc_id = choice->svc_id, .rev = rev };
+	__u64 now = bpf_ktime_get_ns();
+
+	for (int k = 0; k < SL_POOL_TRIES; k++) {
+		struct sl_backend *be;
+		struct sl_slot *slot;
+
+		if (!sl_ejected(choice->backend_id, now))
+			return;
+		if ((__u32)k + 1 >= n_slots)
+			return;
+		slot_key.slot = __sync_fetch_and_add(&state->cursor, 1) % n_slots;
+		slot = bpf_map_lookup_elem(&sluice_slot, &slot_key);
+		if (!slot || sl_ejected(slot->backend_id, now))
+			continue;
+		be = bpf_map_lookup_elem(&sluice_backend, &slot->backend_id);
+		if (!be || be->family != key->family)
+			return;
+		choice->backend_id = slot->backend_id;
+		choice->backend = *be;
+		return;
+	}
 }
 
 /* LEAST_REQUEST: of the chosen endpoint and the next slot's, the one with
@@ -187,6 +227,10 @@ sl_choose(const struct sl_svc_key *key, struct sl_choice *choice, int connected)
 	choice->pooled = 0;
 	choice->idle_ms = svc->idle_ms;
 	choice->max_age_ms = svc->max_age_ms;
+	choice->eject_after = svc->eject_after;
+	choice->eject_ms = svc->eject_ms;
+	if (svc->eject_after && key->proto == SL_PROTO_TCP)
+		sl_skip_ejected(key, state, choice, rev, n_slots);
 	/* Connection counts (LEAST_REQUEST, maxConnections) are TCP's. */
 	if (connected && key->proto == SL_PROTO_TCP &&
 	    (svc->max_conn || (svc->flags & SL_SVC_F_LB_LEAST))) {

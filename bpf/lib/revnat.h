@@ -37,6 +37,9 @@ sl_sock_vip_record(struct bpf_sock_addr *ctx, const struct sl_svc_key *vip,
 	v->start_ns = bpf_ktime_get_ns();
 	v->idle_ms = choice->idle_ms;
 	v->max_age_ms = choice->max_age_ms;
+	v->backend_id = choice->backend_id;
+	v->eject_after = choice->eject_after;
+	v->eject_ms = choice->eject_ms;
 	v->backend = choice->backend.addr;
 	v->backend_port = choice->backend.port;
 	v->vip = vip->addr;

@@ -88,6 +88,9 @@ struct sl_svc {
 				 * node (DestinationRule connectionPool), 0: none */
 	__u32 idle_ms;		/* connectionPool.tcp.idleTimeout, 0: none */
 	__u32 max_age_ms;	/* connectionPool.tcp.maxConnectionDuration */
+	__u32 eject_after;	/* outlierDetection: consecutive connect failures
+				 * that eject an endpoint, 0: no detection */
+	__u32 eject_ms;		/* baseEjectionTime (times the ejections so far) */
 };
 
 /* sluice_slot: (service, revision, slot) -> backend. The agent lays slots
@@ -152,6 +155,10 @@ struct sl_sock_vip {
 	__u64 start_ns;		/* bpf_ktime_get_ns() at connect */
 	__u32 idle_ms;		/* the service's timeouts at connect time */
 	__u32 max_age_ms;
+	__u32 backend_id;	/* the endpoint chosen */
+	__u32 eject_after;	/* the service's outlier detection at connect */
+	__u32 eject_ms;
+	__u32 pad3;
 };
 
 /* sluice_revnat: (socket, backend) -> VIP, for unconnected UDP sockets,
@@ -212,6 +219,10 @@ struct sl_backend_state {
 	__u64 active;		/* TCP connections held against a service's
 				 * maxConnections: taken at connect, given back
 				 * when the socket closes (sockops) */
+	__u64 ejected_until_ns;	/* outlier ejection: no new connections before */
+	__u32 failures;		/* consecutive connect failures (refused, reset,
+				 * timed out), seen by sockops */
+	__u32 ejections;	/* times ejected so far */
 };
 
 /* sluice_svc_info: service id -> names, for the CLI only. */

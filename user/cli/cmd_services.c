@@ -2,6 +2,7 @@
 /* sluicectl services / endpoints. */
 #include <arpa/inet.h>
 #include <stdio.h>
+#include <time.h>
 #include <string.h>
 
 #include "addr.h"
@@ -148,6 +149,18 @@ int cmd_services(struct ctl *ctl, int argc, char **argv)
 	return CTL_OK;
 }
 
+/* How much longer an outlier-ejected endpoint gets no new connection. */
+static int64_t ejected_for_ms(const struct snap_member *m)
+{
+	struct timespec ts;
+	uint64_t now;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);	/* bpf_ktime_get_ns()'s clock */
+	now = (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+	return m->stats.ejected_until_ns > now ?
+		(int64_t)((m->stats.ejected_until_ns - now) / 1000000) : 0;
+}
+
 static json_object *member_json(const struct snap_fe *fe, const struct snap_member *m)
 {
 	json_object *o = json_object_new_object();
@@ -166,6 +179,11 @@ static json_object *member_json(const struct snap_fe *fe, const struct snap_memb
 	json_object_object_add(o, "in_use", json_object_new_boolean(m->member.n_slots > 0));
 	json_object_object_add(o, "locality", json_object_new_string(m->info.locality));
 	json_object_object_add(o, "selected", json_object_new_uint64(m->stats.selected));
+	json_object_object_add(o, "active", json_object_new_uint64(m->stats.active));
+	json_object_object_add(o, "consecutive_failures",
+			       json_object_new_int64(m->stats.failures));
+	json_object_object_add(o, "ejections", json_object_new_int64(m->stats.ejections));
+	json_object_object_add(o, "ejected_for_ms", json_object_new_int64(ejected_for_ms(m)));
 	return o;
 }
 

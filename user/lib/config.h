@@ -236,6 +236,9 @@ struct sl_destination_rule {
 	uint32_t lb_flags;		/* loadBalancer.simple: SL_SVC_F_LB_* */
 	uint32_t idle_ms;		/* connectionPool.tcp.idleTimeout */
 	uint32_t max_age_ms;		/* connectionPool.tcp.maxConnectionDuration */
+	uint32_t eject_after;		/* outlierDetection: consecutive failures */
+	uint32_t eject_ms;		/* outlierDetection.baseEjectionTime */
+	bool outlier;			/* outlierDetection given */
 };
 
 /* networking.istio.io VirtualService: tcp routes. */

@@ -291,7 +291,7 @@ static void apply_pools(struct sl_model *m, const struct sl_config *cfg)
 		struct svc_name svc;
 
 		if ((!dr->max_connections && !dr->lb_flags && !dr->idle_ms &&
-		     !dr->max_age_ms) ||
+		     !dr->max_age_ms && !dr->outlier) ||
 		    resolve_host(m, cfg, dr->host, dr->meta.namespace, &svc) < 0)
 			continue;
 		for (size_t k = 0; k < m->n_fe; k++)
@@ -301,6 +301,8 @@ static void apply_pools(struct sl_model *m, const struct sl_config *cfg)
 				m->fe[k].flags |= dr->lb_flags;
 				m->fe[k].idle_ms = dr->idle_ms;
 				m->fe[k].max_age_ms = dr->max_age_ms;
+				m->fe[k].eject_after = dr->eject_after;
+				m->fe[k].eject_ms = dr->eject_ms;
 			}
 	}
 }

@@ -178,6 +178,8 @@ static int build_next(struct run *r, struct fe_plan *p)
 	next->max_conn = fe->max_conn;
 	next->idle_ms = fe->idle_ms;
 	next->max_age_ms = fe->max_age_ms;
+	next->eject_after = fe->eject_after;
+	next->eject_ms = fe->eject_ms;
 	next->conn_burst = fe->conn_burst;
 	fill_info(fe, &next->info);
 	next->n_members = (uint32_t)fe->n_members;
@@ -248,6 +250,8 @@ static int plan_frontends(struct run *r)
 			    old->max_conn == p->next.max_conn &&
 			    old->idle_ms == p->next.idle_ms &&
 			    old->max_age_ms == p->next.max_age_ms &&
+			    old->eject_after == p->next.eject_after &&
+			    old->eject_ms == p->next.eject_ms &&
 			    old->conn_burst == p->next.conn_burst &&
 			    same_members(old, &p->next) &&
 			    !memcmp(&old->info, &p->next.info, sizeof(old->info)))
@@ -428,6 +432,8 @@ static int write_fe(struct run *r, struct fe_plan *p)
 	v.max_conn = n->max_conn;
 	v.idle_ms = n->idle_ms;
 	v.max_age_ms = n->max_age_ms;
+	v.eject_after = n->eject_after;
+	v.eject_ms = n->eject_ms;
 	v.conn_burst = n->conn_burst;
 	/* The switch: from here on new connections use revision n->rev. */
 	if (map_write(r, st->maps->svc, &n->key, &v, "sluice_svc"))

@@ -132,10 +132,57 @@ static int load_balancer(struct sl_yctx *ctx, yaml_node_t *node, void *obj)
 	return sl_y_map(ctx, node, lb_fields, obj);
 }
 
+/* Connect failures (refused, reset, timed out) are what an L4 dataplane
+ * sees of an endpoint's health: Envoy counts them as gateway errors, and
+ * as 5xx when gateway errors are not configured apart. */
+static int od_consecutive(struct sl_yctx *ctx, yaml_node_t *node, void *obj)
+{
+	struct sl_destination_rule *dr = obj;
+	uint32_t n;
+
+	if (sl_y_uint(ctx, node, 0, 1u << 20, &n) < 0)
+		return -1;
+	if (n && (!dr->eject_after || n < dr->eject_after))
+		dr->eject_after = n;
+	return 0;
+}
+
+static int od_base_ejection(struct sl_yctx *ctx, yaml_node_t *node, void *obj)
+{
+	return duration_ms(ctx, node, &((struct sl_destination_rule *)obj)->eject_ms);
+}
+
+static const struct sl_yfield od_fields[] = {
+	{ "consecutive5xxErrors", SL_YF_DECODE, od_consecutive },
+	{ "consecutiveGatewayErrors", SL_YF_DECODE, od_consecutive },
+	{ "consecutiveErrors", SL_YF_DECODE, od_consecutive },
+	{ "baseEjectionTime", SL_YF_DECODE, od_base_ejection },
+	{ "interval", SL_YF_ACCEPT, NULL },	/* failures are seen as they happen */
+	{ "maxEjectionPercent", SL_YF_DECODE, not_yet },
+	{ "minHealthPercent", SL_YF_DECODE, not_yet },
+	{ "splitExternalLocalOriginErrors", SL_YF_DECODE, not_yet },
+	{ "consecutiveLocalOriginFailures", SL_YF_DECODE, not_yet },
+	{ NULL, 0, NULL },
+};
+
+static int outlier_detection(struct sl_yctx *ctx, yaml_node_t *node, void *obj)
+{
+	struct sl_destination_rule *dr = obj;
+
+	dr->outlier = true;
+	if (sl_y_map(ctx, node, od_fields, obj) < 0)
+		return -1;
+	if (!dr->eject_after)
+		dr->eject_after = 5;		/* Istio's default */
+	if (!dr->eject_ms)
+		dr->eject_ms = 30000;		/* Istio's default baseEjectionTime */
+	return 0;
+}
+
 static const struct sl_yfield policy_fields[] = {
 	{ "connectionPool", SL_YF_DECODE, connection_pool },
 	{ "loadBalancer", SL_YF_DECODE, load_balancer },
-	{ "outlierDetection", SL_YF_DECODE, not_yet },
+	{ "outlierDetection", SL_YF_DECODE, outlier_detection },
 	{ "tls", SL_YF_DECODE, not_yet },
 	{ "portLevelSettings", SL_YF_DECODE, not_yet },
 	{ "tunnel", SL_YF_DECODE, not_yet },

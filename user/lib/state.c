@@ -130,6 +130,8 @@ static int load_frontends(struct sl_state *st, struct sl_err *err)
 		fe->max_conn = v.max_conn;
 		fe->idle_ms = v.idle_ms;
 		fe->max_age_ms = v.max_age_ms;
+		fe->eject_after = v.eject_after;
+		fe->eject_ms = v.eject_ms;
 		fe->conn_burst = v.conn_burst;
 		fe->members = calloc(v.n_members ? v.n_members : 1, sizeof(*fe->members));
 		if (!fe->members)

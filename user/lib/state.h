@@ -26,6 +26,8 @@ struct sl_applied_fe {
 	uint32_t max_conn;		/* per-endpoint connection cap, 0: none */
 	uint32_t idle_ms;		/* connection timeouts, 0: none */
 	uint32_t max_age_ms;
+	uint32_t eject_after;		/* outlier detection, 0: none */
+	uint32_t eject_ms;
 	uint32_t conn_rate;		/* connection rate limit, 0: none */
 	uint32_t conn_burst;
 	struct sl_member *members;	/* malloc'd */
