@@ -171,7 +171,8 @@ static __always_inline int sl_take_token(__u32 id, __u32 rate, __u32 burst)
 }
 
 static __always_inline enum sl_verdict
-sl_choose(const struct sl_svc_key *key, struct sl_choice *choice, int connected)
+sl_choose(const struct sl_svc_key *key, struct sl_choice *choice, int connected,
+	  __u32 src_hash)
 {
 	struct sl_svc_state *state;
 	struct sl_backend *backend;
@@ -207,8 +208,12 @@ sl_choose(const struct sl_svc_key *key, struct sl_choice *choice, int connected)
 			__sync_fetch_and_add(&state->refused, 1);
 			return SL_REFUSE;
 		}
-		cursor = (svc->flags & SL_SVC_F_LB_RANDOM) ? bpf_get_prandom_u32() :
-			 __sync_fetch_and_add(&state->cursor, 1);
+		if ((svc->flags & SL_SVC_F_LB_HASH) && src_hash)
+			cursor = src_hash;	/* the client's entry of the Maglev table */
+		else if (svc->flags & SL_SVC_F_LB_RANDOM)
+			cursor = bpf_get_prandom_u32();
+		else
+			cursor = __sync_fetch_and_add(&state->cursor, 1);
 		slot_key.svc_id = choice->svc_id;
 		slot_key.rev = rev;
 		slot_key.slot = cursor % n_slots;

@@ -75,6 +75,10 @@ struct sl_svc_key {
 /* Annotation sluice.dev/reset-on-endpoint-removal: "false": connections to
  * an endpoint that leaves the service are left open. */
 #define SL_SVC_F_KEEP_ON_REMOVAL (1U << 3)
+/* loadBalancer.consistentHash (useSourceIp): the slots are a Maglev table
+ * and the client's address picks the slot, so a client keeps its endpoint
+ * while that endpoint stays (and almost always when others change). */
+#define SL_SVC_F_LB_HASH (1U << 4)
 
 struct sl_svc {
 	__u32 id;		/* index into sluice_svc_state and sluice_svc_info */

@@ -15,7 +15,7 @@ int select_one(struct select_args *args)
 	struct sl_svc_key key = args->key;
 	struct sl_choice choice = {};
 
-	args->verdict = sl_choose(&key, &choice, args->connected);
+	args->verdict = sl_choose(&key, &choice, args->connected, 0);
 	args->svc_id = choice.svc_id;
 	args->backend_id = choice.backend_id;
 	args->backend = choice.backend;

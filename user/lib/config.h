@@ -233,7 +233,8 @@ struct sl_destination_rule {
 	/* spec.trafficPolicy.connectionPool.tcp.maxConnections: active
 	 * connections to each endpoint from this node; 0: no cap. */
 	uint32_t max_connections;
-	uint32_t lb_flags;		/* loadBalancer.simple: SL_SVC_F_LB_* */
+	uint32_t lb_flags;		/* loadBalancer: SL_SVC_F_LB_* */
+	uint32_t maglev_size;		/* consistentHash.maglev.tableSize */
 	uint32_t idle_ms;		/* connectionPool.tcp.idleTimeout */
 	uint32_t max_age_ms;		/* connectionPool.tcp.maxConnectionDuration */
 	uint32_t eject_after;		/* outlierDetection: consecutive failures */

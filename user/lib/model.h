@@ -39,6 +39,7 @@ struct sl_frontend {
 	uint32_t max_conn;	/* DestinationRule maxConnections, 0: none */
 	uint32_t idle_ms;	/* ... idleTimeout, 0: none */
 	uint32_t max_age_ms;	/* ... maxConnectionDuration, 0: none */
+	uint32_t maglev_size;	/* ... consistentHash table size (prime) */
 	uint32_t eject_after;	/* ... outlierDetection, 0: none */
 	uint32_t eject_ms;
 	uint32_t conn_rate;	/* TrafficLimit connectionsPerSecond, 0: none */

@@ -5,8 +5,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <bpf/bpf.h>
+#include <xxhash.h>
 
 #include "log.h"
+#include "maglev.h"
 #include "reconcile.h"
 #include "slots.h"
 
@@ -163,6 +165,38 @@ static bool same_members(const struct sl_applied_fe *a, const struct sl_applied_
 	return true;
 }
 
+static bool any_weight(const uint32_t *w, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (w[i])
+			return true;
+	return false;
+}
+
+/* consistentHash: a Maglev table instead of the round-robin slots, keyed
+ * by each endpoint's address and port, so it keeps its entries whatever
+ * else changes. */
+static int maglev_table(const struct sl_frontend *fe, const uint32_t *weights,
+			uint32_t **table, size_t *n_slots, uint32_t *per_member,
+			struct sl_err *err)
+{
+	uint64_t *keys = calloc(fe->n_members + 1, sizeof(*keys));
+	int ret;
+
+	if (!keys)
+		abort();
+	for (size_t i = 0; i < fe->n_members; i++) {
+		struct sl_backend tuple;
+
+		tuple_of(&fe->members[i], &tuple);
+		keys[i] = XXH64(&tuple, sizeof(tuple), 0);
+	}
+	ret = sl_maglev_slots(keys, weights, fe->n_members, fe->maglev_size, table,
+			      n_slots, per_member, err);
+	free(keys);
+	return ret;
+}
+
 static int build_next(struct run *r, struct fe_plan *p)
 {
 	const struct sl_frontend *fe = p->want;
@@ -200,8 +234,11 @@ static int build_next(struct run *r, struct fe_plan *p)
 		next->members[i].flags = fe->members[i].flags;
 		weights[i] = fe->members[i].usable ? fe->members[i].weight : 0;
 	}
-	ret = sl_slots_build(weights, fe->n_members, SL_MAX_SLOTS_PER_SERVICE,
-			     &table, &n_slots, per_member, r->err);
+	if ((fe->flags & SL_SVC_F_LB_HASH) && any_weight(weights, fe->n_members))
+		ret = maglev_table(fe, weights, &table, &n_slots, per_member, r->err);
+	else
+		ret = sl_slots_build(weights, fe->n_members, SL_MAX_SLOTS_PER_SERVICE,
+				     &table, &n_slots, per_member, r->err);
 	if (ret == 0) {
 		for (size_t i = 0; i < fe->n_members; i++)
 			next->members[i].n_slots = per_member[i];

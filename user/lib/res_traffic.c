@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "config.h"
+#include "maglev.h"
 
 static int not_yet(struct sl_yctx *ctx, yaml_node_t *node, void *obj)
 {
@@ -118,9 +119,90 @@ static int lb_simple(struct sl_yctx *ctx, yaml_node_t *node, void *obj)
 	return 0;
 }
 
+static int maglev_size(struct sl_yctx *ctx, yaml_node_t *node, void *obj)
+{
+	struct sl_destination_rule *dr = obj;
+	uint32_t m;
+
+	if (sl_y_uint(ctx, node, 2, UINT32_MAX, &m) < 0)
+		return -1;
+	if (!sl_maglev_is_prime(m))
+		return sl_y_fail(ctx, node, "%u is not a prime (Maglev needs one)", m);
+	if (m > SL_MAGLEV_MAX_SIZE) {
+		sl_y_warn(ctx, node, "%u is larger than a Sluice table can be; %u is used",
+			  m, SL_MAGLEV_MAX_SIZE);
+		m = SL_MAGLEV_MAX_SIZE;
+	}
+	dr->maglev_size = m;
+	return 0;
+}
+
+static const struct sl_yfield maglev_fields[] = {
+	{ "tableSize", SL_YF_DECODE, maglev_size },
+	{ NULL, 0, NULL },
+};
+
+static int ch_maglev(struct sl_yctx *ctx, yaml_node_t *node, void *obj)
+{
+	return sl_y_map(ctx, node, maglev_fields, obj);
+}
+
+static int ch_source_ip(struct sl_yctx *ctx, yaml_node_t *node, void *obj)
+{
+	bool on;
+
+	(void)obj;
+	if (sl_y_bool(ctx, node, &on) < 0)
+		return -1;
+	if (!on)
+		return sl_y_fail(ctx, node, "consistentHash needs a key: useSourceIp: true "
+				 "is the one an L4 dataplane has");
+	return 0;
+}
+
+static int ch_l7_key(struct sl_yctx *ctx, yaml_node_t *node, void *obj)
+{
+	(void)obj;
+	sl_y_warn(ctx, node, "hashing on HTTP needs L7; the client's address is the "
+		  "key instead");
+	return 0;
+}
+
+static int ch_ring(struct sl_yctx *ctx, yaml_node_t *node, void *obj)
+{
+	(void)obj;
+	sl_y_warn(ctx, node, "ring hash is implemented as Maglev, which has the same "
+		  "stickiness with better balance");
+	return 0;
+}
+
+static const struct sl_yfield ch_fields[] = {
+	{ "useSourceIp", SL_YF_DECODE, ch_source_ip },
+	{ "httpHeaderName", SL_YF_DECODE, ch_l7_key },
+	{ "httpCookie", SL_YF_DECODE, ch_l7_key },
+	{ "httpQueryParameterName", SL_YF_DECODE, ch_l7_key },
+	{ "maglev", SL_YF_DECODE, ch_maglev },
+	{ "ringHash", SL_YF_DECODE, ch_ring },
+	{ "minimumRingSize", SL_YF_DECODE, ch_ring },
+	{ NULL, 0, NULL },
+};
+
+/* consistentHash: by the client's address, over a Maglev table. */
+static int consistent_hash(struct sl_yctx *ctx, yaml_node_t *node, void *obj)
+{
+	struct sl_destination_rule *dr = obj;
+
+	if (sl_y_map(ctx, node, ch_fields, obj) < 0)
+		return -1;
+	dr->lb_flags = SL_SVC_F_LB_HASH;
+	if (!dr->maglev_size)
+		dr->maglev_size = SL_MAGLEV_DEFAULT_SIZE;
+	return 0;
+}
+
 static const struct sl_yfield lb_fields[] = {
 	{ "simple", SL_YF_DECODE, lb_simple },
-	{ "consistentHash", SL_YF_DECODE, not_yet },
+	{ "consistentHash", SL_YF_DECODE, consistent_hash },
 	{ "localityLbSetting", SL_YF_DECODE, not_yet },
 	{ "warmup", SL_YF_DECODE, not_yet },
 	{ "warmupDurationSecs", SL_YF_DECODE, not_yet },

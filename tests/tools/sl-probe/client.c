@@ -30,6 +30,9 @@ static int wait_fd(int fd, short events, uint64_t deadline)
 	}
 }
 
+struct sockaddr_storage tcp_source;
+socklen_t tcp_source_len;
+
 int tcp_connect(const struct sockaddr_storage *dst, socklen_t len,
 		uint64_t deadline, int *fdp)
 {
@@ -39,6 +42,11 @@ int tcp_connect(const struct sockaddr_storage *dst, socklen_t len,
 	fd = socket(dst->ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return errno;
+	if (tcp_source_len && bind(fd, (const struct sockaddr *)&tcp_source, tcp_source_len)) {
+		err = errno;
+		close(fd);
+		return err;
+	}
 	if (connect(fd, (const struct sockaddr *)dst, len) < 0) {
 		if (errno != EINPROGRESS && errno != EINTR)
 			err = errno;

@@ -42,6 +42,10 @@ struct attempt {
 	bool have_peer, have_from;
 };
 
+/* The source address TCP connections bind to (dial --source); len 0: none. */
+extern struct sockaddr_storage tcp_source;
+extern socklen_t tcp_source_len;
+
 int tcp_connect(const struct sockaddr_storage *dst, socklen_t len,
 		uint64_t deadline, int *fdp);
 int do_attempt(enum mode mode, const struct sockaddr_storage *dst,

@@ -6,6 +6,7 @@
  * counts such as 'reply a 70' and the output stays short for long runs.
  */
 #include <errno.h>
+#include <netinet/in.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,6 +27,7 @@ static const char dial_usage[] =
 	"  --peername         record getpeername() (TCP, connected UDP)\n"
 	"  --stop-file PATH   stop once PATH exists\n"
 	"  --first-error      print 'first_error ERRNAME ELAPSED_MS'\n"
+	"  --source ADDR      bind TCP connections to this local address\n"
 	"Prints reply/peer/from/error tallies, then 'total ok=N failed=M'.\n";
 
 struct dial_opts {
@@ -94,6 +96,7 @@ static void dial_parse(int argc, char **argv, struct dial_opts *o)
 		{ "peername", no_argument, NULL, 'p' },
 		{ "stop-file", required_argument, NULL, 's' },
 		{ "first-error", no_argument, NULL, 'f' },
+		{ "source", required_argument, NULL, 'S' },
 		{ "help", no_argument, NULL, 'h' },
 		{}
 	};
@@ -129,6 +132,12 @@ static void dial_parse(int argc, char **argv, struct dial_opts *o)
 			break;
 		case 's':
 			o->stop_file = optarg;
+			break;
+		case 'S':
+			parse_target(optarg, "1", SOCK_STREAM, &tcp_source, &tcp_source_len,
+				     dial_usage);
+			/* Any local port: sin_port and sin6_port share a place. */
+			((struct sockaddr_in *)&tcp_source)->sin_port = 0;
 			break;
 		case 'f':
 			o->want_first = true;
