@@ -320,7 +320,8 @@ static void test_not_implemented_fields_are_warned(void **state)
 	(void)state;
 	assert_int_equal(load_yaml(yaml, &cfg, &err), 0);
 	assert_true(warnings_contain(&cfg, "test.yaml:5:9: spec.type: type NodePort"));
-	assert_true(warnings_contain(&cfg, "spec.sessionAffinity: sessionAffinity ClientIP"));
+	assert_false(warnings_contain(&cfg, "sessionAffinity"));	/* implemented */
+	assert_true(cfg.services[0].client_ip_affinity);
 	assert_true(warnings_contain(&cfg, "spec.internalTrafficPolicy"));
 	assert_true(warnings_contain(&cfg, "protocol SCTP is not implemented"));
 	assert_true(warnings_contain(&cfg, "Sidecar is not implemented"));

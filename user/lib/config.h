@@ -49,6 +49,7 @@ struct sl_service {
 	size_t n_cluster_ips;	/* 0: headless or ExternalName, not balanced */
 	struct sl_svc_port *ports;
 	size_t n_ports, cap_ports;
+	bool client_ip_affinity;	/* spec.sessionAffinity: ClientIP */
 };
 
 /* discovery.k8s.io/v1 EndpointSlice */

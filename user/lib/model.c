@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "log.h"
+#include "maglev.h"
 #include "model.h"
 
 int sl_svc_key_cmp(const struct sl_svc_key *a, const struct sl_svc_key *b)
@@ -207,6 +208,13 @@ static void build_service(struct sl_model *m, const struct sl_config *cfg,
 			}
 			fe_push(m, &svc->meta, SL_KIND_SERVICE, sp->name, vip, sp->port,
 				sp->proto, &members);
+			/* ClientIP affinity: a client keeps its endpoint while
+			 * it stays, which consistent hashing by its address
+			 * gives without a per-client table. */
+			if (svc->client_ip_affinity) {
+				m->fe[m->n_fe - 1].flags |= SL_SVC_F_LB_HASH;
+				m->fe[m->n_fe - 1].maglev_size = SL_MAGLEV_DEFAULT_SIZE;
+			}
 		}
 	}
 }

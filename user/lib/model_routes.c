@@ -299,7 +299,8 @@ static void apply_pools(struct sl_model *m, const struct sl_config *cfg)
 			    !strcmp(m->fe[k].name, svc.name)) {
 				m->fe[k].max_conn = dr->max_connections;
 				m->fe[k].flags |= dr->lb_flags;
-				m->fe[k].maglev_size = dr->maglev_size;
+				if (dr->maglev_size)
+					m->fe[k].maglev_size = dr->maglev_size;
 				m->fe[k].idle_ms = dr->idle_ms;
 				m->fe[k].max_age_ms = dr->max_age_ms;
 				m->fe[k].eject_after = dr->eject_after;

@@ -185,12 +185,9 @@ static int svc_session_affinity(struct sl_yctx *ctx, yaml_node_t *node, void *ob
 	static const char *const kinds[] = { "None", "ClientIP", NULL };
 	int k;
 
-	(void)obj;
 	if (sl_y_enum(ctx, node, kinds, false, &k) < 0)
 		return -1;
-	if (k == 1)
-		sl_y_warn(ctx, node, "sessionAffinity ClientIP is not implemented by "
-			  "Sluice yet; connections are balanced without affinity");
+	((struct svc_decode *)obj)->svc.client_ip_affinity = k == 1;
 	return 0;
 }
 
