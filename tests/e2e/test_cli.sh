@@ -12,7 +12,7 @@ metadata: {name: api, namespace: prod}
 spec:
   clusterIPs: [10.96.5.5, "fd00:96::5:5"]
   ports: [{name: http, port: 80}]
-  sessionAffinity: ClientIP
+  internalTrafficPolicy: Local
 ---
 apiVersion: discovery.k8s.io/v1
 kind: EndpointSlice
@@ -49,7 +49,7 @@ assert_match "$status" "agent: +running" "status shows the agent"
 assert_match "$status" "11/11 hooks attached" "status shows the hooks"
 assert_match "$status" "generation 1" "status shows the generation"
 assert_match "$(status_field n1 '.config.warning_messages[0]')" \
-	'cfg.yaml:7:20: spec.sessionAffinity: sessionAffinity ClientIP is not implemented' \
+	'cfg.yaml:7:[0-9]+: spec.internalTrafficPolicy' \
 	"a field Sluice does not implement is named in the status"
 svc=$(ctl n1 -o json services)
 assert_eq "$(jq length <<<"$svc")" 2 "one frontend per family"
