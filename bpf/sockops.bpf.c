@@ -17,6 +17,12 @@
 #include <bpf/bpf_helpers.h>
 #include "lib/flow.h"
 
+#define SL_SOL_SOCKET 1
+#define SL_SO_KEEPALIVE 9
+#define SL_SOL_TCP 6
+#define SL_TCP_KEEPIDLE 4
+#define SL_TCP_KEEPINTVL 5
+#define SL_TCP_KEEPCNT 6
 #define SL_TCP_ESTABLISHED 1
 #define SL_TCP_SYN_SENT 2
 #define SL_TCP_CLOSE 7
@@ -319,12 +325,42 @@ static __always_inline struct sl_sock_vip *sl_vip_of(struct bpf_sock_ops *skops)
 	return sk ? bpf_sk_storage_get(&sluice_sock_vip, sk, 0, 0) : NULL;
 }
 
+/* tcpKeepalive of the socket's service, set as the connection starts. */
+static __always_inline void sl_keepalive(struct bpf_sock_ops *skops,
+					 const struct sl_sock_vip *v)
+{
+	struct sl_svc_key key = {};
+	struct sl_svc *svc;
+	int on = 1, val;
+
+	key.addr = v->vip;
+	key.port = v->vip_port;
+	key.proto = SL_PROTO_TCP;
+	key.family = v->family;
+	svc = bpf_map_lookup_elem(&sluice_svc, &key);
+	if (!svc || !svc->ka_time_s)
+		return;
+	bpf_setsockopt(skops, SL_SOL_SOCKET, SL_SO_KEEPALIVE, &on, sizeof(on));
+	val = svc->ka_time_s;
+	bpf_setsockopt(skops, SL_SOL_TCP, SL_TCP_KEEPIDLE, &val, sizeof(val));
+	if (svc->ka_interval_s) {
+		val = svc->ka_interval_s;
+		bpf_setsockopt(skops, SL_SOL_TCP, SL_TCP_KEEPINTVL, &val, sizeof(val));
+	}
+	if (svc->ka_probes) {
+		val = (int)svc->ka_probes;
+		bpf_setsockopt(skops, SL_SOL_TCP, SL_TCP_KEEPCNT, &val, sizeof(val));
+	}
+}
+
 /* Sockets holding a pool place, or whose connect outcome feeds outlier
  * detection, ask to hear of their state changes. */
 static __always_inline void sl_pool_watch(struct bpf_sock_ops *skops)
 {
 	struct sl_sock_vip *v = sl_vip_of(skops);
 
+	if (v)
+		sl_keepalive(skops, v);
 	if (v && (v->pooled || v->eject_after))
 		bpf_sock_ops_cb_flags_set(skops, skops->bpf_sock_ops_cb_flags |
 					  BPF_SOCK_OPS_STATE_CB_FLAG);

@@ -95,6 +95,9 @@ struct sl_svc {
 	__u32 eject_after;	/* outlierDetection: consecutive connect failures
 				 * that eject an endpoint, 0: no detection */
 	__u32 eject_ms;		/* baseEjectionTime (times the ejections so far) */
+	__u16 ka_time_s;	/* connectionPool.tcp.tcpKeepalive, 0: none */
+	__u16 ka_interval_s;
+	__u32 ka_probes;
 };
 
 /* sluice_slot: (service, revision, slot) -> backend. The agent lays slots

@@ -67,5 +67,20 @@ ms=$((($(date +%s%N) - start) / 1000000))
 [ "$ms" -ge 1800 ] && [ "$ms" -le 4500 ] || fail "reset after $ms ms, expected 2-3.5 s"
 assert_eq "$(counter aged_closed)" 1 "counted"
 log "maxConnectionDuration 2s: reset after $ms ms"
+
+# tcpKeepalive: set on the client socket as it connects.
+config 'tcpKeepalive: {time: 30s, interval: 5s, probes: 3}' >"$E2E_TMP/cfg.new"
+mv "$E2E_TMP/cfg.new" "$E2E_TMP/cfg.yaml"
+agent_wait_applied n1 3
+"$TESTBED" exec "$E2E_ID" n1/c -- bash -c \
+	'exec 3<>/dev/tcp/10.96.0.80/81 && exec sleep 30' >/dev/null 2>&1 &
+held=$!
+E2E_PIDS+=($held)
+for _ in $(seq 40); do [ "$(established)" = 1 ] && break; sleep 0.05; done
+timers=$(in_pod n1/c -- ss -Htno state established "( dport = :8081 )")
+assert_match "$timers" "timer:\(keepalive,(29|30)" "keepalive armed at 30 s: $timers"
+kill "$held" 2>/dev/null || true
+wait "$held" 2>/dev/null || true
+log "tcpKeepalive: the client socket probes after 30 s idle"
 agent_stop n1
 log ok

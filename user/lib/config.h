@@ -241,6 +241,9 @@ struct sl_destination_rule {
 	uint32_t eject_after;		/* outlierDetection: consecutive failures */
 	uint32_t eject_ms;		/* outlierDetection.baseEjectionTime */
 	bool outlier;			/* outlierDetection given */
+	uint32_t ka_time_s;		/* connectionPool.tcp.tcpKeepalive */
+	uint32_t ka_interval_s;
+	uint32_t ka_probes;
 };
 
 /* networking.istio.io VirtualService: tcp routes. */

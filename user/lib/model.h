@@ -40,6 +40,9 @@ struct sl_frontend {
 	uint32_t idle_ms;	/* ... idleTimeout, 0: none */
 	uint32_t max_age_ms;	/* ... maxConnectionDuration, 0: none */
 	uint32_t maglev_size;	/* ... consistentHash table size (prime) */
+	uint16_t ka_time_s;	/* ... tcpKeepalive, 0: none */
+	uint16_t ka_interval_s;
+	uint32_t ka_probes;
 	uint32_t eject_after;	/* ... outlierDetection, 0: none */
 	uint32_t eject_ms;
 	uint32_t conn_rate;	/* TrafficLimit connectionsPerSecond, 0: none */

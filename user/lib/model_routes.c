@@ -291,7 +291,7 @@ static void apply_pools(struct sl_model *m, const struct sl_config *cfg)
 		struct svc_name svc;
 
 		if ((!dr->max_connections && !dr->lb_flags && !dr->idle_ms &&
-		     !dr->max_age_ms && !dr->outlier) ||
+		     !dr->max_age_ms && !dr->outlier && !dr->ka_time_s) ||
 		    resolve_host(m, cfg, dr->host, dr->meta.namespace, &svc) < 0)
 			continue;
 		for (size_t k = 0; k < m->n_fe; k++)
@@ -304,6 +304,9 @@ static void apply_pools(struct sl_model *m, const struct sl_config *cfg)
 				m->fe[k].idle_ms = dr->idle_ms;
 				m->fe[k].max_age_ms = dr->max_age_ms;
 				m->fe[k].eject_after = dr->eject_after;
+				m->fe[k].ka_time_s = (uint16_t)dr->ka_time_s;
+				m->fe[k].ka_interval_s = (uint16_t)dr->ka_interval_s;
+				m->fe[k].ka_probes = dr->ka_probes;
 				m->fe[k].eject_ms = dr->eject_ms;
 			}
 	}

@@ -214,6 +214,9 @@ static int build_next(struct run *r, struct fe_plan *p)
 	next->max_age_ms = fe->max_age_ms;
 	next->eject_after = fe->eject_after;
 	next->eject_ms = fe->eject_ms;
+	next->ka_time_s = fe->ka_time_s;
+	next->ka_interval_s = fe->ka_interval_s;
+	next->ka_probes = fe->ka_probes;
 	next->conn_burst = fe->conn_burst;
 	fill_info(fe, &next->info);
 	next->n_members = (uint32_t)fe->n_members;
@@ -289,6 +292,9 @@ static int plan_frontends(struct run *r)
 			    old->max_age_ms == p->next.max_age_ms &&
 			    old->eject_after == p->next.eject_after &&
 			    old->eject_ms == p->next.eject_ms &&
+			    old->ka_time_s == p->next.ka_time_s &&
+			    old->ka_interval_s == p->next.ka_interval_s &&
+			    old->ka_probes == p->next.ka_probes &&
 			    old->conn_burst == p->next.conn_burst &&
 			    same_members(old, &p->next) &&
 			    !memcmp(&old->info, &p->next.info, sizeof(old->info)))
@@ -471,6 +477,9 @@ static int write_fe(struct run *r, struct fe_plan *p)
 	v.max_age_ms = n->max_age_ms;
 	v.eject_after = n->eject_after;
 	v.eject_ms = n->eject_ms;
+	v.ka_time_s = n->ka_time_s;
+	v.ka_interval_s = n->ka_interval_s;
+	v.ka_probes = n->ka_probes;
 	v.conn_burst = n->conn_burst;
 	/* The switch: from here on new connections use revision n->rev. */
 	if (map_write(r, st->maps->svc, &n->key, &v, "sluice_svc"))

@@ -64,10 +64,58 @@ static int max_duration(struct sl_yctx *ctx, yaml_node_t *node, void *obj)
 	return duration_ms(ctx, node, &((struct sl_destination_rule *)obj)->max_age_ms);
 }
 
+/* Keepalive times are whole seconds, as the socket options take them. */
+static int seconds(struct sl_yctx *ctx, yaml_node_t *node, uint32_t *out)
+{
+	uint32_t ms;
+
+	if (duration_ms(ctx, node, &ms) < 0)
+		return -1;
+	if (ms < 1000 || ms > 32767000)
+		return sl_y_fail(ctx, node, "keepalive times are whole seconds, 1s-32767s");
+	*out = (ms + 500) / 1000;
+	return 0;
+}
+
+static int ka_time(struct sl_yctx *ctx, yaml_node_t *node, void *obj)
+{
+	return seconds(ctx, node, &((struct sl_destination_rule *)obj)->ka_time_s);
+}
+
+static int ka_interval(struct sl_yctx *ctx, yaml_node_t *node, void *obj)
+{
+	return seconds(ctx, node, &((struct sl_destination_rule *)obj)->ka_interval_s);
+}
+
+static int ka_probes(struct sl_yctx *ctx, yaml_node_t *node, void *obj)
+{
+	return sl_y_uint(ctx, node, 1, 127, &((struct sl_destination_rule *)obj)->ka_probes);
+}
+
+static const struct sl_yfield ka_fields[] = {
+	{ "time", SL_YF_DECODE, ka_time },
+	{ "interval", SL_YF_DECODE, ka_interval },
+	{ "probes", SL_YF_DECODE, ka_probes },
+	{ NULL, 0, NULL },
+};
+
+/* tcpKeepalive: set on each client socket as it connects (sockops); the
+ * kernel's defaults stand in for what is not given, as in Envoy. */
+static int tcp_keepalive(struct sl_yctx *ctx, yaml_node_t *node, void *obj)
+{
+	struct sl_destination_rule *dr = obj;
+
+	if (sl_y_map(ctx, node, ka_fields, obj) < 0)
+		return -1;
+	if (!dr->ka_time_s)
+		dr->ka_time_s = 7200;		/* the kernel's tcp_keepalive_time */
+	return 0;
+}
+
 static const struct sl_yfield tcp_fields[] = {
 	{ "maxConnections", SL_YF_DECODE, max_connections },
 	{ "connectTimeout", SL_YF_DECODE, not_yet },
-	{ "tcpKeepalive", SL_YF_DECODE, not_yet },
+	{ "tcpKeepalive", SL_YF_DECODE, tcp_keepalive },
 	{ "maxConnectionDuration", SL_YF_DECODE, max_duration },
 	{ "idleTimeout", SL_YF_DECODE, idle_timeout },
 	{ NULL, 0, NULL },

@@ -132,6 +132,9 @@ static int load_frontends(struct sl_state *st, struct sl_err *err)
 		fe->max_age_ms = v.max_age_ms;
 		fe->eject_after = v.eject_after;
 		fe->eject_ms = v.eject_ms;
+		fe->ka_time_s = v.ka_time_s;
+		fe->ka_interval_s = v.ka_interval_s;
+		fe->ka_probes = v.ka_probes;
 		fe->conn_burst = v.conn_burst;
 		fe->members = calloc(v.n_members ? v.n_members : 1, sizeof(*fe->members));
 		if (!fe->members)

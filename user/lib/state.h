@@ -28,6 +28,9 @@ struct sl_applied_fe {
 	uint32_t max_age_ms;
 	uint32_t eject_after;		/* outlier detection, 0: none */
 	uint32_t eject_ms;
+	uint16_t ka_time_s;		/* keepalive, 0: none */
+	uint16_t ka_interval_s;
+	uint32_t ka_probes;
 	uint32_t conn_rate;		/* connection rate limit, 0: none */
 	uint32_t conn_burst;
 	struct sl_member *members;	/* malloc'd */
