@@ -148,8 +148,9 @@ static int open_and_load(struct sl_loader *l, const struct sl_limits *lim,
 	ret = sluice_bpf__load(l->skel);
 	if (ret)
 		return sl_errf(err, "loading the BPF programs failed (%s); the kernel "
-			       "said:\n%s\nSluice needs Linux >= 5.18 with cgroup v2 "
-			       "socket hooks and bpf_set_retval", strerror(-ret),
+			       "said:\n%s\nSluice needs Linux >= 6.5 with BTF, cgroup v2 "
+			       "socket hooks, bpf_set_retval and the bpf_sock_destroy "
+			       "kfunc", strerror(-ret),
 			       load_log_len ? load_log : "(nothing)");
 	return 0;
 }
