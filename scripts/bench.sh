@@ -21,6 +21,9 @@
 #   sluice           the Sluice agent with --no-redirect (connect-time
 #                    translation only)
 #   sluice-redirect  the Sluice agent with same-node acceleration
+# Policing (BENCH_POLICING, default on, "" skips it): direct and Sluice
+#   with no traffic feature configured vs every one on the target (none
+#   binding), same-node, crr and rr: what configuring them costs.
 # Policy size (BENCH_RULES, default "10 10000", "" skips it): direct and
 #   sluice-rules-N, same-node, crr and rr, with an AuthorizationPolicy of N
 #   rules over N other identities in force (the cost per connection must
@@ -49,6 +52,7 @@ ROUNDS=${BENCH_ROUNDS:-3}
 SECONDS_PER_RUN=${BENCH_SECONDS:-2}
 COUNTS=${BENCH_SERVICES-"10 1000 10000"}
 RULES=${BENCH_RULES-"10 10000"}
+POLICING=${BENCH_POLICING-on}
 RR_TOOL=${BENCH_RR_TOOL:-sockperf}
 RAW=${BENCH_RAW:-}	# if set, the recorded runs are copied there
 ALL_WORKLOADS="rr crr stream1 stream8 http"
@@ -95,8 +99,9 @@ case $RR_TOOL in sockperf) RR_TOOL=sockperf ;; sl-probe) RR_TOOL=probe ;;
 # The service-count phase measures crr and rr, as far as they were asked for.
 # shellcheck disable=SC2046
 COUNT_WORKLOADS=$(only "crr rr" $(tr ' ' '\n' <<<"$WORKLOADS" | grep -xE 'crr|rr' || true))
-[ -z "$COUNT_WORKLOADS" ] && COUNTS= && RULES=
-[ -z "$WORKLOADS" ] && [ -z "$COUNTS" ] && [ -z "$RULES" ] && usage_error "nothing to measure"
+[ -z "$COUNT_WORKLOADS" ] && COUNTS= && RULES= && POLICING=
+[ -z "$WORKLOADS" ] && [ -z "$COUNTS" ] && [ -z "$RULES" ] && [ -z "$POLICING" ] &&
+	usage_error "nothing to measure"
 
 [ "$(id -u)" -eq 0 ] || { echo "bench needs root" >&2; exit 1; }
 for tool in sockperf iperf3 wrk nginx haproxy iptables-restore jq bpftool \
@@ -129,7 +134,7 @@ KEYS=()
 for path in $PATHS; do
 	for mode in direct $MODES; do KEYS+=("$path/$mode"); done
 done
-if [ -n "$RULES" ]; then
+if [ -n "$RULES$POLICING" ]; then
 	for key in same-node/direct same-node/sluice; do
 		[[ " ${KEYS[*]} " == *" $key "* ]] || KEYS+=("$key")
 	done
@@ -249,6 +254,30 @@ done
 [ -n "$RULES" ] && sluice_apply same-node/sluice 0 0
 T_RULES=$SECONDS
 
+# ---- policing: every traffic feature configured (none binding) vs none ------
+
+if [ -n "$POLICING" ]; then
+	for variant in off on; do
+		echo "[$(elapsed)] policing $variant: loading the Sluice configuration" >&2
+		if [ "$variant" = on ]; then
+			sluice_apply same-node/sluice 0 10 1
+		else
+			sluice_apply same-node/sluice 0 0 0
+		fi
+		sleep 1
+		for round in $(seq "$ROUNDS"); do
+			for wl in $COUNT_WORKLOADS; do
+				echo "[$(elapsed)] round $round/$ROUNDS policing $variant $wl" >&2
+				sequence policing "${wl/#rr/rr-probe}" "$round" same-node/direct \
+					"sluice-policing-$variant=same-node/sluice"
+			done
+			check_direct "policing $variant round $round"
+		done
+	done
+	sluice_apply same-node/sluice 0 0 0
+fi
+T_POLICING=$SECONDS
+
 # ---- report -----------------------------------------------------------------
 
 cpu_model=$(awk -F': ' '/model name/ { print $2; exit }' /proc/cpuinfo)
@@ -312,10 +341,18 @@ if [ -n "$RULES" ]; then
 	count_table "$rows" "Policy size (same node; an ALLOW policy on the server with N rules, one" \
 		"per identity, N other workloads; the client matches the last rule):"
 fi
+if [ -n "$POLICING" ]; then
+	count_table "policing/direct policing/sluice-policing-off policing/sluice-policing-on" \
+		"Policing (same node): Sluice with no traffic feature configured, and with" \
+		"all of them on the target (LEAST_REQUEST, maxConnections, idleTimeout," \
+		"maxConnectionDuration, tcpKeepalive, outlierDetection, a TrafficLimit and" \
+		"an AuthorizationPolicy of 10 rules), none of them binding:"
+fi
 echo
 echo "Time: setup ${T_SETUP}s$([ -n "$WORKLOADS" ] && echo ", matrix $((T_MATRIX - T_SETUP))s")$(
 	[ -n "$COUNTS" ] && echo ", service count $((T_COUNTS - T_MATRIX))s")$(
-	[ -n "$RULES" ] && echo ", policy size $((T_RULES - T_COUNTS))s"), total ${SECONDS}s."
+	[ -n "$RULES" ] && echo ", policy size $((T_RULES - T_COUNTS))s")$(
+	[ -n "$POLICING" ] && echo ", policing $((T_POLICING - T_RULES))s"), total ${SECONDS}s."
 
 # A run that failed a connection or a request is not a result.
 if [ -s "$FAILURES" ]; then

@@ -282,9 +282,22 @@ proxy_captured()
 # tables hold RULES + 2 source classes and RULES + 1 verdicts.
 sluice_config()
 {
-	local n=$1 server=$2 rules=${3:-0} client=${4:-}
+	local n=$1 server=$2 rules=${3:-0} client=${4:-} policed=${5:-0}
 	awk -v n="$n" -v server="$server" -v vip="$VIP" -v ports="$APP_PORTS" \
-		-v rules="$rules" -v client="$client" 'BEGIN {
+		-v rules="$rules" -v client="$client" -v policed="$policed" 'BEGIN {
+		if (policed) {
+			# Every policing feature on the target, none of them binding.
+			printf "apiVersion: networking.istio.io/v1\nkind: DestinationRule\n"
+			printf "metadata: {name: target, namespace: bench}\n"
+			printf "spec:\n  host: target.bench\n  trafficPolicy:\n"
+			printf "    loadBalancer: {simple: LEAST_REQUEST}\n"
+			printf "    connectionPool: {tcp: {maxConnections: 1000000, idleTimeout: 1h, "
+			printf "maxConnectionDuration: 24h, tcpKeepalive: {time: 7200s}}}\n"
+			printf "    outlierDetection: {consecutive5xxErrors: 5, baseEjectionTime: 30s}\n---\n"
+			printf "apiVersion: sluice.dev/v1alpha1\nkind: TrafficLimit\n"
+			printf "metadata: {name: target, namespace: bench}\n"
+			printf "spec: {services: [{name: target}], connectionsPerSecond: 1000000}\n---\n"
+		}
 		if (rules > 0) {
 			printf "apiVersion: v1\nkind: Pod\nmetadata: {name: client, namespace: bench}\n"
 			printf "spec: {serviceAccountName: client}\nstatus: {podIPs: [{ip: %s}]}\n---\n", client
@@ -365,15 +378,16 @@ agents_start()
 
 # sluice_apply KEY N: N other services in the agents' configuration.
 declare -A SLUICE_N
-# sluice_apply KEY N [RULES]: N other services (and RULES policy rules).
+# sluice_apply KEY N [RULES [POLICED]]: N other services (and RULES policy
+# rules; with POLICED 1 every policing feature on the target too).
 sluice_apply()
 {
-	local key=$1 n=$2 rules=${3:-0} gen dir=$WORK/${TB[$1]}
-	[ "$n/$rules" = "${SLUICE_N[$key]-0/0}" ] && return 0
-	SLUICE_N[$key]=$n/$rules
+	local key=$1 n=$2 rules=${3:-0} policed=${4:-0} gen dir=$WORK/${TB[$1]}
+	[ "$n/$rules/$policed" = "${SLUICE_N[$key]-0/0/0}" ] && return 0
+	SLUICE_N[$key]=$n/$rules/$policed
 	gen=$(agent_generation "${PIN[$key]}")
 	sluice_config "$n" "${SERVER_IP[$key]}" "$rules" \
-		"$(tb_info "${TB[$key]}" POD_client_IP4)" >"$dir/config/bench.yaml.tmp"
+		"$(tb_info "${TB[$key]}" POD_client_IP4)" "$policed" >"$dir/config/bench.yaml.tmp"
 	mv "$dir/config/bench.yaml.tmp" "$dir/config/bench.yaml"
 	for _ in $(seq 600); do
 		[ "$(agent_generation "${PIN[$key]}")" -gt "$gen" ] && return 0
