@@ -238,18 +238,26 @@ T_COUNTS=$SECONDS
 
 # ---- policy size: direct vs sluice with N AuthorizationPolicy rules ---------
 
-for n in $RULES; do
-	echo "[$(elapsed)] $n policy rules: loading the Sluice configuration" >&2
-	sluice_apply same-node/sluice 0 "$n"
+# sluice_rounds PATH LABEL: the rounds of one Sluice configuration, already
+# applied to the same-node Sluice testbed, against direct.
+sluice_rounds()
+{
+	local round wl
 	sleep 1
 	for round in $(seq "$ROUNDS"); do
 		for wl in $COUNT_WORKLOADS; do
-			echo "[$(elapsed)] round $round/$ROUNDS $n rules $wl" >&2
-			sequence rules "${wl/#rr/rr-probe}" "$round" same-node/direct \
-				"sluice-rules-$n=same-node/sluice"
+			echo "[$(elapsed)] round $round/$ROUNDS $2 $wl" >&2
+			sequence "$1" "${wl/#rr/rr-probe}" "$round" same-node/direct \
+				"$2=same-node/sluice"
 		done
-		check_direct "$n rules round $round"
+		check_direct "$2 round $round"
 	done
+}
+
+for n in $RULES; do
+	echo "[$(elapsed)] $n policy rules: loading the Sluice configuration" >&2
+	sluice_apply same-node/sluice 0 "$n"
+	sluice_rounds rules "sluice-rules-$n"
 done
 [ -n "$RULES" ] && sluice_apply same-node/sluice 0 0
 T_RULES=$SECONDS
@@ -257,23 +265,12 @@ T_RULES=$SECONDS
 # ---- policing: every traffic feature configured (none binding) vs none ------
 
 if [ -n "$POLICING" ]; then
-	for variant in off on; do
-		echo "[$(elapsed)] policing $variant: loading the Sluice configuration" >&2
-		if [ "$variant" = on ]; then
-			sluice_apply same-node/sluice 0 10 1
-		else
-			sluice_apply same-node/sluice 0 0 0
-		fi
-		sleep 1
-		for round in $(seq "$ROUNDS"); do
-			for wl in $COUNT_WORKLOADS; do
-				echo "[$(elapsed)] round $round/$ROUNDS policing $variant $wl" >&2
-				sequence policing "${wl/#rr/rr-probe}" "$round" same-node/direct \
-					"sluice-policing-$variant=same-node/sluice"
-			done
-			check_direct "policing $variant round $round"
-		done
-	done
+	echo "[$(elapsed)] policing off: loading the Sluice configuration" >&2
+	sluice_apply same-node/sluice 0 0 0
+	sluice_rounds policing sluice-policing-off
+	echo "[$(elapsed)] policing on: loading the Sluice configuration" >&2
+	sluice_apply same-node/sluice 0 10 1
+	sluice_rounds policing sluice-policing-on
 	sluice_apply same-node/sluice 0 0 0
 fi
 T_POLICING=$SECONDS
