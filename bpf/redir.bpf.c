@@ -26,9 +26,14 @@
  *    application was seen reading TCP data without splice, itself or
  *    under its reader identity (sluice_reader), and never to one seen
  *    calling splice (bpf/trace.bpf.c).
+ *  - Bandwidth limits hold on the shortcut too: a message redirected
+ *    takes its bytes from the sender's egress and the receiver's ingress
+ *    bucket; one that does not fit goes through TCP, where the pacing and
+ *    the TC policer of the same buckets meet it.
  */
 #include <linux/bpf.h>
 #include <bpf/bpf_helpers.h>
+#include "lib/bandwidth.h"
 #include "lib/flow.h"
 
 /* Requests and responses are small; streams write in large chunks. One
@@ -95,14 +100,31 @@ static __always_inline bool sl_peer_reads(const struct sl_flow *pflow,
 	return !(sl_reader_flags(peer, f & SL_FLOW_F_SERVER) & SL_FLOW_F_SPLICER);
 }
 
+/* The message fits the bandwidth limits of both ends, if they have any
+ * (loopback peers share one pod: nothing leaves it). */
+static __always_inline bool sl_bw_admits(const struct sl_view *v, __u32 size)
+{
+	struct sl_bw *bw;
+
+	if (v->own.netns || !sl_bw_configured())
+		return true;
+	bw = sl_bw_of(&v->own.local, v->own.family);
+	if (bw && !sl_bw_take(bw, SL_BW_EGRESS, size, false))
+		return false;
+	bw = sl_bw_of(&v->own.remote, v->own.family);
+	return !bw || sl_bw_take(bw, SL_BW_INGRESS, size, false);
+}
+
 static __always_inline bool sl_may_redirect(const struct sl_flow *flow,
 					    const struct tcp_sock___sl *me,
 					    struct sl_flow *pflow,
-					    const struct sl_sock_key *peer)
+					    const struct sl_view *v, __u32 size)
 {
-	if ((pflow->flags & SL_FLOW_F_LEFT) || !sl_peer_reads(pflow, peer))
+	if ((pflow->flags & SL_FLOW_F_LEFT) || !sl_peer_reads(pflow, &v->peer))
 		return false;
 	if (flow->dir != SL_DIR_REDIRECT && !sl_quiescent(me, pflow))
+		return false;
+	if (!sl_bw_admits(v, size))
 		return false;
 	return sl_gate_enter(&pflow->gate);
 }
@@ -155,7 +177,7 @@ int sl_redirect(struct sk_msg_md *msg)
 		return sl_via_stack(flow, size);
 	}
 	pflow = bpf_map_lookup_elem(&sluice_flow, &v.peer);
-	if (!pflow || !sl_may_redirect(flow, me, pflow, &v.peer))
+	if (!pflow || !sl_may_redirect(flow, me, pflow, &v, size))
 		return sl_via_stack(flow, size);
 	if (bpf_msg_redirect_hash(msg, &sluice_sockhash, &v.peer, BPF_F_INGRESS) != SK_PASS)
 		return sl_via_stack(flow, size);

@@ -15,6 +15,7 @@
  */
 #include <linux/bpf.h>
 #include <bpf/bpf_helpers.h>
+#include "lib/bandwidth.h"
 #include "lib/flow.h"
 
 #define SL_SOL_SOCKET 1
@@ -26,6 +27,7 @@
 #define SL_TCP_ESTABLISHED 1
 #define SL_TCP_SYN_SENT 2
 #define SL_TCP_CLOSE 7
+#define SL_SO_MAX_PACING_RATE 47
 
 /* See sluice_short_pair in include/sluice/abi.h. A pair is short after this
  * many wasted connections in a row (a health check now and then is not a
@@ -215,12 +217,45 @@ static __always_inline void sl_join(struct bpf_sock_ops *skops, const struct sl_
 		__sync_fetch_and_add(&stats->joined, 1);
 }
 
+/* A connection of a bandwidth-limited workload sends at most the limit:
+ * TCP paces itself (no fq needed) a little below it, so the TC policer of
+ * the same bucket seldom drops. Per connection: several connections of
+ * one workload together meet the policer. */
+static __always_inline void sl_bw_pace(struct bpf_sock_ops *skops)
+{
+	struct sl_addr local = {}, remote = {};
+	__u64 rate;
+	__u8 family;
+	int val;
+
+	if (skops->family == SL_AF_INET) {
+		local.a[0] = skops->local_ip4;
+		remote.a[0] = skops->remote_ip4;
+		family = SL_AF_INET;
+	} else if (skops->family == SL_AF_INET6) {
+		family = sl_addr_set6(&local, skops->local_ip6[0], skops->local_ip6[1],
+				      skops->local_ip6[2], skops->local_ip6[3]);
+		if (sl_addr_set6(&remote, skops->remote_ip6[0], skops->remote_ip6[1],
+				 skops->remote_ip6[2], skops->remote_ip6[3]) != family)
+			return;
+	} else {
+		return;
+	}
+	rate = sl_bw_send_rate(&local, &remote, family) * SL_BW_PACE_PERCENT / 100;
+	if (!rate)
+		return;
+	val = rate >= 0x7fffffff ? 0x7fffffff : (int)rate;
+	bpf_setsockopt(skops, SL_SOL_SOCKET, SL_SO_MAX_PACING_RATE, &val, sizeof(val));
+}
+
 static __always_inline void sl_established(struct bpf_sock_ops *skops, bool active)
 {
 	struct sl_redir_stats *stats;
 	struct sl_view v;
 	bool local;
 
+	if (sl_bw_configured())
+		sl_bw_pace(skops);
 	/* Checked first: with --no-redirect this hook only serves the
 	 * connection pools and must cost nothing else. */
 	if (!sl_redirect_enabled() || !sl_ops_view(skops, &v))

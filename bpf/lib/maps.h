@@ -181,6 +181,15 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } sluice_conn_bucket SEC(".maps") __weak;
 
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, SL_DEFAULT_MAX_IPCACHE / 2);
+	__type(key, struct sl_workload_key);
+	__type(value, struct sl_bw);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} sluice_bw SEC(".maps") __weak;
+
 /* Identity and authorization (see include/sluice/abi.h). */
 struct {
 	__uint(type, BPF_MAP_TYPE_LPM_TRIE);

@@ -18,7 +18,7 @@
 
 /* Bumped whenever a pinned map's layout or meaning changes. An agent refuses
  * to adopt pins written by a different ABI version. */
-#define SL_ABI_VERSION 3
+#define SL_ABI_VERSION 4
 
 /* Address families as stored in keys: the kernel's AF_INET / AF_INET6. */
 #define SL_AF_INET 2
@@ -375,6 +375,9 @@ struct sl_settings {
 	__u32 redirect;		/* 0: same-node redirection off */
 	__u32 policy;		/* 0: no AuthorizationPolicy in force;
 				 * else 1 + the policy bank in force */
+	__u32 bandwidth;	/* workload addresses in sluice_bw; 0: the
+				 * connection hooks skip the bandwidth lookups */
+	__u32 pad;
 };
 
 /* sluice_local_addr: what sockops learned about an address: the local end
@@ -628,6 +631,40 @@ struct sl_doomed_key {
 };
 
 #define SL_DEFAULT_MAX_DOOMED 16384
+
+/*
+ * sluice_bw: bandwidth limits of workloads on this node, by address
+ * (sl_workload_key): the Kubernetes pod annotations
+ * kubernetes.io/{egress,ingress}-bandwidth and TrafficLimit
+ * spec.bandwidth. Each direction is a token bucket of bytes, policed on
+ * the pod's interfaces by TC (bpf/tc.bpf.c, IP bytes) and on the same-node
+ * shortcut by sk_msg (payload bytes: a message over the limit goes through
+ * TCP instead, where TC meets it). TCP senders are paced a little below
+ * the rate (SO_MAX_PACING_RATE, set by sockops), so they seldom meet the
+ * policer. The agent writes rate and burst of a new or changed entry;
+ * the kernel keeps the rest under the lock.
+ */
+#define SL_BW_EGRESS 0
+#define SL_BW_INGRESS 1
+#define SL_BW_MAX_RATE 12500000000ULL	/* bytes/s: 100 Gbit/s */
+#define SL_NSEC 1000000000ULL
+
+struct sl_bw_dir {
+	__u64 rate;		/* bytes per second; 0: no limit this way */
+	__u64 burst;		/* bucket depth in bytes */
+	__u64 tokens;		/* nano-bytes: bytes * SL_NSEC */
+	__u64 last_ns;		/* of the last refill; 0: start full */
+	__u64 passed_bytes;
+	__u64 dropped_bytes;	/* packets TC dropped over the limit */
+	__u64 dropped_pkts;
+	__u64 deferred_msgs;	/* shortcut messages sent through TCP instead */
+};
+
+struct sl_bw {
+	struct bpf_spin_lock lock;
+	__u32 pad;
+	struct sl_bw_dir dir[2];	/* SL_BW_EGRESS, SL_BW_INGRESS */
+};
 
 /* Pin layout under the agent's bpffs directory. */
 #define SL_PIN_MAPS_DIR "maps"

@@ -231,7 +231,8 @@ static int remove_pins(const char *dir, bool detach_links, struct sl_err *err)
 			 * (EOPNOTSUPP); they go with their last reference. */
 			if (fd >= 0) {
 				if (bpf_link_detach(fd) && errno != EINVAL &&
-				    errno != EOPNOTSUPP)
+				    errno != EOPNOTSUPP &&
+				    errno != ENOLINK)
 					sl_warn("detaching %s: %s", path, strerror(errno));
 				close(fd);
 			}

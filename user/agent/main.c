@@ -45,6 +45,7 @@ struct options {
 struct agent {
 	struct sl_applier applier;
 	struct sl_watch watch;
+	struct sl_tc tc;
 	struct sl_netns_watch netns;
 	struct sl_events events;
 	struct sl_resetter reset;
@@ -354,6 +355,7 @@ static int run_loop(struct agent *ag)
 			due = now_ms() + DEBOUNCE_MS;
 		if (due >= 0 && now_ms() >= due) {
 			sl_applier_run(&ag->applier, force);
+			scan_pods(&ag->netns);	/* bandwidth policers follow at once */
 			force = false;
 			due = -1;
 		}
@@ -366,8 +368,11 @@ static int start(struct agent *ag, struct sl_loader *loader, const struct option
 	if (sl_applier_init(&ag->applier, &loader->maps, o->config, o->cgroup,
 			    loader->cgroup_id, o->root_namespace, err) < 0)
 		return -1;
-	if (sl_netns_init(&ag->netns, o->bpffs, o->cgroup,
-			  sl_loader_prog_fd(loader, "sl_sk_lookup"), &loader->maps, err) < 0 ||
+	if (sl_tc_init(&ag->tc, o->bpffs, sl_loader_prog_fd(loader, "sl_tc_ingress"),
+		       sl_loader_prog_fd(loader, "sl_tc_egress"), err) < 0 ||
+	    sl_netns_init(&ag->netns, o->bpffs, o->cgroup,
+			  sl_loader_prog_fd(loader, "sl_sk_lookup"), &loader->maps, &ag->tc,
+			  err) < 0 ||
 	    sl_events_open(&ag->events, &loader->maps, err) < 0 ||
 	    sl_reset_init(&ag->reset, sl_loader_prog(loader, "sl_reset_removed"),
 			  &loader->maps, &ag->netns, err) < 0 ||
@@ -376,6 +381,7 @@ static int start(struct agent *ag, struct sl_loader *loader, const struct option
 	ag->applier.resetter = &ag->reset;
 	scan_pods(&ag->netns);
 	sl_applier_run(&ag->applier, true);
+	scan_pods(&ag->netns);	/* the policers of the limits just applied */
 	return 0;
 }
 

@@ -102,13 +102,14 @@ static void watch_cgroup(struct sl_netns_watch *w, const char *dir)
 }
 
 int sl_netns_init(struct sl_netns_watch *w, const char *bpffs, const char *cgroup,
-		  int prog_fd, struct sl_maps *maps, struct sl_err *err)
+		  int prog_fd, struct sl_maps *maps, struct sl_tc *tc, struct sl_err *err)
 {
 	struct stat st;
 
 	memset(w, 0, sizeof(*w));
 	w->prog_fd = prog_fd;
 	w->maps = maps;
+	w->tc = tc;
 	w->self_fd = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
 	if (w->self_fd < 0 || fstat(w->self_fd, &st) < 0)
 		return sl_errf(err, "/proc/self/ns/net: %s", strerror(errno));
@@ -121,6 +122,8 @@ int sl_netns_init(struct sl_netns_watch *w, const char *bpffs, const char *cgrou
 	if (w->inotify_fd < 0)
 		return sl_errf(err, "inotify: %s", strerror(errno));
 	adopt_pins(w);
+	for (size_t i = 0; i < w->n_pods; i++)
+		w->pods[i].policed = sl_tc_attached(tc, w->pods[i].ino);
 	sl_info("adopted %zu pod network namespaces from the pins", w->n_pods);
 	return 0;
 }
@@ -146,6 +149,44 @@ static void take_addr(struct sl_netns_addr *a, const struct sockaddr *sa)
 	}
 }
 
+static bool has_limit(const struct sl_netns_watch *w, const struct sl_netns_addr *a)
+{
+	struct sl_workload_key key;
+	struct sl_bw bw;
+
+	memset(&key, 0, sizeof(key));
+	key.family = SL_AF_INET;
+	key.addr = a->addr4;
+	if (a->has4 && !bpf_map_lookup_elem(w->maps->bw, &key, &bw))
+		return true;
+	key.family = SL_AF_INET6;
+	key.addr = a->addr6;
+	return a->has6 && !bpf_map_lookup_elem(w->maps->bw, &key, &bw);
+}
+
+/* Inside the pod's namespace: the policer follows the pod's limits. */
+static void police(struct sl_netns_watch *w, struct sl_netns_pod *p)
+{
+	bool want = has_limit(w, &p->addrs);
+	struct sl_err err;
+
+	if (want && !p->policed) {
+		if (sl_tc_attach_here(w->tc, p->ino, &err) < 0) {
+			sl_error("%s", err.msg);
+			sl_tc_detach(w->tc, p->ino);	/* all interfaces or none */
+			return;
+		}
+		p->policed = true;
+		sl_info("pod network namespace %" PRIu64 ": bandwidth policer attached",
+			p->ino);
+	} else if (!want && p->policed) {
+		sl_tc_detach(w->tc, p->ino);
+		p->policed = false;
+		sl_info("pod network namespace %" PRIu64 ": bandwidth policer detached",
+			p->ino);
+	}
+}
+
 /* Inside the pod's namespace: its cookie and its first global addresses. */
 static int learn(struct sl_netns_watch *w, int ns_fd, struct sl_netns_pod *p,
 		 struct sl_err *err)
@@ -167,6 +208,7 @@ static int learn(struct sl_netns_watch *w, int ns_fd, struct sl_netns_pod *p,
 			if (i->ifa_addr)
 				take_addr(&p->addrs, i->ifa_addr);
 		freeifaddrs(ifs);
+		police(w, p);
 	}
 	if (setns(w->self_fd, CLONE_NEWNET) < 0) {
 		sl_error("returning to the agent's netns: %s", strerror(errno));
@@ -280,6 +322,7 @@ static void let_go(struct sl_netns_watch *w, struct sl_netns_pod *p)
 	}
 	if (p->cookie)
 		bpf_map_delete_elem(w->maps->netns_addr, &p->cookie);
+	sl_tc_detach(w->tc, p->ino);
 	sl_info("pod network namespace %" PRIu64 " left the mesh", p->ino);
 }
 

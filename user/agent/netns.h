@@ -8,6 +8,8 @@
  *    outlives the agent and a restarted agent adopts it), and
  *  - records the namespace cookie with the pod's addresses in
  *    sluice_netns_addr, which egress decisions use to know the client.
+ *  - attaches the bandwidth policer (tc.h) while one of the pod's
+ *    addresses has a limit in sluice_bw, and detaches it after.
  * The agent's own namespace (the host's) is never attached.
  *
  * Scans run when a cgroup appears or its population changes (inotify) and
@@ -22,6 +24,7 @@
 
 #include "err.h"
 #include "maps.h"
+#include "tc.h"
 
 struct sl_netns_pod {
 	uint64_t ino;		/* of the network namespace */
@@ -29,6 +32,7 @@ struct sl_netns_pod {
 	int pid;		/* a process that lives in it (last scan) */
 	struct sl_netns_addr addrs;
 	bool seen;		/* in the current scan */
+	bool policed;		/* the bandwidth policer is attached */
 };
 
 struct sl_netns_watch {
@@ -36,6 +40,7 @@ struct sl_netns_watch {
 	char pin_dir[4096];
 	int prog_fd;		/* sk_lookup program */
 	struct sl_maps *maps;
+	struct sl_tc *tc;	/* the bandwidth policer's programs */
 	uint64_t self_ino;
 	int self_fd;		/* the agent's own netns, to return to */
 	int inotify_fd;
@@ -44,7 +49,7 @@ struct sl_netns_watch {
 };
 
 int sl_netns_init(struct sl_netns_watch *w, const char *bpffs, const char *cgroup,
-		  int prog_fd, struct sl_maps *maps, struct sl_err *err);
+		  int prog_fd, struct sl_maps *maps, struct sl_tc *tc, struct sl_err *err);
 /* Attaches new namespaces, refreshes addresses, lets go of vanished ones. */
 int sl_netns_scan(struct sl_netns_watch *w, struct sl_err *err);
 /* Reads pending inotify events; true if a scan is due. */

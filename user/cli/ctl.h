@@ -58,6 +58,7 @@ int cmd_services(struct ctl *ctl, int argc, char **argv);
 int cmd_endpoints(struct ctl *ctl, int argc, char **argv);
 int cmd_maps(struct ctl *ctl, int argc, char **argv);
 int cmd_identities(struct ctl *ctl, int argc, char **argv);
+int cmd_bandwidth(struct ctl *ctl, int argc, char **argv);
 int cmd_policies(struct ctl *ctl, int argc, char **argv);
 int cmd_explain(struct ctl *ctl, int argc, char **argv);
 extern const char *const ctl_explain_opts[];

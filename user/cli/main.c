@@ -20,6 +20,8 @@ static const struct ctl_command commands[] = {
 	  cmd_endpoints, NULL, NULL },
 	{ "maps", "", "the pinned maps, their capacity and fill level", cmd_maps,
 	  NULL, NULL },
+	{ "bandwidth", "", "workloads with bandwidth limits and what their policer did",
+	  cmd_bandwidth, NULL, NULL },
 	{ "identities", "", "workload addresses and identities; which pods are local",
 	  cmd_identities, NULL, NULL },
 	{ "policies", "", "AuthorizationPolicies and the decisions each made",

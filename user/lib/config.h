@@ -33,6 +33,9 @@ struct sl_meta {
 	struct sl_loc redirect_loc;	/* where that annotation is, if given */
 	bool dry_run;		/* annotation istio.io/dry-run: "true" */
 	struct sl_loc dry_run_loc;	/* where that annotation is, if given */
+	/* kubernetes.io/egress-bandwidth, kubernetes.io/ingress-bandwidth
+	 * (meaningful on Pods): bits per second, 0: none. */
+	uint64_t egress_bps, ingress_bps;
 };
 
 /* v1 Service */
@@ -283,10 +286,15 @@ struct sl_service_ref {
 
 struct sl_traffic_limit {
 	struct sl_meta meta;
-	struct sl_service_ref *services;	/* spec.services, at least one */
+	struct sl_service_ref *services;	/* spec.services */
 	size_t n_services, cap_services;
 	uint32_t conn_rate;		/* spec.connectionsPerSecond, 0: none */
 	uint32_t conn_burst;		/* spec.burst, default conn_rate */
+	uint64_t egress_bps;		/* spec.bandwidth.egress, bits/s, 0: none */
+	uint64_t ingress_bps;		/* spec.bandwidth.ingress */
+	bool has_selector;		/* spec.selector: the workloads limited */
+	struct sl_label *match_labels;	/* spec.selector.matchLabels */
+	size_t n_match_labels, cap_match_labels;
 };
 
 struct sl_config {
@@ -342,6 +350,11 @@ int sl_decode_pod_ref(struct sl_yctx *ctx, yaml_node_t *node,
 		      const char **namespace, const char **name);
 int sl_decode_authz_policy(struct sl_yctx *ctx, yaml_node_t *root,
 			   struct sl_config *cfg);
+/* A bandwidth in bits per second, written as a Kubernetes quantity
+ * ("10M", "1.5G", "500k", "1e6"), within SL_BW_MIN_BPS..SL_BW_MAX_BPS. */
+#define SL_BW_MIN_BPS 1000ULL
+#define SL_BW_MAX_BPS 100000000000ULL
+int sl_y_bandwidth(struct sl_yctx *ctx, yaml_node_t *node, uint64_t *bps);
 int sl_decode_traffic_limit(struct sl_yctx *ctx, yaml_node_t *root,
 			    struct sl_config *cfg);
 /* DestinationRule spec.trafficPolicy (res_traffic.c); obj is the rule. */

@@ -42,6 +42,7 @@ const struct sl_map_desc sl_map_descs[] = {
 	DESC(conn_bucket),
 	DESC(doomed),
 	DESC(events),
+	DESC(bw),
 };
 const size_t sl_n_map_descs = sizeof(sl_map_descs) / sizeof(sl_map_descs[0]);
 

@@ -44,6 +44,7 @@ struct sl_maps {
 	int conn_bucket;
 	int doomed;
 	int events;
+	int bw;
 	bool owned;		/* close the fds in sl_maps_close */
 	uint32_t max_services;
 	uint32_t max_backends;

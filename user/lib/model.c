@@ -293,7 +293,7 @@ static int apply_limits(struct sl_model *m, const struct sl_config *cfg, struct 
 	for (size_t i = 0; i < cfg->n_limits; i++) {
 		const struct sl_traffic_limit *tl = &cfg->limits[i];
 
-		for (size_t j = 0; j < tl->n_services; j++) {
+		for (size_t j = 0; tl->conn_rate && j < tl->n_services; j++) {
 			const struct sl_service_ref *ref = &tl->services[j];
 			size_t hits = 0;
 
@@ -362,7 +362,7 @@ int sl_model_build(const struct sl_config *cfg, struct sl_model *model,
 	if (model->n_fe)
 		qsort(model->fe, model->n_fe, sizeof(*model->fe), cmp_fe_qsort);
 	if (check_conflicts(model, err) < 0 || sl_model_apply_routes(model, cfg, err) < 0 ||
-	    apply_limits(model, cfg, err) < 0) {
+	    apply_limits(model, cfg, err) < 0 || sl_model_apply_bandwidth(model, cfg, err) < 0) {
 		sl_model_free(model);
 		return -1;
 	}

@@ -53,11 +53,23 @@ struct sl_frontend {
 	size_t n_members;
 };
 
+/* A workload address with a bandwidth limit; both ways in bits per
+ * second, 0: none. The lower one wins when several sources set one. */
+struct sl_bw_limit {
+	struct sl_ip ip;
+	uint64_t egress_bps;
+	uint64_t ingress_bps;
+	const char *egress_from;	/* "Pod ns/name", "TrafficLimit ns/name" */
+	const char *ingress_from;
+};
+
 struct sl_model {
 	struct sl_arena arena;
 	struct sl_frontend *fe;	/* sorted by key */
 	size_t n_fe, cap_fe;
 	size_t n_members;	/* over all frontends */
+	struct sl_bw_limit *bw;	/* sorted by address */
+	size_t n_bw, cap_bw;
 };
 
 int sl_model_build(const struct sl_config *cfg, struct sl_model *model,
@@ -69,6 +81,11 @@ void sl_model_free(struct sl_model *model);
  * endpoints (DestinationRule subsets selecting by label). */
 int sl_model_apply_routes(struct sl_model *m, const struct sl_config *cfg,
 			  struct sl_err *err);
+
+/* Part of sl_model_build (model_bw.c): bandwidth limits of workloads from
+ * Pod annotations and TrafficLimits, after routes and limits. */
+int sl_model_apply_bandwidth(struct sl_model *m, const struct sl_config *cfg,
+			     struct sl_err *err);
 
 int sl_svc_key_cmp(const struct sl_svc_key *a, const struct sl_svc_key *b);
 int sl_member_cmp(const struct sl_model_member *a,

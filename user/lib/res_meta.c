@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /* Decoding shared by every kind: object metadata, labels, exportTo, protocols. */
 #include <ctype.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "config.h"
@@ -155,9 +156,72 @@ static int annotation_bool(struct sl_yctx *ctx, yaml_node_t *key,
 	return 0;
 }
 
+/* Kubernetes quantity suffixes (apimachinery's resource.Quantity). */
+static const struct {
+	const char *suffix;
+	double mult;
+} quantity_suffixes[] = {
+	{ "", 1 }, { "k", 1e3 }, { "M", 1e6 }, { "G", 1e9 }, { "T", 1e12 },
+	{ "Ki", 1024.0 }, { "Mi", 1048576.0 }, { "Gi", 1073741824.0 },
+	{ "Ti", 1099511627776.0 }, { "m", 1e-3 },
+};
+
+static bool parse_quantity(const char *s, double *out)
+{
+	char *end;
+	double v;
+
+	if (!s[0] || !(isdigit((unsigned char)s[0]) || s[0] == '.' || s[0] == '+') ||
+	    strpbrk(s, "xXpP"))	/* strtod reads hex floats; quantities are decimal */
+		return false;
+	v = strtod(s, &end);
+	if (end == s)
+		return false;
+	for (size_t i = 0; i < sizeof(quantity_suffixes) / sizeof(quantity_suffixes[0]); i++)
+		if (!strcmp(end, quantity_suffixes[i].suffix)) {
+			*out = v * quantity_suffixes[i].mult;
+			return true;
+		}
+	return false;
+}
+
+int sl_y_bandwidth(struct sl_yctx *ctx, yaml_node_t *node, uint64_t *bps)
+{
+	const char *v;
+	double q;
+
+	if (sl_y_str(ctx, node, &v) < 0)
+		return -1;
+	if (!parse_quantity(v, &q))
+		return sl_y_fail(ctx, node, "\"%s\": a bandwidth in bits per second, as a "
+				 "Kubernetes quantity such as \"10M\" or \"1.5G\"", v);
+	if (q < (double)SL_BW_MIN_BPS || q > (double)SL_BW_MAX_BPS)
+		return sl_y_fail(ctx, node, "\"%s\": a bandwidth must be between 1k and "
+				 "100G bits per second", v);
+	*bps = (uint64_t)q;
+	return 0;
+}
+
+/* The bandwidth plugin's annotations: on a Pod, a limit of its traffic. */
+static int annotation_bandwidth(struct sl_yctx *ctx, yaml_node_t *key, yaml_node_t *value,
+				struct sl_meta *meta)
+{
+	const char *k = (const char *)key->data.scalar.value;
+	size_t mark = sl_y_push(ctx, ".%s", k);
+	int ret;
+
+	if (!strcmp(k, "kubernetes.io/egress-bandwidth"))
+		ret = sl_y_bandwidth(ctx, value, &meta->egress_bps);
+	else
+		ret = sl_y_bandwidth(ctx, value, &meta->ingress_bps);
+	sl_y_pop(ctx, mark);
+	return ret;
+}
+
 /* Annotations are free-form; those under sluice.dev/ are Sluice's own
  * settings and must be spelled right. Of Istio's, only istio.io/dry-run
- * changes what an L4 dataplane does (on an AuthorizationPolicy). */
+ * changes what an L4 dataplane does (on an AuthorizationPolicy); of
+ * Kubernetes', the bandwidth plugin's pair. */
 static int meta_annotation(struct sl_yctx *ctx, yaml_node_t *key, yaml_node_t *value,
 			   struct sl_meta *meta)
 {
@@ -166,6 +230,9 @@ static int meta_annotation(struct sl_yctx *ctx, yaml_node_t *key, yaml_node_t *v
 	size_t mark;
 	int ret;
 
+	if (!strcmp(k, "kubernetes.io/egress-bandwidth") ||
+	    !strcmp(k, "kubernetes.io/ingress-bandwidth"))
+		return annotation_bandwidth(ctx, key, value, meta);
 	if (strcmp(k, "istio.io/dry-run") && strncmp(k, "sluice.dev/", 11))
 		return 0;
 	mark = sl_y_push(ctx, ".%s", k);

@@ -1,9 +1,11 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /*
  * sluice.dev/v1alpha1 TrafficLimit: what the Kubernetes and Istio APIs do
- * not express. This version implements a connection rate limit per service
- * (a token bucket in the kernel, per node).
+ * not express: a connection rate limit per service (a token bucket in the
+ * kernel, per node) and bandwidth limits per workload (the workloads a
+ * selector picks, or else every endpoint of the services named).
  */
+#include <stdbool.h>
 #include <string.h>
 
 #include "config.h"
@@ -63,16 +65,64 @@ static int spec_not_yet(struct sl_yctx *ctx, yaml_node_t *node, void *obj)
 {
 	(void)obj;
 	sl_y_warn(ctx, node, "not implemented by Sluice yet; the limit applies to "
-		  "every source and to connections only");
+		  "every source");
 	return 0;
+}
+
+static int bw_egress(struct sl_yctx *ctx, yaml_node_t *node, void *obj)
+{
+	return sl_y_bandwidth(ctx, node, &((struct sl_traffic_limit *)obj)->egress_bps);
+}
+
+static int bw_ingress(struct sl_yctx *ctx, yaml_node_t *node, void *obj)
+{
+	return sl_y_bandwidth(ctx, node, &((struct sl_traffic_limit *)obj)->ingress_bps);
+}
+
+static const struct sl_yfield bandwidth_fields[] = {
+	{ "egress", SL_YF_DECODE, bw_egress },
+	{ "ingress", SL_YF_DECODE, bw_ingress },
+	{ NULL, 0, NULL },
+};
+
+static int spec_bandwidth(struct sl_yctx *ctx, yaml_node_t *node, void *obj)
+{
+	struct sl_traffic_limit *tl = obj;
+
+	if (sl_y_map(ctx, node, bandwidth_fields, obj) < 0)
+		return -1;
+	if (!tl->egress_bps && !tl->ingress_bps)
+		return sl_y_fail(ctx, node, "spec.bandwidth: give egress, ingress or both");
+	return 0;
+}
+
+static int match_labels(struct sl_yctx *ctx, yaml_node_t *node, void *obj)
+{
+	struct sl_traffic_limit *tl = obj;
+
+	return sl_decode_labels(ctx, node, &tl->match_labels, &tl->n_match_labels,
+				&tl->cap_match_labels);
+}
+
+static const struct sl_yfield selector_fields[] = {
+	{ "matchLabels", SL_YF_DECODE, match_labels },
+	{ NULL, 0, NULL },
+};
+
+/* An empty selector selects every workload of the namespace. */
+static int spec_selector(struct sl_yctx *ctx, yaml_node_t *node, void *obj)
+{
+	((struct sl_traffic_limit *)obj)->has_selector = true;
+	return sl_y_map(ctx, node, selector_fields, obj);
 }
 
 static const struct sl_yfield spec_fields[] = {
 	{ "services", SL_YF_DECODE, spec_services },
+	{ "selector", SL_YF_DECODE, spec_selector },
 	{ "connectionsPerSecond", SL_YF_DECODE, spec_rate },
 	{ "burst", SL_YF_DECODE, spec_burst },
 	{ "sources", SL_YF_DECODE, spec_not_yet },
-	{ "bandwidth", SL_YF_DECODE, spec_not_yet },
+	{ "bandwidth", SL_YF_DECODE, spec_bandwidth },
 	{ NULL, 0, NULL },
 };
 
@@ -89,6 +139,30 @@ static const struct sl_yfield tl_fields[] = {
 	{ NULL, 0, NULL },
 };
 
+/* What the limit applies to must be said, and something must be limited. */
+static int sl_check_traffic_limit(struct sl_yctx *ctx, yaml_node_t *spec,
+				  const struct sl_traffic_limit *tl)
+{
+	bool bandwidth = tl->egress_bps || tl->ingress_bps;
+
+	if (!tl->conn_rate && !bandwidth)
+		return sl_y_fail(ctx, spec, "spec: give connectionsPerSecond, bandwidth "
+				 "or both");
+	if (tl->conn_burst && !tl->conn_rate)
+		return sl_y_fail(ctx, spec, "spec.burst needs spec.connectionsPerSecond");
+	if (tl->conn_rate && !tl->n_services)
+		return sl_y_fail(ctx, spec, "spec.services: connectionsPerSecond limits "
+				 "services; name at least one");
+	if (bandwidth && !tl->n_services && !tl->has_selector)
+		return sl_y_fail(ctx, spec, "spec: bandwidth applies to the workloads "
+				 "spec.selector picks or to the endpoints of "
+				 "spec.services; give one");
+	if (tl->has_selector && tl->conn_rate && !bandwidth)
+		return sl_y_fail(ctx, spec, "spec.selector picks workloads for a "
+				 "bandwidth limit; connectionsPerSecond limits spec.services");
+	return 0;
+}
+
 int sl_decode_traffic_limit(struct sl_yctx *ctx, yaml_node_t *root, struct sl_config *cfg)
 {
 	struct sl_traffic_limit tl;
@@ -100,11 +174,8 @@ int sl_decode_traffic_limit(struct sl_yctx *ctx, yaml_node_t *root, struct sl_co
 	spec = sl_y_get(ctx, root, "spec");
 	if (!spec)
 		return sl_y_fail(ctx, root, "missing field spec");
-	if (!tl.n_services)
-		return sl_y_fail(ctx, spec, "spec.services: at least one service is needed");
-	if (!tl.conn_rate)
-		return sl_y_fail(ctx, spec, "spec.connectionsPerSecond: missing (the only "
-				 "limit implemented yet)");
+	if (sl_check_traffic_limit(ctx, spec, &tl) < 0)
+		return -1;
 	if (!tl.conn_burst)
 		tl.conn_burst = tl.conn_rate;
 	for (size_t i = 0; i < tl.n_services; i++)
