@@ -35,7 +35,7 @@ YAML
 }
 limits >"$E2E_TMP/cfg.yaml"
 # A pod is known by its processes: the clients' live on between runs.
-for p in c d; do
+for p in c d s; do
 	"$TESTBED" exec "$E2E_ID" "n1/$p" -- sleep 600 &
 	E2E_PIDS+=($!)
 done
