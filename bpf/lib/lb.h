@@ -33,12 +33,13 @@ struct sl_choice {
 #define SL_POOL_TRIES 8
 
 /* Takes a place at the chosen endpoint, or at the next ones in slot order
- * when it is at max: the add comes first and is undone when it went over,
- * so concurrent connects never both take the last place. */
+ * (within its locality priority's slots [lo, lo + n_slots)) when it is at
+ * max: the add comes first and is undone when it went over, so concurrent
+ * connects never both take the last place. */
 static __always_inline int sl_pool_reserve(const struct sl_svc_key *key,
 					   struct sl_svc_state *state,
 					   struct sl_choice *choice, __u32 rev,
-					   __u32 n_slots, __u32 max)
+					   __u32 lo, __u32 n_slots, __u32 max)
 {
 	struct sl_slot_key slot_key = { .svc_id = choice->svc_id, .rev = rev };
 
@@ -57,7 +58,7 @@ static __always_inline int sl_pool_reserve(const struct sl_svc_key *key,
 		}
 		if ((__u32)k + 1 >= n_slots)
 			return 0;
-		slot_key.slot = __sync_fetch_and_add(&state->cursor, 1) % n_slots;
+		slot_key.slot = lo + __sync_fetch_and_add(&state->cursor, 1) % n_slots;
 		slot = bpf_map_lookup_elem(&sluice_slot, &slot_key);
 		if (!slot)
 			return 0;
@@ -78,34 +79,85 @@ static __always_inline int sl_ejected(__u32 id, __u64 now)
 }
 
 /* Outlier detection: an ejected endpoint is passed over for the next ones
- * in weighted order; when every endpoint tried is ejected, the chosen one
- * is used anyway (as Envoy's panic threshold does) rather than refusing. */
-static __always_inline void sl_skip_ejected(const struct sl_svc_key *key,
-					    struct sl_svc_state *state,
-					    struct sl_choice *choice, __u32 rev, __u32 n_slots)
+ * in weighted order within slots [lo, lo + n_slots). Returns 0 when every
+ * endpoint tried is ejected, the choice left as it was: the caller then
+ * tries the next locality priority, or uses it anyway (as Envoy's panic
+ * threshold does) rather than refusing. */
+static __always_inline int sl_skip_ejected(const struct sl_svc_key *key,
+					   struct sl_svc_state *state,
+					   struct sl_choice *choice, __u32 rev, __u32 lo,
+					   __u32 n_slots, __u64 now)
 {
 	struct sl_slot_key slot_key = { .svc_id = choice->svc_id, .rev = rev };
-	__u64 now = bpf_ktime_get_ns();
 
 	for (int k = 0; k < SL_POOL_TRIES; k++) {
 		struct sl_backend *be;
 		struct sl_slot *slot;
 
 		if (!sl_ejected(choice->backend_id, now))
-			return;
+			return 1;
 		if ((__u32)k + 1 >= n_slots)
-			return;
-		slot_key.slot = __sync_fetch_and_add(&state->cursor, 1) % n_slots;
+			return 0;
+		slot_key.slot = lo + __sync_fetch_and_add(&state->cursor, 1) % n_slots;
 		slot = bpf_map_lookup_elem(&sluice_slot, &slot_key);
 		if (!slot || sl_ejected(slot->backend_id, now))
 			continue;
 		be = bpf_map_lookup_elem(&sluice_backend, &slot->backend_id);
 		if (!be || be->family != key->family)
-			return;
+			return 0;
 		choice->backend_id = slot->backend_id;
 		choice->backend = *be;
-		return;
+		return 1;
 	}
+	return 0;
+}
+
+/* Locality failover: the preferred priority's endpoints are all ejected
+ * (the one chosen and those sl_skip_ejected looked at), so the next
+ * priority is picked from the same way, at the same cursor (or client
+ * hash) taken modulo its own slots, and so on. When every priority is,
+ * the first choice stands (panic). Bounded: at most SL_MAX_TIERS - 1
+ * priorities of SL_POOL_TRIES looks, and only while ejections last.
+ * On success *lo and *n are the priority's slots, for the pool. */
+static __always_inline void sl_fail_over(const struct sl_svc_key *key,
+					 struct sl_svc_state *state,
+					 struct sl_choice *choice, const struct sl_svc *svc,
+					 __u32 rev, __u32 n_slots, __u32 pos, __u64 now,
+					 __u32 *lo, __u32 *n)
+{
+	struct sl_slot_key slot_key = { .svc_id = choice->svc_id, .rev = rev };
+	__u32 first_id = choice->backend_id;
+	struct sl_backend first = choice->backend;
+	__u32 start = svc->tier_end[0];
+
+	for (int t = 1; t < SL_MAX_TIERS; t++) {
+		struct sl_backend *be;
+		struct sl_slot *slot;
+		__u32 end;
+
+		if ((__u32)t >= svc->n_tiers)
+			break;
+		end = svc->tier_end[t];
+		if (end <= start || end > n_slots)
+			break;		/* not a table the agent writes */
+		slot_key.slot = start + pos % (end - start);
+		slot = bpf_map_lookup_elem(&sluice_slot, &slot_key);
+		if (!slot)
+			break;
+		be = bpf_map_lookup_elem(&sluice_backend, &slot->backend_id);
+		if (!be || be->family != key->family)
+			break;
+		choice->backend_id = slot->backend_id;
+		choice->backend = *be;
+		if (sl_skip_ejected(key, state, choice, rev, start, end - start, now)) {
+			*lo = start;
+			*n = end - start;
+			return;
+		}
+		start = end;
+	}
+	choice->backend_id = first_id;
+	choice->backend = first;
 }
 
 /* LEAST_REQUEST: of the chosen endpoint and the next slot's, the one with
@@ -114,7 +166,7 @@ static __always_inline void sl_skip_ejected(const struct sl_svc_key *key,
  * the power of two choices is what keeps this O(1). */
 static __always_inline void sl_least_of_two(const struct sl_svc_key *key,
 					    struct sl_choice *choice, __u32 rev,
-					    __u32 n_slots, __u32 next)
+					    __u32 lo, __u32 n_slots, __u32 next)
 {
 	struct sl_slot_key slot_key = { .svc_id = choice->svc_id, .rev = rev };
 	struct sl_backend_state *a, *b;
@@ -122,7 +174,7 @@ static __always_inline void sl_least_of_two(const struct sl_svc_key *key,
 	struct sl_slot *slot;
 	__u32 other;
 
-	slot_key.slot = next % n_slots;
+	slot_key.slot = lo + next % n_slots;
 	slot = bpf_map_lookup_elem(&sluice_slot, &slot_key);
 	if (!slot || slot->backend_id == choice->backend_id)
 		return;
@@ -179,7 +231,7 @@ sl_choose(const struct sl_svc_key *key, struct sl_choice *choice, int connected,
 	struct sl_slot_key slot_key;
 	struct sl_slot *slot = NULL;
 	struct sl_svc *svc;
-	__u32 cursor, rev, n_slots;
+	__u32 cursor, rev, n_slots, lo = 0, len = 0;
 	int attempt;
 
 	svc = bpf_map_lookup_elem(&sluice_svc, key);
@@ -214,9 +266,14 @@ sl_choose(const struct sl_svc_key *key, struct sl_choice *choice, int connected,
 			cursor = bpf_get_prandom_u32();
 		else
 			cursor = __sync_fetch_and_add(&state->cursor, 1);
+		/* Locality priorities: new connections go to the first's
+		 * slots (sl_fail_over moves on while they are ejected). */
+		len = n_slots;
+		if (svc->n_tiers > 1 && svc->tier_end[0] && svc->tier_end[0] < n_slots)
+			len = svc->tier_end[0];
 		slot_key.svc_id = choice->svc_id;
 		slot_key.rev = rev;
-		slot_key.slot = cursor % n_slots;
+		slot_key.slot = cursor % len;
 		slot = bpf_map_lookup_elem(&sluice_slot, &slot_key);
 		if (slot)
 			break;
@@ -234,14 +291,20 @@ sl_choose(const struct sl_svc_key *key, struct sl_choice *choice, int connected,
 	choice->max_age_ms = svc->max_age_ms;
 	choice->eject_after = svc->eject_after;
 	choice->eject_ms = svc->eject_ms;
-	if (svc->eject_after && key->proto == SL_PROTO_TCP)
-		sl_skip_ejected(key, state, choice, rev, n_slots);
-	/* Connection counts (LEAST_REQUEST, maxConnections) are TCP's. */
+	if (svc->eject_after && key->proto == SL_PROTO_TCP) {
+		__u64 now = bpf_ktime_get_ns();
+
+		if (!sl_skip_ejected(key, state, choice, rev, 0, len, now) && svc->n_tiers > 1)
+			sl_fail_over(key, state, choice, svc, rev, n_slots, cursor, now,
+				     &lo, &len);
+	}
+	/* Connection counts (LEAST_REQUEST, maxConnections) are TCP's; both
+	 * look within the locality priority chosen. */
 	if (connected && key->proto == SL_PROTO_TCP &&
 	    (svc->max_conn || (svc->flags & SL_SVC_F_LB_LEAST))) {
 		if (svc->flags & SL_SVC_F_LB_LEAST)
-			sl_least_of_two(key, choice, rev, n_slots, cursor + 1);
-		if (!sl_pool_reserve(key, state, choice, rev, n_slots,
+			sl_least_of_two(key, choice, rev, lo, len, cursor + 1);
+		if (!sl_pool_reserve(key, state, choice, rev, lo, len,
 				     svc->max_conn ? svc->max_conn : 0xffffffffU)) {
 			__sync_fetch_and_add(&state->pool_full, 1);
 			return SL_POOL_FULL;

@@ -80,6 +80,10 @@ struct sl_svc_key {
  * while that endpoint stays (and almost always when others change). */
 #define SL_SVC_F_LB_HASH (1U << 4)
 
+/* Locality priorities (DestinationRule localityLbSetting failover) a slot
+ * table holds at most: same subzone, zone, region, failover region, rest. */
+#define SL_MAX_TIERS 5
+
 struct sl_svc {
 	__u32 id;		/* index into sluice_svc_state and sluice_svc_info */
 	__u32 rev;		/* revision of the slot and member tables */
@@ -98,6 +102,13 @@ struct sl_svc {
 	__u16 ka_time_s;	/* connectionPool.tcp.tcpKeepalive, 0: none */
 	__u16 ka_interval_s;
 	__u32 ka_probes;
+	/* Locality priorities: the slot table is priority 0's slots, then
+	 * priority 1's, ...; priority t holds slots [tier_end[t - 1],
+	 * tier_end[t]). New connections go to priority 0; the next priority
+	 * is tried only when the one chosen and those looked at after it are
+	 * all ejected by outlier detection. n_tiers 0: one table, as before. */
+	__u32 n_tiers;
+	__u32 tier_end[SL_MAX_TIERS];
 };
 
 /* sluice_slot: (service, revision, slot) -> backend. The agent lays slots
@@ -132,6 +143,7 @@ struct sl_member {
 	__u32 weight;
 	__u32 flags;		/* SL_MEMBER_F_* */
 	__u32 n_slots;		/* slots this member holds in the slot table */
+	__u32 tier;		/* its locality priority (sl_svc.tier_end) */
 };
 
 /* sluice_backend: backend id -> where to send the connection. An id always
@@ -271,6 +283,7 @@ struct sl_status {
 	char config_path[SL_PATH_LEN];
 	char cgroup_path[SL_PATH_LEN];
 	char warnings[SL_WARNINGS_LEN];	/* the first ones, one per line */
+	char locality[SL_LOCALITY_LEN];	/* the node's (--locality), "" unknown */
 };
 
 /*

@@ -15,6 +15,7 @@
 #include <bpf/libbpf.h>
 
 #include "config.h"
+#include "locality.h"
 #include "model.h"
 #include "reconcile.h"
 #include "select_test.h"
@@ -83,21 +84,30 @@ static int teardown(void **state)
 	return 0;
 }
 
-static void apply(struct fixture *f, const char *yaml)
+/* node: the node's locality, NULL unknown. */
+static void apply_at(struct fixture *f, const char *yaml, const char *node)
 {
 	struct sl_reconcile_report rep;
+	struct sl_locality loc;
 	struct sl_config cfg;
 	struct sl_model m;
 	struct sl_err err;
 
 	memset(&cfg, 0, sizeof(cfg));
+	if (node)
+		assert_null(sl_locality_parse(node, &loc));
 	if (sl_config_load_buffer("test.yaml", yaml, strlen(yaml), &cfg, &err) < 0 ||
-	    sl_model_build(&cfg, &m, &err) < 0)
+	    sl_model_build_at(&cfg, node ? &loc : NULL, &m, &err) < 0)
 		fail_msg("%s", err.msg);
 	sl_config_free(&cfg);
 	if (sl_reconcile(&f->state, &m, &rep, &err) < 0)
 		fail_msg("%s", err.msg);
 	sl_model_free(&m);
+}
+
+static void apply(struct fixture *f, const char *yaml)
+{
+	apply_at(f, yaml, NULL);
 }
 
 static struct select_args run(struct fixture *f, const char *vip, uint16_t port,
@@ -238,6 +248,84 @@ static void test_update_takes_effect_at_once(void **state)
 	assert_int_equal(run(f, "fd00::1", 80, SL_PROTO_TCP).verdict, PASS);
 }
 
+static const char *zones =
+	"apiVersion: networking.istio.io/v1\nkind: ServiceEntry\nmetadata: {name: z}\n"
+	"spec:\n  hosts: [z]\n  addresses: [10.96.0.5]\n  resolution: STATIC\n"
+	"  ports: [{number: 80, name: tcp, targetPort: 8080}]\n"
+	"  endpoints:\n"
+	"  - {address: 10.1.0.1, locality: us-east/zone-a}\n"
+	"  - {address: 10.1.0.2, locality: us-east/zone-a}\n"
+	"  - {address: 10.1.0.3, locality: us-east/zone-b}\n"
+	"  - {address: 10.1.0.4, locality: eu-west/zone-a}\n"
+	"---\napiVersion: networking.istio.io/v1\nkind: DestinationRule\n"
+	"metadata: {name: z}\nspec: {host: z, trafficPolicy: {outlierDetection: {}}}\n";
+
+/* Ejects (in the kernel's own state, as sockops would) endpoint 10.1.0.n. */
+static void eject(struct fixture *f, int n)
+{
+	for (size_t i = 0; i < f->state.n_be; i++) {
+		const struct sl_applied_be *be = &f->state.be[i];
+		struct sl_backend_state bs = { .ejected_until_ns = ~0ULL >> 1, .ejections = 1 };
+
+		if (be->be.addr.a[0] == htonl(0x0a010000 | (uint32_t)n))
+			assert_int_equal(bpf_map_update_elem(f->maps.backend_state, &be->id,
+							     &bs, BPF_EXIST), 0);
+	}
+}
+
+/* Counts the endpoints 10.1.0.1-4 chosen over n TCP connections. */
+static void choose_n(struct fixture *f, int n, uint32_t hits[4])
+{
+	memset(hits, 0, 4 * sizeof(*hits));
+	for (int i = 0; i < n; i++) {
+		struct select_args a = run(f, "10.96.0.5", 80, SL_PROTO_TCP);
+		uint32_t host = ntohl(a.backend.addr.a[0]) & 0xff;
+
+		assert_int_equal(a.verdict, REWRITE);
+		assert_true(host >= 1 && host <= 4);
+		hits[host - 1]++;
+	}
+}
+
+/* Locality failover happens in the kernel: with the preferred priority's
+ * endpoints ejected, the next priority takes new connections at once,
+ * then the next; with every endpoint ejected, the first choice stands. */
+static void test_locality_failover(void **state)
+{
+	struct fixture *f = *state;
+	struct sl_svc_key key;
+	uint32_t hits[4];
+	struct sl_svc v;
+
+	apply_at(f, zones, "us-east/zone-a");
+	key = run(f, "10.96.0.5", 80, SL_PROTO_TCP).key;
+	assert_int_equal(bpf_map_lookup_elem(f->maps.svc, &key, &v), 0);
+	assert_int_equal(v.n_tiers, 3);
+	assert_int_equal(v.tier_end[2], v.n_slots);
+	assert_true(v.tier_end[0] < v.tier_end[1] && v.tier_end[1] < v.tier_end[2]);
+
+	choose_n(f, 40, hits);
+	assert_int_equal(hits[0] + hits[1], 40);
+	assert_int_equal(hits[0], hits[1]);
+	eject(f, 1);
+	choose_n(f, 20, hits);
+	assert_int_equal(hits[1], 20);		/* the other endpoint of the zone */
+	eject(f, 2);
+	choose_n(f, 20, hits);
+	assert_int_equal(hits[2], 20);		/* the zone is gone: the region's */
+	eject(f, 3);
+	choose_n(f, 20, hits);
+	assert_int_equal(hits[3], 20);		/* then the other region */
+	eject(f, 4);
+	choose_n(f, 20, hits);
+	assert_int_equal(hits[0] + hits[1], 20);	/* all ejected: panic, as before */
+
+	/* Without the node's locality, one table as always. */
+	apply_at(f, zones, NULL);
+	assert_int_equal(bpf_map_lookup_elem(f->maps.svc, &key, &v), 0);
+	assert_int_equal(v.n_tiers, 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -246,6 +334,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_no_endpoint_refuses, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_inconsistent_tables_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_update_takes_effect_at_once, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_locality_failover, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -5,6 +5,7 @@
 #include <errno.h>
 
 #include "helpers.h"
+#include "locality.h"
 #include "maps_fixture.h"
 #include "reconcile.h"
 #include "state.h"
@@ -270,6 +271,118 @@ static void test_shared_backend_and_weights(void **state)
 	sl_maps_close(&maps);
 }
 
+static void reconcile_at(struct sl_state *st, const char *yaml, const char *node,
+			 struct sl_reconcile_report *rep)
+{
+	struct sl_locality loc;
+	struct sl_config cfg;
+	struct sl_model m;
+	struct sl_err err;
+
+	assert_null(sl_locality_parse(node, &loc));
+	if (load_yaml(yaml, &cfg, &err) < 0 || sl_model_build_at(&cfg, &loc, &m, &err) < 0)
+		fail_msg("%s", err.msg);
+	sl_config_free(&cfg);
+	if (sl_reconcile(st, &m, rep, &err) < 0)
+		fail_msg("reconcile: %s", err.msg);
+	sl_model_free(&m);
+}
+
+/* The backend of every slot in [lo, hi), as the last octet of its address. */
+static void slot_hosts(struct sl_maps *maps, const struct sl_svc *v, uint32_t lo,
+		       uint32_t hi, uint32_t hits[8])
+{
+	memset(hits, 0, 8 * sizeof(*hits));
+	for (uint32_t i = lo; i < hi; i++) {
+		struct sl_slot_key k = { v->id, v->rev, i };
+		struct sl_slot slot;
+		struct sl_backend be;
+
+		assert_int_equal(bpf_map_lookup_elem(maps->slot, &k, &slot), 0);
+		assert_int_equal(bpf_map_lookup_elem(maps->backend, &slot.backend_id, &be), 0);
+		hits[ntohl(be.addr.a[0]) & 7]++;
+	}
+}
+
+/* Locality priorities are laid out as one table each, end to end, with
+ * the members' priorities in the member table; unchanged, they write
+ * nothing, also after a restart; another node locality rewrites them. */
+static void test_locality_tiers(void **state)
+{
+	char yaml[2048];
+	const char *fmt =
+		"apiVersion: v1\nkind: Service\nmetadata: {name: web}\n"
+		"spec: {clusterIP: 10.96.0.1, ports: [{port: 80}]}\n---\n"
+		"apiVersion: discovery.k8s.io/v1\nkind: EndpointSlice\n"
+		"metadata: {name: web-1, labels: {kubernetes.io/service-name: web}}\n"
+		"addressType: IPv4\nports: [{port: 8080}]\nendpoints:\n"
+		"- {addresses: [10.1.0.1], zone: a}\n- {addresses: [10.1.0.2], zone: a}\n"
+		"- {addresses: [10.1.0.3], zone: b}\n---\n"
+		"apiVersion: networking.istio.io/v1\nkind: DestinationRule\n"
+		"metadata: {name: web}\nspec: {host: web, trafficPolicy: {%s"
+		"outlierDetection: {}}}\n";
+	struct sl_reconcile_report rep;
+	struct sl_member mem;
+	struct sl_maps maps;
+	struct sl_state st;
+	struct sl_err err;
+	uint32_t hits[8];
+	struct sl_svc v;
+
+	(void)state;
+	fixture_maps_create(&maps, 16, 16, 65536);
+	assert_int_equal(sl_state_load(&st, &maps, &err), 0);
+	snprintf(yaml, sizeof(yaml), fmt, "");
+	reconcile_at(&st, yaml, "r/a", &rep);
+	v = read_svc(&maps, "10.96.0.1");
+	assert_int_equal(v.n_tiers, 2);
+	assert_int_equal(v.tier_end[0], 2);
+	assert_int_equal(v.tier_end[1], 3);
+	assert_int_equal(v.n_slots, 3);
+	slot_hosts(&maps, &v, 0, 2, hits);
+	assert_true(hits[1] == 1 && hits[2] == 1);
+	slot_hosts(&maps, &v, 2, 3, hits);
+	assert_int_equal(hits[3], 1);
+	for (uint32_t i = 0; i < 3; i++) {
+		struct sl_member_key k = { v.id, v.rev, i };
+
+		assert_int_equal(bpf_map_lookup_elem(maps.member, &k, &mem), 0);
+		assert_int_equal(mem.tier, i == 2 ? 1u : 0u);
+	}
+
+	reconcile_at(&st, yaml, "r/a", &rep);
+	assert_int_equal(rep.fe_unchanged, 1);
+	sl_state_free(&st);
+	assert_int_equal(sl_state_load(&st, &maps, &err), 0);
+	reconcile_at(&st, yaml, "r/a", &rep);
+	assert_int_equal(rep.fe_unchanged, 1);
+	assert_int_equal(read_svc(&maps, "10.96.0.1").rev, v.rev);
+
+	/* The node moves to zone b: b preferred. */
+	reconcile_at(&st, yaml, "r/b", &rep);
+	assert_int_equal(rep.fe_updated, 1);
+	v = read_svc(&maps, "10.96.0.1");
+	assert_int_equal(v.tier_end[0], 1);
+	slot_hosts(&maps, &v, 0, 1, hits);
+	assert_int_equal(hits[3], 1);
+
+	/* Maglev: one prime table per priority. */
+	snprintf(yaml, sizeof(yaml), fmt,
+		 "loadBalancer: {consistentHash: {useSourceIp: true, maglev: {tableSize: 31}}}, ");
+	reconcile_at(&st, yaml, "r/a", &rep);
+	v = read_svc(&maps, "10.96.0.1");
+	assert_int_equal(v.n_tiers, 2);
+	assert_int_equal(v.tier_end[0], 31);
+	assert_int_equal(v.n_slots, 62);
+	slot_hosts(&maps, &v, 0, 31, hits);
+	assert_int_equal(hits[1] + hits[2], 31);
+	assert_true(hits[1] >= 14 && hits[2] >= 14);
+	slot_hosts(&maps, &v, 31, 62, hits);
+	assert_int_equal(hits[3], 31);
+	sl_state_free(&st);
+	sl_maps_close(&maps);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -278,6 +391,7 @@ int main(void)
 		cmocka_unit_test(test_full_map_refused_before_any_write),
 		cmocka_unit_test(test_state_recovered_from_maps),
 		cmocka_unit_test(test_shared_backend_and_weights),
+		cmocka_unit_test(test_locality_tiers),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -13,12 +13,13 @@
 int sl_applier_init(struct sl_applier *a, struct sl_maps *maps,
 		    const char *config_path, const char *cgroup_path,
 		    uint64_t cgroup_id, const char *root_namespace,
-		    struct sl_err *err)
+		    const struct sl_locality *locality, struct sl_err *err)
 {
 	struct sl_status st;
 
 	memset(a, 0, sizeof(*a));
 	a->maps = maps;
+	a->locality = locality;
 	a->root_namespace = root_namespace;
 	a->config_path = config_path;
 	a->cgroup_path = cgroup_path;
@@ -37,6 +38,11 @@ int sl_applier_init(struct sl_applier *a, struct sl_maps *maps,
 	st.cgroup_id = cgroup_id;
 	snprintf(st.cgroup_path, sizeof(st.cgroup_path), "%s", cgroup_path);
 	snprintf(st.config_path, sizeof(st.config_path), "%s", config_path);
+	/* Published for the CLI: a restart with another locality changes it. */
+	if (locality)
+		sl_locality_format(locality, st.locality, sizeof(st.locality));
+	else
+		st.locality[0] = '\0';
 	return sl_status_write(maps, &st, err);
 }
 
@@ -179,7 +185,7 @@ int sl_applier_run(struct sl_applier *a, bool force)
 	}
 	for (size_t i = 0; i < cfg.warnings.n; i++)
 		sl_warn("%s", cfg.warnings.msgs[i]);
-	if (sl_model_build(&cfg, &model, &err) < 0) {
+	if (sl_model_build_at(&cfg, a->locality, &model, &err) < 0) {
 		sl_config_free(&cfg);
 		reject(a, err.msg);
 		return -1;

@@ -10,6 +10,7 @@
 #include <stdbool.h>
 
 #include "authz_maps.h"
+#include "locality.h"
 #include "reset.h"
 #include "maps.h"
 #include "model.h"
@@ -26,12 +27,13 @@ struct sl_applier {
 	const char *root_namespace;	/* policies there apply mesh-wide */
 	struct sl_authz_state authz;
 	struct sl_resetter *resetter;	/* NULL: endpoints removed, connections kept */
+	const struct sl_locality *locality;	/* the node's, NULL: unknown */
 };
 
 int sl_applier_init(struct sl_applier *a, struct sl_maps *maps,
 		    const char *config_path, const char *cgroup_path,
 		    uint64_t cgroup_id, const char *root_namespace,
-		    struct sl_err *err);
+		    const struct sl_locality *locality, struct sl_err *err);
 /* Returns 0 when the configuration is in force (applied now or already),
  * -1 when it was rejected. force: reconcile even if the files did not
  * change (at start, to repair the maps). */

@@ -18,6 +18,7 @@
 #include "apply.h"
 #include "events.h"
 #include "loader.h"
+#include "locality.h"
 #include "netns.h"
 #include "log.h"
 #include "sys.h"
@@ -40,6 +41,8 @@ struct options {
 	bool uninstall;
 	bool no_redirect;
 	const char *root_namespace;
+	bool has_locality;
+	struct sl_locality locality;	/* the node's, for localityLbSetting */
 };
 
 struct agent {
@@ -78,6 +81,9 @@ static void usage(FILE *out)
 		"                         local pods go through TCP\n"
 		"      --root-namespace NS  AuthorizationPolicies there apply mesh-wide\n"
 		"                         (default " SL_DEFAULT_ROOT_NAMESPACE ")\n"
+		"      --locality REGION[/ZONE[/SUBZONE]]\n"
+		"                         this node's locality, for DestinationRule\n"
+		"                         localityLbSetting (default: unknown, no effect)\n"
 		"      --uninstall        detach the programs and remove every pin, then exit\n"
 		"  -h, --help             this text\n"
 		"\n"
@@ -144,7 +150,7 @@ done:
 
 enum { OPT_MAX_SERVICES = 256, OPT_MAX_BACKENDS, OPT_MAX_SLOTS, OPT_MAX_REVNAT,
        OPT_MAX_SOCKETS, OPT_MAX_WORKLOADS, OPT_MAX_VERDICTS, OPT_NO_REDIRECT,
-       OPT_UNINSTALL, OPT_ROOT_NAMESPACE };
+       OPT_UNINSTALL, OPT_ROOT_NAMESPACE, OPT_LOCALITY };
 
 static int parse_options(int argc, char **argv, struct options *o)
 {
@@ -162,10 +168,12 @@ static int parse_options(int argc, char **argv, struct options *o)
 		{ "max-verdicts", required_argument, NULL, OPT_MAX_VERDICTS },
 		{ "no-redirect", no_argument, NULL, OPT_NO_REDIRECT },
 		{ "root-namespace", required_argument, NULL, OPT_ROOT_NAMESPACE },
+		{ "locality", required_argument, NULL, OPT_LOCALITY },
 		{ "uninstall", no_argument, NULL, OPT_UNINSTALL },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
+	const char *why;
 	struct sl_err err;
 	int c, level;
 
@@ -242,6 +250,16 @@ static int parse_options(int argc, char **argv, struct options *o)
 				return -1;
 			}
 			o->root_namespace = optarg;
+			break;
+		case OPT_LOCALITY:
+			/* On Kubernetes this will come from the node's
+			 * topology.kubernetes.io/region and zone labels. */
+			why = sl_locality_parse(optarg, &o->locality);
+			if (why) {
+				fprintf(stderr, "sluiced: --locality: \"%s\": %s\n", optarg, why);
+				return -1;
+			}
+			o->has_locality = true;
 			break;
 		case OPT_UNINSTALL:
 			o->uninstall = true;
@@ -366,7 +384,8 @@ static int start(struct agent *ag, struct sl_loader *loader, const struct option
 		 struct sl_err *err)
 {
 	if (sl_applier_init(&ag->applier, &loader->maps, o->config, o->cgroup,
-			    loader->cgroup_id, o->root_namespace, err) < 0)
+			    loader->cgroup_id, o->root_namespace,
+			    o->has_locality ? &o->locality : NULL, err) < 0)
 		return -1;
 	if (sl_tc_init(&ag->tc, o->bpffs, sl_loader_prog_fd(loader, "sl_tc_ingress"),
 		       sl_loader_prog_fd(loader, "sl_tc_egress"), err) < 0 ||
@@ -428,6 +447,12 @@ int main(int argc, char **argv)
 	}
 	sl_info("datapath attached to %s, pinned under %s; same-node redirect %s", o.cgroup,
 		o.bpffs, o.no_redirect ? "off" : "on");
+	if (o.has_locality) {
+		char loc[SL_LOCALITY_LEN];
+
+		sl_locality_format(&o.locality, loc, sizeof(loc));
+		sl_info("node locality %s (DestinationRule localityLbSetting)", loc);
+	}
 	ret = start(&ag, &loader, &o, &err);
 	if (ret < 0)
 		sl_error("%s", err.msg);

@@ -54,6 +54,8 @@ static json_object *fe_json(const struct snap_fe *fe)
 	json_object_object_add(o, "endpoints", json_object_new_int64(fe->svc.n_members));
 	json_object_object_add(o, "endpoints_in_use", json_object_new_int64(usable_members(fe)));
 	json_object_object_add(o, "slots", json_object_new_int64(fe->svc.n_slots));
+	json_object_object_add(o, "locality_priorities",
+			       json_object_new_int64(fe->svc.n_tiers > 1 ? fe->svc.n_tiers : 1));
 	json_object_object_add(o, "connections", json_object_new_uint64(fe->stats.connects));
 	json_object_object_add(o, "datagrams", json_object_new_uint64(fe->stats.datagrams));
 	json_object_object_add(o, "refused", json_object_new_uint64(fe->stats.refused));
@@ -161,6 +163,21 @@ static int64_t ejected_for_ms(const struct snap_member *m)
 		(int64_t)((m->stats.ejected_until_ns - now) / 1000000) : 0;
 }
 
+/* A member's share of new connections while nothing is ejected: its
+ * slots among those of the preferred locality priority; the members of
+ * the other priorities stand by. */
+static double member_share(const struct snap_fe *fe, const struct snap_member *m)
+{
+	uint32_t n = fe->svc.n_slots;
+
+	if (fe->svc.n_tiers > 1) {
+		if (m->member.tier)
+			return 0.0;
+		n = fe->svc.tier_end[0];
+	}
+	return n ? (double)m->member.n_slots / n : 0.0;
+}
+
 static json_object *member_json(const struct snap_fe *fe, const struct snap_member *m)
 {
 	json_object *o = json_object_new_object();
@@ -173,11 +190,11 @@ static json_object *member_json(const struct snap_fe *fe, const struct snap_memb
 	json_object_object_add(o, "backend_id", json_object_new_int64(m->member.backend_id));
 	json_object_object_add(o, "weight", json_object_new_int64(m->member.weight));
 	json_object_object_add(o, "slots", json_object_new_int64(m->member.n_slots));
-	json_object_object_add(o, "share", json_object_new_double(fe->svc.n_slots ?
-				(double)m->member.n_slots / fe->svc.n_slots : 0.0));
+	json_object_object_add(o, "share", json_object_new_double(member_share(fe, m)));
 	json_object_object_add(o, "state", json_object_new_string(state));
 	json_object_object_add(o, "in_use", json_object_new_boolean(m->member.n_slots > 0));
 	json_object_object_add(o, "locality", json_object_new_string(m->info.locality));
+	json_object_object_add(o, "locality_priority", json_object_new_int64(m->member.tier));
 	json_object_object_add(o, "selected", json_object_new_uint64(m->stats.selected));
 	json_object_object_add(o, "active", json_object_new_uint64(m->stats.active));
 	json_object_object_add(o, "consecutive_failures",
@@ -191,16 +208,17 @@ static void member_row(struct table *t, const struct snap_fe *fe,
 		       const struct snap_member *m)
 {
 	char front[SL_ADDR_STR_LEN + 8], ep[SL_ADDR_STR_LEN], weight[16], share[16];
-	char state[32], selected[24];
-	const char *row[9];
+	char state[32], selected[24], tier[16];
+	const char *row[10];
 
 	sl_ip_port_format(&fe->key.addr, fe->key.family, fe->key.port, front, sizeof(front));
 	snprintf(front + strlen(front), sizeof(front) - strlen(front), "/%s",
 		 sl_proto_name(fe->key.proto));
 	sl_ip_port_format(&m->backend.addr, m->backend.family, m->backend.port, ep, sizeof(ep));
 	snprintf(weight, sizeof(weight), "%u", m->member.weight);
-	snprintf(share, sizeof(share), "%.1f%%", fe->svc.n_slots ?
-		 100.0 * m->member.n_slots / fe->svc.n_slots : 0.0);
+	snprintf(share, sizeof(share), "%.1f%%", 100.0 * member_share(fe, m));
+	/* "-": the service has one priority (no locality failover). */
+	snprintf(tier, sizeof(tier), fe->svc.n_tiers > 1 ? "%u" : "-", m->member.tier);
 	snap_member_state(m->member.flags, state, sizeof(state));
 	snprintf(selected, sizeof(selected), "%llu", (unsigned long long)m->stats.selected);
 	row[0] = fe->info.namespace;
@@ -211,7 +229,8 @@ static void member_row(struct table *t, const struct snap_fe *fe,
 	row[5] = share;
 	row[6] = state;
 	row[7] = m->info.locality[0] ? m->info.locality : "-";
-	row[8] = selected;
+	row[8] = tier;
+	row[9] = selected;
 	table_row(t, row);
 }
 
@@ -219,7 +238,7 @@ int cmd_endpoints(struct ctl *ctl, int argc, char **argv)
 {
 	static const char *const header[] = { "NAMESPACE", "NAME", "FRONTEND", "ENDPOINT",
 					      "WEIGHT", "SHARE", "STATE", "LOCALITY",
-					      "SELECTED" };
+					      "PRIORITY", "SELECTED" };
 	const char *filter = argc > 0 ? argv[0] : NULL;
 	json_object *arr = NULL;
 	struct snapshot snap;
@@ -237,7 +256,7 @@ int cmd_endpoints(struct ctl *ctl, int argc, char **argv)
 	if (ctl->json)
 		arr = json_object_new_array();
 	else
-		table_init(&t, 9, header);
+		table_init(&t, 10, header);
 	for (size_t i = 0; i < snap.n_fe; i++) {
 		const struct snap_fe *fe = &snap.fe[i];
 		json_object *members = NULL, *o = NULL;

@@ -204,6 +204,8 @@ static void print_table(const struct ctl *ctl, const struct status_view *v)
 	if (st->result == SL_RESULT_REJECTED)
 		printf("error:       %s\n", st->error);
 	printf("services:    %u frontends, %u backends\n", st->n_services, st->n_backends);
+	printf("locality:    %s\n", st->locality[0] ? st->locality :
+	       "unknown (sluiced --locality not given: localityLbSetting has no effect)");
 	printf("warnings:    %u%s\n", st->n_warnings,
 	       st->n_warnings ? " (fields Sluice does not implement yet):" : "");
 	for (const char *line = st->warnings; *line;) {
@@ -268,6 +270,8 @@ static void print_json(const struct ctl *ctl, const struct status_view *v)
 	json_object_object_add(o, "config", cfg);
 	json_object_object_add(o, "frontends", json_object_new_int64(st->n_services));
 	json_object_object_add(o, "backends", json_object_new_int64(st->n_backends));
+	json_object_object_add(o, "locality", st->locality[0] ?
+			       json_object_new_string(st->locality) : NULL);
 	json_object_object_add(o, "same_node", accel_json(&v->accel));
 	json_object_object_add(o, "policy", policy_json(&v->pol));
 	ctl_print_json(o);

@@ -221,6 +221,29 @@ struct sl_authz_policy {
 	size_t n_rules, cap_rules;
 };
 
+/* DestinationRule loadBalancer.localityLbSetting.distribute[]: from a
+ * node matching `from`, each `to` pattern's endpoints get its percentage
+ * of new connections (in the order written: an endpoint counts for the
+ * first pattern it matches); endpoints no pattern matches get none. */
+struct sl_locality_weight {
+	const char *locality;		/* a pattern: "*" may stand for a last part */
+	uint32_t percent;		/* 1-100; a distribute's sum to 100 */
+};
+
+struct sl_locality_distribute {
+	const char *from;		/* a pattern */
+	struct sl_locality_weight *to;
+	size_t n_to, cap_to;
+	struct sl_loc loc;
+};
+
+/* ... failover[]: regions. */
+struct sl_locality_failover {
+	const char *from;
+	const char *to;
+	struct sl_loc loc;
+};
+
 /* networking.istio.io DestinationRule: subsets (the rest comes later). */
 struct sl_dr_subset {
 	const char *name;
@@ -247,6 +270,14 @@ struct sl_destination_rule {
 	uint32_t ka_time_s;		/* connectionPool.tcp.tcpKeepalive */
 	uint32_t ka_interval_s;
 	uint32_t ka_probes;
+	/* loadBalancer.localityLbSetting: enabled (default true, as Istio's
+	 * mesh-wide default), distribute or failover (never both). */
+	bool locality_off;
+	struct sl_locality_distribute *distribute;
+	size_t n_distribute, cap_distribute;
+	struct sl_locality_failover *failover;
+	size_t n_failover, cap_failover;
+	struct sl_loc locality_loc;	/* of localityLbSetting, if given */
 };
 
 /* networking.istio.io VirtualService: tcp routes. */

@@ -135,6 +135,7 @@ int sl_status_read(const struct sl_maps *m, struct sl_status *st,
 	st->config_path[sizeof(st->config_path) - 1] = '\0';
 	st->cgroup_path[sizeof(st->cgroup_path) - 1] = '\0';
 	st->warnings[sizeof(st->warnings) - 1] = '\0';
+	st->locality[sizeof(st->locality) - 1] = '\0';
 	return 0;
 }
 

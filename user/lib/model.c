@@ -154,6 +154,7 @@ static void slice_members(struct sl_model *m, const struct sl_config *cfg,
 			.proto = sp->proto,
 			.weight = 1,
 			.locality = sl_arena_strdup(&m->arena, e->zone),
+			.zone_only = true,
 		};
 
 		const struct sl_pod *pod = endpoint_pod(cfg, e);
@@ -329,18 +330,26 @@ static int apply_limits(struct sl_model *m, const struct sl_config *cfg, struct 
 	return 0;
 }
 
-/* Labels belong to the configuration, which the model outlives. */
+/* Labels and rules belong to the configuration, which the model outlives. */
 static void forget_labels(struct sl_model *m)
 {
-	for (size_t i = 0; i < m->n_fe; i++)
+	for (size_t i = 0; i < m->n_fe; i++) {
+		m->fe[i].dr = NULL;
 		for (size_t j = 0; j < m->fe[i].n_members; j++) {
 			m->fe[i].members[j].labels = NULL;
 			m->fe[i].members[j].n_labels = 0;
 		}
+	}
 }
 
 int sl_model_build(const struct sl_config *cfg, struct sl_model *model,
 		   struct sl_err *err)
+{
+	return sl_model_build_at(cfg, NULL, model, err);
+}
+
+int sl_model_build_at(const struct sl_config *cfg, const struct sl_locality *node,
+		      struct sl_model *model, struct sl_err *err)
 {
 	const struct sl_endpoint_slice **slices;
 	size_t n_slices = 0;
@@ -366,6 +375,7 @@ int sl_model_build(const struct sl_config *cfg, struct sl_model *model,
 		sl_model_free(model);
 		return -1;
 	}
+	sl_model_apply_locality(model, cfg, node);
 	forget_labels(model);
 	return 0;
 }

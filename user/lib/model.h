@@ -23,6 +23,8 @@ struct sl_model_member {
 	uint32_t weight;	/* >= 1 */
 	uint32_t flags;		/* SL_MEMBER_F_* */
 	const char *locality;
+	bool zone_only;		/* locality is an EndpointSlice zone */
+	uint32_t tier;		/* locality priority, 0: preferred (model_locality.c) */
 	/* The endpoint's labels, for subsets; valid only while the model is
 	 * built (they belong to the configuration), NULL afterwards. */
 	const struct sl_label *labels;
@@ -49,6 +51,9 @@ struct sl_frontend {
 	uint32_t conn_burst;
 	const struct sl_traffic_limit *limit;	/* that set them */
 	struct sl_loc loc;	/* of the resource that defines it */
+	/* Its DestinationRule, valid only while the model is built (it
+	 * belongs to the configuration), NULL afterwards. */
+	const struct sl_destination_rule *dr;
 	struct sl_model_member *members;	/* sorted by address, port */
 	size_t n_members;
 };
@@ -72,8 +77,14 @@ struct sl_model {
 	size_t n_bw, cap_bw;
 };
 
+struct sl_locality;
+
 int sl_model_build(const struct sl_config *cfg, struct sl_model *model,
 		   struct sl_err *err);
+/* The same, for a node at locality `node` (NULL: unknown, and locality
+ * load balancing has no effect). */
+int sl_model_build_at(const struct sl_config *cfg, const struct sl_locality *node,
+		      struct sl_model *model, struct sl_err *err);
 void sl_model_free(struct sl_model *model);
 
 /* Part of sl_model_build (model_routes.c): VirtualService tcp routes turn
@@ -86,6 +97,12 @@ int sl_model_apply_routes(struct sl_model *m, const struct sl_config *cfg,
  * Pod annotations and TrafficLimits, after routes and limits. */
 int sl_model_apply_bandwidth(struct sl_model *m, const struct sl_config *cfg,
 			     struct sl_err *err);
+
+/* Part of sl_model_build (model_locality.c): DestinationRule
+ * localityLbSetting turns the members' localities, seen from the node,
+ * into weights (distribute) or priorities (failover). */
+void sl_model_apply_locality(struct sl_model *m, const struct sl_config *cfg,
+			     const struct sl_locality *node);
 
 int sl_svc_key_cmp(const struct sl_svc_key *a, const struct sl_svc_key *b);
 int sl_member_cmp(const struct sl_model_member *a,

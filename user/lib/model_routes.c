@@ -283,7 +283,8 @@ static int route_frontends(struct sl_model *m, const struct sl_config *cfg,
 }
 
 /* A service's DestinationRule: connectionPool.tcp.maxConnections caps each
- * of its frontends' endpoints; loadBalancer.simple picks how. */
+ * of its frontends' endpoints; loadBalancer.simple picks how; the rule is
+ * kept for localityLbSetting, applied once routes have set the members. */
 static void apply_pools(struct sl_model *m, const struct sl_config *cfg)
 {
 	for (size_t i = 0; i < cfg->n_drules; i++) {
@@ -291,7 +292,8 @@ static void apply_pools(struct sl_model *m, const struct sl_config *cfg)
 		struct svc_name svc;
 
 		if ((!dr->max_connections && !dr->lb_flags && !dr->idle_ms &&
-		     !dr->max_age_ms && !dr->outlier && !dr->ka_time_s) ||
+		     !dr->max_age_ms && !dr->outlier && !dr->ka_time_s &&
+		     !dr->n_distribute) ||
 		    resolve_host(m, cfg, dr->host, dr->meta.namespace, &svc) < 0)
 			continue;
 		for (size_t k = 0; k < m->n_fe; k++)
@@ -308,6 +310,7 @@ static void apply_pools(struct sl_model *m, const struct sl_config *cfg)
 				m->fe[k].ka_interval_s = (uint16_t)dr->ka_interval_s;
 				m->fe[k].ka_probes = dr->ka_probes;
 				m->fe[k].eject_ms = dr->eject_ms;
+				m->fe[k].dr = dr;
 			}
 	}
 }

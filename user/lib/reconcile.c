@@ -159,7 +159,7 @@ static bool same_members(const struct sl_applied_fe *a, const struct sl_applied_
 		const struct sl_member *x = &a->members[i], *y = &b->members[i];
 
 		if (x->backend_id != y->backend_id || x->weight != y->weight ||
-		    x->flags != y->flags)
+		    x->flags != y->flags || x->tier != y->tier)
 			return false;
 	}
 	return true;
@@ -197,11 +197,73 @@ static int maglev_table(const struct sl_frontend *fe, const uint32_t *weights,
 	return ret;
 }
 
+/* One table per locality priority, laid end to end: priority t holds
+ * slots [tier_end[t - 1], tier_end[t]), each a table of its own (smooth
+ * round-robin or Maglev) over that priority's members, so the kernel
+ * can pick within one priority exactly as it picks within a service. */
+static int tier_tables(struct run *r, const struct sl_frontend *fe, const uint32_t *weights,
+		       uint32_t n_tiers, uint32_t **table, size_t *n_slots,
+		       uint32_t *per_member, uint32_t *tier_end)
+{
+	uint32_t *w = calloc(fe->n_members + 1, sizeof(*w));
+	uint32_t *part_n = calloc(fe->n_members + 1, sizeof(*part_n));
+	int ret = 0;
+
+	*table = NULL;
+	*n_slots = 0;
+	if (!w || !part_n) {
+		free(w);
+		free(part_n);
+		return sl_errf(r->err, "out of memory");
+	}
+	for (uint32_t t = 0; t < n_tiers && ret == 0; t++) {
+		uint32_t *part = NULL, *grown;
+		size_t n_part = 0;
+
+		for (size_t i = 0; i < fe->n_members; i++)
+			w[i] = fe->members[i].tier == t ? weights[i] : 0;
+		if (!any_weight(w, fe->n_members)) {
+			tier_end[t] = (uint32_t)*n_slots;
+			continue;
+		}
+		if (fe->flags & SL_SVC_F_LB_HASH)
+			ret = maglev_table(fe, w, &part, &n_part, part_n, r->err);
+		else
+			ret = sl_slots_build(w, fe->n_members,
+					     SL_MAX_SLOTS_PER_SERVICE / n_tiers, &part,
+					     &n_part, part_n, r->err);
+		if (ret < 0)
+			break;
+		grown = realloc(*table, (*n_slots + n_part + 1) * sizeof(**table));
+		if (!grown) {
+			free(part);
+			ret = sl_errf(r->err, "out of memory");
+			break;
+		}
+		*table = grown;
+		memcpy(*table + *n_slots, part, n_part * sizeof(*part));
+		*n_slots += n_part;
+		tier_end[t] = (uint32_t)*n_slots;
+		for (size_t i = 0; i < fe->n_members; i++)
+			per_member[i] += part_n[i];
+		free(part);
+	}
+	if (ret < 0) {
+		free(*table);
+		*table = NULL;
+		*n_slots = 0;
+	}
+	free(w);
+	free(part_n);
+	return ret;
+}
+
 static int build_next(struct run *r, struct fe_plan *p)
 {
 	const struct sl_frontend *fe = p->want;
 	struct sl_applied_fe *next = &p->next;
 	uint32_t *weights, *per_member, *table = NULL;
+	uint32_t n_tiers = 1;
 	size_t n_slots = 0;
 	int ret;
 
@@ -235,9 +297,19 @@ static int build_next(struct run *r, struct fe_plan *p)
 		next->members[i].backend_id = find_want(r, &tuple)->be.id;
 		next->members[i].weight = fe->members[i].weight;
 		next->members[i].flags = fe->members[i].flags;
+		next->members[i].tier = fe->members[i].tier;
 		weights[i] = fe->members[i].usable ? fe->members[i].weight : 0;
+		if (weights[i] && fe->members[i].tier >= n_tiers)
+			n_tiers = fe->members[i].tier + 1;
 	}
-	if ((fe->flags & SL_SVC_F_LB_HASH) && any_weight(weights, fe->n_members))
+	if (n_tiers > SL_MAX_TIERS) {
+		ret = sl_errf(r->err, "%s/%s: %u locality priorities, at most %u",
+			      fe->namespace, fe->name, n_tiers, SL_MAX_TIERS);
+	} else if (n_tiers > 1) {
+		next->n_tiers = n_tiers;
+		ret = tier_tables(r, fe, weights, n_tiers, &table, &n_slots, per_member,
+				  next->tier_end);
+	} else if ((fe->flags & SL_SVC_F_LB_HASH) && any_weight(weights, fe->n_members))
 		ret = maglev_table(fe, weights, &table, &n_slots, per_member, r->err);
 	else
 		ret = sl_slots_build(weights, fe->n_members, SL_MAX_SLOTS_PER_SERVICE,
@@ -481,6 +553,8 @@ static int write_fe(struct run *r, struct fe_plan *p)
 	v.ka_interval_s = n->ka_interval_s;
 	v.ka_probes = n->ka_probes;
 	v.conn_burst = n->conn_burst;
+	v.n_tiers = n->n_tiers;
+	memcpy(v.tier_end, n->tier_end, sizeof(v.tier_end));
 	/* The switch: from here on new connections use revision n->rev. */
 	if (map_write(r, st->maps->svc, &n->key, &v, "sluice_svc"))
 		goto undo;

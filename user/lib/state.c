@@ -136,6 +136,8 @@ static int load_frontends(struct sl_state *st, struct sl_err *err)
 		fe->ka_interval_s = v.ka_interval_s;
 		fe->ka_probes = v.ka_probes;
 		fe->conn_burst = v.conn_burst;
+		fe->n_tiers = v.n_tiers;
+		memcpy(fe->tier_end, v.tier_end, sizeof(fe->tier_end));
 		fe->members = calloc(v.n_members ? v.n_members : 1, sizeof(*fe->members));
 		if (!fe->members)
 			return sl_errf(err, "out of memory");

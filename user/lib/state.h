@@ -33,6 +33,8 @@ struct sl_applied_fe {
 	uint32_t ka_probes;
 	uint32_t conn_rate;		/* connection rate limit, 0: none */
 	uint32_t conn_burst;
+	uint32_t n_tiers;		/* locality priorities, 0: one table */
+	uint32_t tier_end[SL_MAX_TIERS];
 	struct sl_member *members;	/* malloc'd */
 	struct sl_svc_info info;
 	bool dirty;			/* tables found incomplete: rewrite */
