@@ -151,58 +151,38 @@ static __always_inline void sl_refusal_event(struct bpf_sock_addr *ctx, __u32 ty
 			&d, svc_id, 0);
 }
 
-static __always_inline __u32 sl_mix(__u32 h, __u32 w)
-{
-	h ^= w;
-	h *= 0x9e3779b1;
-	return h ^ (h >> 15);
-}
-
-/* The client's address, for consistent hashing: the socket's bound source
- * if it has one, else its pod's address (learned by the agent for the
- * network namespace); 0 when unknown (the service then round-robins). */
-static __always_inline __u32 sl_source_hash(struct bpf_sock_addr *ctx, __u8 family)
+/* The client as the hook knows it without a lookup (see lb.h). */
+static __always_inline void sl_client_hint_read(struct bpf_sock_addr *ctx, __u8 family,
+						struct sl_client_hint *h)
 {
 	struct bpf_sock *sk = ctx->sk;
-	struct sl_netns_addr *ns;
-	__u64 cookie;
-	__u32 h = 0x5eed;
 
-	if (sk && family == SL_AF_INET && sk->src_ip4)
-		return sl_mix(h, sk->src_ip4) | 1;
-	if (sk && family == SL_AF_INET6 && (sk->src_ip6[0] | sk->src_ip6[3]))
-		return sl_mix(sl_mix(sl_mix(sl_mix(h, sk->src_ip6[0]), sk->src_ip6[1]),
-				     sk->src_ip6[2]), sk->src_ip6[3]) | 1;
-	cookie = bpf_get_netns_cookie(ctx);
-	ns = bpf_map_lookup_elem(&sluice_netns_addr, &cookie);
-	if (!ns)
-		return 0;
-	if (family == SL_AF_INET && ns->has4)
-		return sl_mix(h, ns->addr4.a[0]) | 1;
-	if (family == SL_AF_INET6 && ns->has6)
-		return sl_mix(sl_mix(sl_mix(sl_mix(h, ns->addr6.a[0]), ns->addr6.a[1]),
-				     ns->addr6.a[2]), ns->addr6.a[3]) | 1;
-	return 0;
-}
-
-/* Only consistent-hash services pay for finding the client's address. */
-static __always_inline int sl_wants_hash(const struct sl_svc_key *key)
-{
-	struct sl_svc *svc = bpf_map_lookup_elem(&sluice_svc, key);
-
-	return svc && (svc->flags & SL_SVC_F_LB_HASH);
+	h->netns_cookie = bpf_get_netns_cookie(ctx);
+	if (!sk)
+		return;
+	if (family == SL_AF_INET && sk->src_ip4) {
+		h->bound.a[0] = sk->src_ip4;
+		h->bound_family = SL_AF_INET;
+	} else if (family == SL_AF_INET6 && (sk->src_ip6[0] | sk->src_ip6[3])) {
+		h->bound.a[0] = sk->src_ip6[0];
+		h->bound.a[1] = sk->src_ip6[1];
+		h->bound.a[2] = sk->src_ip6[2];
+		h->bound.a[3] = sk->src_ip6[3];
+		h->bound_family = SL_AF_INET6;
+	}
 }
 
 static __always_inline int sl_translate(struct bpf_sock_addr *ctx, int v6, int connected)
 {
+	struct sl_client_hint hint = {};
 	struct sl_svc_key key = {};
 	struct sl_choice choice;
 
 	sl_ctx_addr_read(ctx, v6, &key.addr, &key.family);
 	key.port = (__be16)ctx->user_port;
 	key.proto = (__u8)ctx->protocol;
-	switch (sl_choose(&key, &choice, connected, sl_wants_hash(&key) ?
-			  sl_source_hash(ctx, key.family) : 0)) {
+	sl_client_hint_read(ctx, key.family, &hint);
+	switch (sl_choose(&key, &choice, connected, &hint)) {
 	case SL_PASS:
 		if (connected)
 			sl_sock_vip_forget(ctx);

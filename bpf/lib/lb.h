@@ -29,6 +29,81 @@ struct sl_choice {
 	__u32 eject_ms;
 };
 
+/* Who connects, as far as the hook knows without a lookup: the socket's
+ * bound source address, if any, and its network namespace, whose pod
+ * address the agent learned (sluice_netns_addr). Resolved only for
+ * services that need the client (consistent hashing, limits by source). */
+struct sl_client_hint {
+	__u64 netns_cookie;
+	struct sl_addr bound;
+	__u8 bound_family;	/* 0: not bound */
+};
+
+struct sl_client {
+	struct sl_addr addr;
+	__u8 family;		/* 0: unknown */
+};
+
+static __always_inline void sl_client_resolve(const struct sl_client_hint *h, __u8 family,
+					      struct sl_client *c)
+{
+	struct sl_netns_addr *ns;
+
+	if (h->bound_family == family) {
+		c->addr = h->bound;
+		c->family = family;
+		return;
+	}
+	ns = bpf_map_lookup_elem(&sluice_netns_addr, &h->netns_cookie);
+	if (!ns)
+		return;
+	if (family == SL_AF_INET && ns->has4) {
+		c->addr = ns->addr4;
+		c->family = family;
+	} else if (family == SL_AF_INET6 && ns->has6) {
+		c->addr = ns->addr6;
+		c->family = family;
+	}
+}
+
+static __always_inline __u32 sl_mix(__u32 h, __u32 w)
+{
+	h ^= w;
+	h *= 0x9e3779b1;
+	return h ^ (h >> 15);
+}
+
+/* The client's entry of a Maglev table; 0 when unknown (the service then
+ * round-robins). */
+static __always_inline __u32 sl_client_hash(const struct sl_client *c)
+{
+	__u32 h = 0x5eed;
+
+	if (c->family == SL_AF_INET)
+		return sl_mix(h, c->addr.a[0]) | 1;
+	if (c->family == SL_AF_INET6)
+		return sl_mix(sl_mix(sl_mix(sl_mix(h, c->addr.a[0]), c->addr.a[1]),
+				     c->addr.a[2]), c->addr.a[3]) | 1;
+	return 0;
+}
+
+/* A limit with sources applies to the clients the agent listed; an
+ * unknown client (a namespace not learned yet) is not one of them. */
+static __always_inline int sl_limit_applies(__u32 svc_id, __u32 flags,
+					    const struct sl_client *c)
+{
+	struct sl_limit_src_key key = {};
+
+	if (!(flags & SL_SVC_F_LIMIT_SOURCES))
+		return 1;
+	if (!c->family)
+		return 0;
+	key.svc_id = svc_id;
+	key.family = c->family;
+	key.addr = c->addr;
+	return bpf_map_lookup_elem(&sluice_limit_src, &key) != NULL;
+}
+
 /* Endpoints tried for a place under maxConnections before refusing. */
 #define SL_POOL_TRIES 8
 
@@ -224,14 +299,15 @@ static __always_inline int sl_take_token(__u32 id, __u32 rate, __u32 burst)
 
 static __always_inline enum sl_verdict
 sl_choose(const struct sl_svc_key *key, struct sl_choice *choice, int connected,
-	  __u32 src_hash)
+	  const struct sl_client_hint *hint)
 {
+	struct sl_client client = {};
 	struct sl_svc_state *state;
 	struct sl_backend *backend;
 	struct sl_slot_key slot_key;
 	struct sl_slot *slot = NULL;
 	struct sl_svc *svc;
-	__u32 cursor, rev, n_slots, lo = 0, len = 0;
+	__u32 cursor, rev, n_slots, lo = 0, len = 0, src_hash = 0;
 	int attempt;
 
 	svc = bpf_map_lookup_elem(&sluice_svc, key);
@@ -241,7 +317,12 @@ sl_choose(const struct sl_svc_key *key, struct sl_choice *choice, int connected,
 	state = bpf_map_lookup_elem(&sluice_svc_state, &choice->svc_id);
 	if (!state)
 		return SL_REFUSE;
+	if (svc->flags & (SL_SVC_F_LB_HASH | SL_SVC_F_LIMIT_SOURCES)) {
+		sl_client_resolve(hint, key->family, &client);
+		src_hash = sl_client_hash(&client);
+	}
 	if (connected && svc->conn_rate && svc->n_slots &&
+	    sl_limit_applies(choice->svc_id, svc->flags, &client) &&
 	    !sl_take_token(choice->svc_id, svc->conn_rate, svc->conn_burst)) {
 		__sync_fetch_and_add(&state->rate_limited, 1);
 		return SL_LIMITED;

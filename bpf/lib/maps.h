@@ -190,6 +190,15 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } sluice_bw SEC(".maps") __weak;
 
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, SL_DEFAULT_MAX_IPCACHE / 2);
+	__type(key, struct sl_limit_src_key);
+	__type(value, __u32);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} sluice_limit_src SEC(".maps") __weak;
+
 /* Identity and authorization (see include/sluice/abi.h). */
 struct {
 	__uint(type, BPF_MAP_TYPE_LPM_TRIE);

@@ -79,6 +79,9 @@ struct sl_svc_key {
  * and the client's address picks the slot, so a client keeps its endpoint
  * while that endpoint stays (and almost always when others change). */
 #define SL_SVC_F_LB_HASH (1U << 4)
+/* The connection rate limit applies only to the clients listed in
+ * sluice_limit_src (TrafficLimit spec.sources). */
+#define SL_SVC_F_LIMIT_SOURCES (1U << 5)
 
 /* Locality priorities (DestinationRule localityLbSetting failover) a slot
  * table holds at most: same subzone, zone, region, failover region, rest. */
@@ -677,6 +680,19 @@ struct sl_bw {
 	struct bpf_spin_lock lock;
 	__u32 pad;
 	struct sl_bw_dir dir[2];	/* SL_BW_EGRESS, SL_BW_INGRESS */
+};
+
+/*
+ * sluice_limit_src: (service, client address) pairs a connection rate
+ * limit with sources applies to: the addresses of the workloads whose
+ * namespace or principal the TrafficLimit's spec.sources match. Together
+ * they share the service's bucket; other clients are not limited.
+ */
+struct sl_limit_src_key {
+	__u32 svc_id;
+	__u8 family;
+	__u8 pad[3];
+	struct sl_addr addr;
 };
 
 /* Pin layout under the agent's bpffs directory. */

@@ -13,9 +13,10 @@ SEC("syscall")
 int select_one(struct select_args *args)
 {
 	struct sl_svc_key key = args->key;
+	struct sl_client_hint hint = {};
 	struct sl_choice choice = {};
 
-	args->verdict = sl_choose(&key, &choice, args->connected, 0);
+	args->verdict = sl_choose(&key, &choice, args->connected, &hint);
 	args->svc_id = choice.svc_id;
 	args->backend_id = choice.backend_id;
 	args->backend = choice.backend;

@@ -148,6 +148,12 @@ static void test_limit_errors(void **state)
 		{ "spec: {selector: {}, bandwidth: {ingress: 1M, up: 2M}}\n", "up" },
 		{ "spec: {selector: {}, connectionsPerSecond: 5}\n",
 		  "connectionsPerSecond limits services" },
+		{ "spec: {selector: {}, bandwidth: {egress: 1M}, sources: [{namespaces: [a]}]}\n",
+		  "spec.sources narrows connectionsPerSecond" },
+		{ "spec: {services: [{name: web}], connectionsPerSecond: 5, sources: [{}]}\n",
+		  "test.yaml:14:68: spec.sources[0]: a source needs namespaces, principals" },
+		{ "spec: {services: [{name: web}], connectionsPerSecond: 5, sources: "
+		  "[{namespace: [a]}]}\n", "namespace" },
 		{ "spec: {services: [{name: web}], connectionsPerSecond: 0}\n",
 		  "test.yaml:14:55: spec.connectionsPerSecond: 0 is out of range" },
 		{ "spec: {services: [{name: web}], connectionsPerSecond: 5, burts: 3}\n",
@@ -174,16 +180,46 @@ static void test_limit_errors(void **state)
 	}
 }
 
-static void test_limit_not_yet_fields_warned(void **state)
+/* Sources: the addresses of the Pods and WorkloadEntries they match. */
+static void test_limit_sources(void **state)
 {
 	struct sl_config cfg;
+	struct sl_model model;
+	struct sl_err err;
 
 	(void)state;
-	load_ok("apiVersion: sluice.dev/v1alpha1\nkind: TrafficLimit\n"
+	load_ok("apiVersion: v1\nkind: Pod\nmetadata: {name: p1, namespace: ops}\n"
+		"status: {podIP: 10.200.1.5}\n---\n"
+		"apiVersion: v1\nkind: Pod\nmetadata: {name: p2, namespace: shop}\n"
+		"spec: {serviceAccountName: batch}\nstatus: {podIP: 10.200.1.6}\n---\n"
+		"apiVersion: v1\nkind: Pod\nmetadata: {name: p3, namespace: shop}\n"
+		"status: {podIP: 10.200.1.7}\n---\n"
+		"apiVersion: networking.istio.io/v1\nkind: WorkloadEntry\n"
+		"metadata: {name: vm, namespace: dev}\n"
+		"spec: {address: 10.0.0.9, serviceAccount: batch}\n---\n"
+		"apiVersion: sluice.dev/v1alpha1\nkind: TrafficLimit\n"
 		"metadata: {name: l, namespace: shop}\n"
 		"spec:\n  services: [{name: web}]\n  connectionsPerSecond: 5\n"
-		"  sources: [{namespaces: [ops]}]\n", &cfg);
-	assert_true(warnings_contain(&cfg, "sources"));
+		"  sources:\n  - {namespaces: [ops]}\n"
+		"  - {principals: [\"*/sa/batch\"], "
+		"namespaces: [\"*\"]}\n", &cfg);
+	assert_int_equal(sl_model_build(&cfg, &model, &err), 0);
+	for (size_t i = 0; i < model.n_fe; i++) {
+		char ips[128] = "";
+
+		assert_true(model.fe[i].flags & SL_SVC_F_LIMIT_SOURCES);
+		assert_int_equal(model.fe[i].n_limit_src, 3);	/* p1, p2, vm; not p3 */
+		for (size_t k = 0; k < model.fe[i].n_limit_src; k++) {
+			char a[64];
+
+			sl_ip_format(&model.fe[i].limit_src[k].addr,
+				     model.fe[i].limit_src[k].family, a, sizeof(a));
+			strcat(ips, a);
+			strcat(ips, " ");
+		}
+		assert_string_equal(ips, "10.200.1.5 10.200.1.6 10.0.0.9 ");
+	}
+	sl_model_free(&model);
 	sl_config_free(&cfg);
 }
 
@@ -290,7 +326,7 @@ int main(void)
 		cmocka_unit_test(test_bandwidth_annotation_errors),
 		cmocka_unit_test(test_limit_applies_to_every_frontend),
 		cmocka_unit_test(test_limit_errors),
-		cmocka_unit_test(test_limit_not_yet_fields_warned),
+		cmocka_unit_test(test_limit_sources),
 		cmocka_unit_test(test_two_limits_on_one_service),
 	};
 

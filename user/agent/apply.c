@@ -6,6 +6,7 @@
 
 #include "apply.h"
 #include "bandwidth.h"
+#include "limit_src.h"
 #include "config.h"
 #include "log.h"
 #include "reconcile.h"
@@ -153,7 +154,8 @@ static void roll_back(struct sl_applier *a)
 		return;
 	}
 	if (sl_reconcile(&a->state, &a->applied, &rep, &err) < 0 ||
-	    sl_bw_reconcile(a->maps, &a->applied, &err) < 0)
+	    sl_bw_reconcile(a->maps, &a->applied, &err) < 0 ||
+	    sl_limit_src_reconcile(a->maps, &a->state, &a->applied, &err) < 0)
 		sl_error("rolling back failed too: %s", err.msg);
 	else
 		sl_info("rolled back to the previous configuration");
@@ -190,7 +192,9 @@ int sl_applier_run(struct sl_applier *a, bool force)
 		reject(a, err.msg);
 		return -1;
 	}
-	if (sl_bw_check(a->maps, &model, &err) < 0 || prepare_authz(a, &cfg, &zrep, &err) < 0) {
+	if (sl_bw_check(a->maps, &model, &err) < 0 ||
+	    sl_limit_src_check(a->maps, &model, &err) < 0 ||
+	    prepare_authz(a, &cfg, &zrep, &err) < 0) {
 		sl_model_free(&model);
 		sl_config_free(&cfg);
 		reject(a, err.msg);
@@ -198,7 +202,8 @@ int sl_applier_run(struct sl_applier *a, bool force)
 	}
 	sl_reset_pairs(&a->state, &before);
 	if (sl_reconcile(&a->state, &model, &rep, &err) < 0 ||
-	    sl_bw_reconcile(a->maps, &model, &err) < 0) {
+	    sl_bw_reconcile(a->maps, &model, &err) < 0 ||
+	    sl_limit_src_reconcile(a->maps, &a->state, &model, &err) < 0) {
 		sl_pairs_free(&before);
 		sl_authz_abort(&a->authz);
 		sl_model_free(&model);

@@ -89,6 +89,7 @@ static void set_limits(struct sluice_bpf *skel, const struct sl_limits *lim)
 	bpf_map__set_max_entries(skel->maps.sluice_workload_info, lim->max_workloads * 2);
 	bpf_map__set_max_entries(skel->maps.sluice_policy, lim->max_verdicts * 2);
 	bpf_map__set_max_entries(skel->maps.sluice_bw, lim->max_workloads);
+	bpf_map__set_max_entries(skel->maps.sluice_limit_src, lim->max_workloads);
 }
 
 /* libbpf refuses a pinned map whose shape differs with a terse message;

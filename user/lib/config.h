@@ -315,6 +315,14 @@ struct sl_service_ref {
 	struct sl_loc loc;
 };
 
+/* TrafficLimit spec.sources[]: the clients a connection rate limit
+ * applies to; each given list must match (Istio's string match). */
+struct sl_limit_source {
+	struct sl_strlist namespaces;
+	struct sl_strlist principals;	/* "cluster.local/ns/NS/sa/SA" */
+	struct sl_loc loc;
+};
+
 struct sl_traffic_limit {
 	struct sl_meta meta;
 	struct sl_service_ref *services;	/* spec.services */
@@ -323,6 +331,8 @@ struct sl_traffic_limit {
 	uint32_t conn_burst;		/* spec.burst, default conn_rate */
 	uint64_t egress_bps;		/* spec.bandwidth.egress, bits/s, 0: none */
 	uint64_t ingress_bps;		/* spec.bandwidth.ingress */
+	struct sl_limit_source *sources;	/* none: every client */
+	size_t n_sources, cap_sources;
 	bool has_selector;		/* spec.selector: the workloads limited */
 	struct sl_label *match_labels;	/* spec.selector.matchLabels */
 	size_t n_match_labels, cap_match_labels;

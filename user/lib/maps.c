@@ -43,6 +43,7 @@ const struct sl_map_desc sl_map_descs[] = {
 	DESC(doomed),
 	DESC(events),
 	DESC(bw),
+	DESC(limit_src),
 };
 const size_t sl_n_map_descs = sizeof(sl_map_descs) / sizeof(sl_map_descs[0]);
 

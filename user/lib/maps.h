@@ -45,6 +45,7 @@ struct sl_maps {
 	int doomed;
 	int events;
 	int bw;
+	int limit_src;
 	bool owned;		/* close the fds in sl_maps_close */
 	uint32_t max_services;
 	uint32_t max_backends;

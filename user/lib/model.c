@@ -293,7 +293,11 @@ static int apply_limits(struct sl_model *m, const struct sl_config *cfg, struct 
 {
 	for (size_t i = 0; i < cfg->n_limits; i++) {
 		const struct sl_traffic_limit *tl = &cfg->limits[i];
+		const struct sl_ip *src = NULL;
+		size_t n_src = 0;
 
+		if (tl->conn_rate && tl->n_sources)
+			src = sl_model_limit_sources(m, cfg, tl, &n_src);
 		for (size_t j = 0; tl->conn_rate && j < tl->n_services; j++) {
 			const struct sl_service_ref *ref = &tl->services[j];
 			size_t hits = 0;
@@ -318,6 +322,11 @@ static int apply_limits(struct sl_model *m, const struct sl_config *cfg, struct 
 				fe->limit = tl;
 				fe->conn_rate = tl->conn_rate;
 				fe->conn_burst = tl->conn_burst;
+				if (tl->n_sources) {
+					fe->flags |= SL_SVC_F_LIMIT_SOURCES;
+					fe->limit_src = src;
+					fe->n_limit_src = n_src;
+				}
 				hits++;
 			}
 			if (!hits)

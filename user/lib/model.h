@@ -50,6 +50,10 @@ struct sl_frontend {
 	uint32_t conn_rate;	/* TrafficLimit connectionsPerSecond, 0: none */
 	uint32_t conn_burst;
 	const struct sl_traffic_limit *limit;	/* that set them */
+	/* With SL_SVC_F_LIMIT_SOURCES: the client addresses the rate limit
+	 * applies to (shared by the limit's frontends). */
+	const struct sl_ip *limit_src;
+	size_t n_limit_src;
 	struct sl_loc loc;	/* of the resource that defines it */
 	/* Its DestinationRule, valid only while the model is built (it
 	 * belongs to the configuration), NULL afterwards. */
@@ -93,8 +97,8 @@ void sl_model_free(struct sl_model *model);
 int sl_model_apply_routes(struct sl_model *m, const struct sl_config *cfg,
 			  struct sl_err *err);
 
-/* Part of sl_model_build (model_bw.c): bandwidth limits of workloads from
- * Pod annotations and TrafficLimits, after routes and limits. */
+/* Part of sl_model_build (model_limits.c): bandwidth limits of workloads
+ * from Pod annotations and TrafficLimits, after routes and limits. */
 int sl_model_apply_bandwidth(struct sl_model *m, const struct sl_config *cfg,
 			     struct sl_err *err);
 
@@ -103,6 +107,11 @@ int sl_model_apply_bandwidth(struct sl_model *m, const struct sl_config *cfg,
  * into weights (distribute) or priorities (failover). */
 void sl_model_apply_locality(struct sl_model *m, const struct sl_config *cfg,
 			     const struct sl_locality *node);
+
+/* The client addresses a TrafficLimit's spec.sources match (model_limits.c),
+ * in the model's arena. */
+const struct sl_ip *sl_model_limit_sources(struct sl_model *m, const struct sl_config *cfg,
+					   const struct sl_traffic_limit *tl, size_t *n);
 
 int sl_svc_key_cmp(const struct sl_svc_key *a, const struct sl_svc_key *b);
 int sl_member_cmp(const struct sl_model_member *a,

@@ -61,12 +61,43 @@ static int spec_burst(struct sl_yctx *ctx, yaml_node_t *node, void *obj)
 			 &((struct sl_traffic_limit *)obj)->conn_burst);
 }
 
-static int spec_not_yet(struct sl_yctx *ctx, yaml_node_t *node, void *obj)
+static int src_namespaces(struct sl_yctx *ctx, yaml_node_t *node, void *obj)
 {
-	(void)obj;
-	sl_y_warn(ctx, node, "not implemented by Sluice yet; the limit applies to "
-		  "every source");
+	return sl_decode_strlist(ctx, node, &((struct sl_limit_source *)obj)->namespaces);
+}
+
+static int src_principals(struct sl_yctx *ctx, yaml_node_t *node, void *obj)
+{
+	return sl_decode_strlist(ctx, node, &((struct sl_limit_source *)obj)->principals);
+}
+
+static const struct sl_yfield source_fields[] = {
+	{ "namespaces", SL_YF_DECODE, src_namespaces },
+	{ "principals", SL_YF_DECODE, src_principals },
+	{ NULL, 0, NULL },
+};
+
+static int source_item(struct sl_yctx *ctx, yaml_node_t *item, size_t index, void *obj)
+{
+	struct sl_traffic_limit *tl = obj;
+	struct sl_limit_source src;
+
+	(void)index;
+	memset(&src, 0, sizeof(src));
+	src.loc = sl_y_loc(ctx, item);
+	if (sl_y_map(ctx, item, source_fields, &src) < 0)
+		return -1;
+	if (!src.namespaces.n && !src.principals.n)
+		return sl_y_fail(ctx, item, "a source needs namespaces, principals or both");
+	sl_arena_grow(ctx->arena, (void **)&tl->sources, &tl->cap_sources,
+		      tl->n_sources + 1, sizeof(src));
+	tl->sources[tl->n_sources++] = src;
 	return 0;
+}
+
+static int spec_sources(struct sl_yctx *ctx, yaml_node_t *node, void *obj)
+{
+	return sl_y_seq(ctx, node, source_item, obj);
 }
 
 static int bw_egress(struct sl_yctx *ctx, yaml_node_t *node, void *obj)
@@ -121,7 +152,7 @@ static const struct sl_yfield spec_fields[] = {
 	{ "selector", SL_YF_DECODE, spec_selector },
 	{ "connectionsPerSecond", SL_YF_DECODE, spec_rate },
 	{ "burst", SL_YF_DECODE, spec_burst },
-	{ "sources", SL_YF_DECODE, spec_not_yet },
+	{ "sources", SL_YF_DECODE, spec_sources },
 	{ "bandwidth", SL_YF_DECODE, spec_bandwidth },
 	{ NULL, 0, NULL },
 };
@@ -157,6 +188,9 @@ static int sl_check_traffic_limit(struct sl_yctx *ctx, yaml_node_t *spec,
 		return sl_y_fail(ctx, spec, "spec: bandwidth applies to the workloads "
 				 "spec.selector picks or to the endpoints of "
 				 "spec.services; give one");
+	if (tl->n_sources && !tl->conn_rate)
+		return sl_y_fail(ctx, spec, "spec.sources narrows connectionsPerSecond, "
+				 "which is not given");
 	if (tl->has_selector && tl->conn_rate && !bandwidth)
 		return sl_y_fail(ctx, spec, "spec.selector picks workloads for a "
 				 "bandwidth limit; connectionsPerSecond limits spec.services");

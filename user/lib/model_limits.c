@@ -1,5 +1,11 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /*
+ * What TrafficLimits (and pod annotations) need from the workloads.
+ *
+ * The clients a connection rate limit with spec.sources applies to: the
+ * addresses of the Pods and WorkloadEntries whose namespace and principal
+ * one of the sources matches.
+ *
  * Bandwidth limits per workload address: the Kubernetes bandwidth
  * plugin's pod annotations, and TrafficLimit spec.bandwidth for the
  * workloads its selector picks (Pods and WorkloadEntries of its
@@ -10,8 +16,67 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "authz.h"
 #include "log.h"
 #include "model.h"
+
+static bool list_matches(const struct sl_strlist *l, const char *value)
+{
+	if (!l->n)
+		return true;	/* not given: any */
+	for (size_t i = 0; i < l->n; i++) {
+		const char *pat = l->v[i];
+
+		if (!strncmp(pat, "spiffe://", 9))
+			pat += 9;
+		if (sl_authz_str_match(pat, value))
+			return true;
+	}
+	return false;
+}
+
+static bool source_matches(const struct sl_traffic_limit *tl, const char *ns, const char *sa)
+{
+	char principal[SL_NAMESPACE_LEN + SL_NAME_LEN + 64];
+
+	snprintf(principal, sizeof(principal), "%s/ns/%s/sa/%s", SL_TRUST_DOMAIN, ns,
+		 sa ? sa : "default");
+	for (size_t i = 0; i < tl->n_sources; i++)
+		if (list_matches(&tl->sources[i].namespaces, ns) &&
+		    list_matches(&tl->sources[i].principals, principal))
+			return true;
+	return false;
+}
+
+static void add_ip(struct sl_model *m, struct sl_ip **v, size_t *n, size_t *cap,
+		   const struct sl_ip *ip)
+{
+	sl_arena_grow(&m->arena, (void **)v, cap, *n + 1, sizeof(**v));
+	(*v)[(*n)++] = *ip;
+}
+
+const struct sl_ip *sl_model_limit_sources(struct sl_model *m, const struct sl_config *cfg,
+					   const struct sl_traffic_limit *tl, size_t *n)
+{
+	struct sl_ip *v = NULL;
+	size_t cap = 0;
+
+	*n = 0;
+	for (size_t i = 0; i < cfg->n_pods; i++) {
+		const struct sl_pod *p = &cfg->pods[i];
+
+		if (source_matches(tl, p->meta.namespace, p->service_account))
+			for (size_t k = 0; k < p->n_ips; k++)
+				add_ip(m, &v, n, &cap, &p->ips[k]);
+	}
+	for (size_t i = 0; i < cfg->n_workload_entries; i++) {
+		const struct sl_workload_entry *we = &cfg->workload_entries[i];
+
+		if (source_matches(tl, we->meta.namespace, we->service_account))
+			add_ip(m, &v, n, &cap, &we->addr);
+	}
+	return v;
+}
 
 /* One entry per (address, source); merged after sorting. */
 static void limit(struct sl_model *m, const struct sl_ip *ip, uint64_t egress,
