@@ -6,6 +6,8 @@
 #ifndef SLUICE_BPF_LB_H
 #define SLUICE_BPF_LB_H
 
+#include <stdbool.h>
+
 #include "bucket.h"
 #include "maps.h"
 
@@ -27,6 +29,7 @@ struct sl_choice {
 	__u32 max_age_ms;
 	__u32 eject_after;	/* the service's outlier detection */
 	__u32 eject_ms;
+	__u32 connect_ms;	/* the service's connect timeout */
 };
 
 /* Endpoints tried for a place under maxConnections before refusing. */
@@ -77,16 +80,79 @@ static __always_inline int sl_ejected(__u32 id, __u64 now)
 	return b && now < b->ejected_until_ns;
 }
 
+/* Outlier detection's census of a service revision: its members that are
+ * in the balancing pool (hold slots), and how many of those are ejected
+ * now. Ejection state belongs to the endpoint (address, port), so it has
+ * to be counted where a service's share of ejected members matters. */
+struct sl_od_census {
+	__u32 svc_id;
+	__u32 rev;
+	__u64 now;
+	__u32 members;
+	__u32 ejected;
+};
+
+/* Members counted at most; larger services are judged by their first ones. */
+#define SL_OD_CENSUS_MAX 4096
+
+static long sl_od_census_one(__u64 idx, void *data)
+{
+	struct sl_od_census *c = data;
+	struct sl_member_key key = { .svc_id = c->svc_id, .rev = c->rev, .idx = (__u32)idx };
+	struct sl_member *m = bpf_map_lookup_elem(&sluice_member, &key);
+
+	if (!m)
+		return 1;	/* the revision was replaced under us: stop */
+	if (m->n_slots) {
+		c->members++;
+		if (sl_ejected(m->backend_id, c->now))
+			c->ejected++;
+	}
+	return 0;
+}
+
+/* bpf_loop rather than an open loop: the verifier checks the body once,
+ * whatever the number of members. */
+static __always_inline void sl_od_census(struct sl_od_census *c, __u32 n_members)
+{
+	bpf_loop(n_members < SL_OD_CENSUS_MAX ? n_members : SL_OD_CENSUS_MAX,
+		 sl_od_census_one, c, 0);
+}
+
+/* minHealthPercent: fewer than min_pct of the members healthy (not
+ * ejected) is Envoy's panic: ejection is ignored and every member takes
+ * its turn. Counted only when an ejected member comes up, which is rare
+ * while the service is healthy. */
+static __always_inline bool sl_od_panic(__u32 svc_id, __u32 rev, __u32 n_members,
+					__u32 min_pct, __u64 now)
+{
+	struct sl_od_census c = { .svc_id = svc_id, .rev = rev, .now = now };
+
+	if (!min_pct)
+		return false;
+	sl_od_census(&c, n_members);
+	return (__u64)(c.members - c.ejected) * 100 < (__u64)min_pct * c.members;
+}
+
 /* Outlier detection: an ejected endpoint is passed over for the next ones
  * in weighted order; when every endpoint tried is ejected, the chosen one
- * is used anyway (as Envoy's panic threshold does) rather than refusing. */
+ * is used anyway (as Envoy's panic threshold does) rather than refusing,
+ * and so is an ejected one while fewer than minHealthPercent of the
+ * endpoints are healthy. */
 static __always_inline void sl_skip_ejected(const struct sl_svc_key *key,
 					    struct sl_svc_state *state,
-					    struct sl_choice *choice, __u32 rev, __u32 n_slots)
+					    struct sl_choice *choice, __u32 rev, __u32 n_slots,
+					    __u32 n_members, __u32 min_pct)
 {
 	struct sl_slot_key slot_key = { .svc_id = choice->svc_id, .rev = rev };
 	__u64 now = bpf_ktime_get_ns();
 
+	if (!sl_ejected(choice->backend_id, now))
+		return;
+	if (sl_od_panic(choice->svc_id, rev, n_members, min_pct, now)) {
+		__sync_fetch_and_add(&state->eject_panic, 1);
+		return;
+	}
 	for (int k = 0; k < SL_POOL_TRIES; k++) {
 		struct sl_backend *be;
 		struct sl_slot *slot;
@@ -234,8 +300,10 @@ sl_choose(const struct sl_svc_key *key, struct sl_choice *choice, int connected,
 	choice->max_age_ms = svc->max_age_ms;
 	choice->eject_after = svc->eject_after;
 	choice->eject_ms = svc->eject_ms;
+	choice->connect_ms = svc->connect_ms;
 	if (svc->eject_after && key->proto == SL_PROTO_TCP)
-		sl_skip_ejected(key, state, choice, rev, n_slots);
+		sl_skip_ejected(key, state, choice, rev, n_slots, svc->n_members,
+				svc->min_health_pct);
 	/* Connection counts (LEAST_REQUEST, maxConnections) are TCP's. */
 	if (connected && key->proto == SL_PROTO_TCP &&
 	    (svc->max_conn || (svc->flags & SL_SVC_F_LB_LEAST))) {
