@@ -226,24 +226,45 @@ struct sl_dr_subset {
 	struct sl_loc loc;
 };
 
+/* A DestinationRule trafficPolicy, or one of its portLevelSettings. Each
+ * section given replaces the same section of the level above as a whole,
+ * as in Istio: a port's connectionPool without maxConnections has none. */
+struct sl_traffic_policy {
+	bool pool;			/* connectionPool given */
+	bool lb;			/* loadBalancer given */
+	bool outlier;			/* outlierDetection given */
+	/* connectionPool.tcp.maxConnections: active connections to each
+	 * endpoint from this node; 0: no cap. */
+	uint32_t max_connections;
+	uint32_t connect_ms;		/* connectionPool.tcp.connectTimeout */
+	uint32_t idle_ms;		/* connectionPool.tcp.idleTimeout */
+	uint32_t max_age_ms;		/* connectionPool.tcp.maxConnectionDuration */
+	uint32_t ka_time_s;		/* connectionPool.tcp.tcpKeepalive */
+	uint32_t ka_interval_s;
+	uint32_t ka_probes;
+	uint32_t lb_flags;		/* loadBalancer: SL_SVC_F_LB_* */
+	uint32_t maglev_size;		/* consistentHash.maglev.tableSize */
+	uint32_t eject_after;		/* outlierDetection: consecutive failures */
+	uint32_t eject_ms;		/* outlierDetection.baseEjectionTime */
+	uint32_t eject_max_pct;		/* outlierDetection.maxEjectionPercent */
+	uint32_t min_health_pct;	/* outlierDetection.minHealthPercent */
+};
+
+/* trafficPolicy.portLevelSettings[]: the policy of one service port. */
+struct sl_port_policy {
+	uint16_t port;			/* port.number */
+	struct sl_traffic_policy policy;
+	struct sl_loc loc;
+};
+
 struct sl_destination_rule {
 	struct sl_meta meta;
 	const char *host;		/* spec.host, as written */
 	struct sl_dr_subset *subsets;
 	size_t n_subsets, cap_subsets;
-	/* spec.trafficPolicy.connectionPool.tcp.maxConnections: active
-	 * connections to each endpoint from this node; 0: no cap. */
-	uint32_t max_connections;
-	uint32_t lb_flags;		/* loadBalancer: SL_SVC_F_LB_* */
-	uint32_t maglev_size;		/* consistentHash.maglev.tableSize */
-	uint32_t idle_ms;		/* connectionPool.tcp.idleTimeout */
-	uint32_t max_age_ms;		/* connectionPool.tcp.maxConnectionDuration */
-	uint32_t eject_after;		/* outlierDetection: consecutive failures */
-	uint32_t eject_ms;		/* outlierDetection.baseEjectionTime */
-	bool outlier;			/* outlierDetection given */
-	uint32_t ka_time_s;		/* connectionPool.tcp.tcpKeepalive */
-	uint32_t ka_interval_s;
-	uint32_t ka_probes;
+	struct sl_traffic_policy policy;	/* spec.trafficPolicy */
+	struct sl_port_policy *ports;		/* ... .portLevelSettings */
+	size_t n_ports, cap_ports;
 };
 
 /* networking.istio.io VirtualService: tcp routes. */
