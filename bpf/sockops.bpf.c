@@ -17,6 +17,7 @@
 #include <bpf/bpf_helpers.h>
 #include "lib/bandwidth.h"
 #include "lib/flow.h"
+#include "lib/lb.h"	/* the outlier census */
 
 #define SL_SOL_SOCKET 1
 #define SL_SO_KEEPALIVE 9
@@ -24,6 +25,7 @@
 #define SL_TCP_KEEPIDLE 4
 #define SL_TCP_KEEPINTVL 5
 #define SL_TCP_KEEPCNT 6
+#define SL_TCP_USER_TIMEOUT 18
 #define SL_TCP_ESTABLISHED 1
 #define SL_TCP_SYN_SENT 2
 #define SL_TCP_CLOSE 7
@@ -360,19 +362,25 @@ static __always_inline struct sl_sock_vip *sl_vip_of(struct bpf_sock_ops *skops)
 	return sk ? bpf_sk_storage_get(&sluice_sock_vip, sk, 0, 0) : NULL;
 }
 
-/* tcpKeepalive of the socket's service, set as the connection starts. */
-static __always_inline void sl_keepalive(struct bpf_sock_ops *skops,
-					 const struct sl_sock_vip *v)
+/* The service a client socket connected through, as it is now. */
+static __always_inline struct sl_svc *sl_svc_of(const struct sl_sock_vip *v)
 {
 	struct sl_svc_key key = {};
-	struct sl_svc *svc;
-	int on = 1, val;
 
 	key.addr = v->vip;
 	key.port = v->vip_port;
 	key.proto = SL_PROTO_TCP;
 	key.family = v->family;
-	svc = bpf_map_lookup_elem(&sluice_svc, &key);
+	return bpf_map_lookup_elem(&sluice_svc, &key);
+}
+
+/* tcpKeepalive of the socket's service, set as the connection starts. */
+static __always_inline void sl_keepalive(struct bpf_sock_ops *skops,
+					 const struct sl_sock_vip *v)
+{
+	struct sl_svc *svc = sl_svc_of(v);
+	int on = 1, val;
+
 	if (!svc || !svc->ka_time_s)
 		return;
 	bpf_setsockopt(skops, SL_SOL_SOCKET, SL_SO_KEEPALIVE, &on, sizeof(on));
@@ -388,27 +396,130 @@ static __always_inline void sl_keepalive(struct bpf_sock_ops *skops,
 	}
 }
 
+/*
+ * connectTimeout. Linux gives up on a SYN nobody answers after
+ * tcp_syn_retries retransmissions (about 127 s); TCP_USER_TIMEOUT bounds
+ * SYN_SENT too (tcp_write_timeout checks it there since 5.4, and the
+ * retransmission timer is clamped to what is left of it), so it is set for
+ * the handshake only and the application's own value (usually none) is
+ * given back once established. The connect then fails with ETIMEDOUT at
+ * the first timer after connect_ms: at connect_ms itself when that is
+ * above the first SYN's timeout (one second), and the first SYN's timeout
+ * is shortened to connect_ms when it is below (BPF_SOCK_OPS_TIMEOUT_INIT).
+ * An application whose own TCP_USER_TIMEOUT is shorter keeps it.
+ */
+static __always_inline void sl_connect_timeout(struct bpf_sock_ops *skops,
+					       struct sl_sock_vip *v)
+{
+	int own = 0, val = (int)v->connect_ms;
+
+	if (!v->connect_ms || v->user_timeout)
+		return;
+	if (bpf_getsockopt(skops, SL_SOL_TCP, SL_TCP_USER_TIMEOUT, &own, sizeof(own)))
+		own = 0;
+	if (own > 0 && own <= val)
+		return;
+	if (!bpf_setsockopt(skops, SL_SOL_TCP, SL_TCP_USER_TIMEOUT, &val, sizeof(val)))
+		v->user_timeout = (__u32)own + 1;
+}
+
+/* The kernel asks for the first SYN's retransmission timeout in jiffies.
+ * Their length is the kernel's HZ, which BPF cannot read; but the socket's
+ * icsk_rto still holds TCP_TIMEOUT_INIT, one second in jiffies, when this
+ * is asked (tcp_connect_init has not set it yet), so connect_ms scales it. */
+struct inet_connection_sock___sl {
+	__u32 icsk_rto;
+} __attribute__((preserve_access_index));
+
+struct tcp_sock___slrto {
+	struct inet_connection_sock___sl inet_conn;
+} __attribute__((preserve_access_index));
+
+static __always_inline void sl_syn_timeout(struct bpf_sock_ops *skops)
+{
+	struct tcp_sock___slrto *tp;
+	struct sl_sock_vip *v = sl_vip_of(skops);
+	__u64 second;
+
+	if (!v || !v->connect_ms || v->connect_ms >= 1000 || !skops->sk)
+		return;
+	tp = (void *)bpf_skc_to_tcp_sock(skops->sk);
+	if (!tp)
+		return;
+	second = tp->inet_conn.icsk_rto;
+	if (!second)
+		return;
+	second = second * v->connect_ms / 1000;
+	skops->reply = second ? (__u32)second : 1;
+}
+
+/* Established: the handshake's TCP_USER_TIMEOUT gives way to the
+ * application's own. */
+static __always_inline void sl_handshake_done(struct bpf_sock_ops *skops)
+{
+	struct sl_sock_vip *v = sl_vip_of(skops);
+	int own;
+
+	if (!v || !v->user_timeout)
+		return;
+	own = (int)(v->user_timeout - 1);
+	bpf_setsockopt(skops, SL_SOL_TCP, SL_TCP_USER_TIMEOUT, &own, sizeof(own));
+	v->user_timeout = 0;
+}
+
 /* Sockets holding a pool place, or whose connect outcome feeds outlier
  * detection, ask to hear of their state changes. */
 static __always_inline void sl_pool_watch(struct bpf_sock_ops *skops)
 {
 	struct sl_sock_vip *v = sl_vip_of(skops);
 
-	if (v)
+	if (v) {
 		sl_keepalive(skops, v);
+		sl_connect_timeout(skops, v);
+	}
 	if (v && (v->pooled || v->eject_after))
 		bpf_sock_ops_cb_flags_set(skops, skops->bpf_sock_ops_cb_flags |
 					  BPF_SOCK_OPS_STATE_CB_FLAG);
 }
 
+/* maxEjectionPercent: an ejection that would leave more than max_pct of
+ * the service's members ejected at once is refused, except the first
+ * (Envoy always ejects one). The census and the ejection are not atomic:
+ * two endpoints failing at the same instant may both pass. */
+static __always_inline bool sl_may_eject(const struct sl_sock_vip *v,
+					 const struct sl_backend_state *b, __u64 now)
+{
+	struct sl_od_census c = { .now = now };
+	struct sl_svc_state *state;
+	struct sl_svc *svc;
+
+	if (now < b->ejected_until_ns)
+		return true;		/* already counted: ejected for longer */
+	svc = sl_svc_of(v);
+	if (!svc || svc->id != v->svc_id || svc->eject_max_pct >= 100)
+		return true;
+	c.svc_id = svc->id;
+	c.rev = svc->rev;
+	sl_od_census(&c, svc->n_members);
+	if (!c.ejected ||
+	    (__u64)(c.ejected + 1) * 100 <= (__u64)svc->eject_max_pct * c.members)
+		return true;
+	state = bpf_map_lookup_elem(&sluice_svc_state, &c.svc_id);
+	if (state)
+		__sync_fetch_and_add(&state->eject_refused, 1);
+	return false;
+}
+
 /* Outlier detection: a connect that ends before ESTABLISHED (refused,
- * reset, timed out) is a failure of its endpoint; eject_after in a row
- * eject it for eject_ms times the ejections so far (at most 10); a connect
- * that succeeds clears the streak. */
+ * reset, timed out, connectTimeout included) is a failure of its endpoint;
+ * eject_after in a row eject it for eject_ms times the ejections so far (at
+ * most 10), unless maxEjectionPercent forbids; either way the streak starts
+ * again. A connect that succeeds clears the streak. */
 static __always_inline void sl_connect_outcome(struct bpf_sock_ops *skops)
 {
 	struct sl_backend_state *b;
 	struct sl_sock_vip *v;
+	__u64 now;
 	__u32 id, n;
 
 	if (skops->args[0] != SL_TCP_SYN_SENT || !(v = sl_vip_of(skops)) || !v->eject_after)
@@ -426,9 +537,11 @@ static __always_inline void sl_connect_outcome(struct bpf_sock_ops *skops)
 	if (__sync_fetch_and_add(&b->failures, 1) + 1 < v->eject_after)
 		return;
 	b->failures = 0;
+	now = bpf_ktime_get_ns();
+	if (!sl_may_eject(v, b, now))
+		return;
 	n = __sync_fetch_and_add(&b->ejections, 1) + 1;
-	b->ejected_until_ns = bpf_ktime_get_ns() +
-			      (__u64)v->eject_ms * 1000000 * (n < 10 ? n : 10);
+	b->ejected_until_ns = now + (__u64)v->eject_ms * 1000000 * (n < 10 ? n : 10);
 }
 
 static __always_inline void sl_pool_closed(struct bpf_sock_ops *skops)
@@ -450,10 +563,14 @@ SEC("sockops")
 int sl_sockops(struct bpf_sock_ops *skops)
 {
 	switch (skops->op) {
+	case BPF_SOCK_OPS_TIMEOUT_INIT:
+		sl_syn_timeout(skops);
+		break;
 	case BPF_SOCK_OPS_TCP_CONNECT_CB:
 		sl_pool_watch(skops);
 		break;
 	case BPF_SOCK_OPS_ACTIVE_ESTABLISHED_CB:
+		sl_handshake_done(skops);
 		sl_established(skops, true);
 		break;
 	case BPF_SOCK_OPS_PASSIVE_ESTABLISHED_CB:

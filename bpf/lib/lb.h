@@ -6,6 +6,8 @@
 #ifndef SLUICE_BPF_LB_H
 #define SLUICE_BPF_LB_H
 
+#include <stdbool.h>
+
 #include "bucket.h"
 #include "maps.h"
 
@@ -27,6 +29,7 @@ struct sl_choice {
 	__u32 max_age_ms;
 	__u32 eject_after;	/* the service's outlier detection */
 	__u32 eject_ms;
+	__u32 connect_ms;	/* the service's connect timeout */
 };
 
 /* Who connects, as far as the hook knows without a lookup: the socket's
@@ -151,6 +154,60 @@ static __always_inline int sl_ejected(__u32 id, __u64 now)
 	struct sl_backend_state *b = bpf_map_lookup_elem(&sluice_backend_state, &id);
 
 	return b && now < b->ejected_until_ns;
+}
+
+/* Outlier detection's census of a service revision: its members that are
+ * in the balancing pool (hold slots), and how many of those are ejected
+ * now. Ejection state belongs to the endpoint (address, port), so it has
+ * to be counted where a service's share of ejected members matters. */
+struct sl_od_census {
+	__u32 svc_id;
+	__u32 rev;
+	__u64 now;
+	__u32 members;
+	__u32 ejected;
+};
+
+/* Members counted at most; larger services are judged by their first ones. */
+#define SL_OD_CENSUS_MAX 4096
+
+static long sl_od_census_one(__u64 idx, void *data)
+{
+	struct sl_od_census *c = data;
+	struct sl_member_key key = { .svc_id = c->svc_id, .rev = c->rev, .idx = (__u32)idx };
+	struct sl_member *m = bpf_map_lookup_elem(&sluice_member, &key);
+
+	if (!m)
+		return 1;	/* the revision was replaced under us: stop */
+	if (m->n_slots) {
+		c->members++;
+		if (sl_ejected(m->backend_id, c->now))
+			c->ejected++;
+	}
+	return 0;
+}
+
+/* bpf_loop rather than an open loop: the verifier checks the body once,
+ * whatever the number of members. */
+static __always_inline void sl_od_census(struct sl_od_census *c, __u32 n_members)
+{
+	bpf_loop(n_members < SL_OD_CENSUS_MAX ? n_members : SL_OD_CENSUS_MAX,
+		 sl_od_census_one, c, 0);
+}
+
+/* minHealthPercent: fewer than min_pct of the members healthy (not
+ * ejected) is Envoy's panic: ejection is ignored and every member takes
+ * its turn. Counted only when an ejected member comes up, which is rare
+ * while the service is healthy. */
+static __always_inline bool sl_od_panic(__u32 svc_id, __u32 rev, __u32 n_members,
+					__u32 min_pct, __u64 now)
+{
+	struct sl_od_census c = { .svc_id = svc_id, .rev = rev, .now = now };
+
+	if (!min_pct)
+		return false;
+	sl_od_census(&c, n_members);
+	return (__u64)(c.members - c.ejected) * 100 < (__u64)min_pct * c.members;
 }
 
 /* Outlier detection: an ejected endpoint is passed over for the next ones
@@ -372,10 +429,17 @@ sl_choose(const struct sl_svc_key *key, struct sl_choice *choice, int connected,
 	choice->max_age_ms = svc->max_age_ms;
 	choice->eject_after = svc->eject_after;
 	choice->eject_ms = svc->eject_ms;
+	choice->connect_ms = svc->connect_ms;
 	if (svc->eject_after && key->proto == SL_PROTO_TCP) {
 		__u64 now = bpf_ktime_get_ns();
 
-		if (!sl_skip_ejected(key, state, choice, rev, 0, len, now) && svc->n_tiers > 1)
+		/* Too few healthy endpoints (minHealthPercent): ejection is
+		 * ignored, as Envoy's panic threshold does. */
+		if (sl_ejected(choice->backend_id, now) &&
+		    sl_od_panic(choice->svc_id, rev, svc->n_members, svc->min_health_pct, now))
+			__sync_fetch_and_add(&state->eject_panic, 1);
+		else if (!sl_skip_ejected(key, state, choice, rev, 0, len, now) &&
+			 svc->n_tiers > 1)
 			sl_fail_over(key, state, choice, svc, rev, n_slots, cursor, now,
 				     &lo, &len);
 	}

@@ -40,6 +40,8 @@ sl_sock_vip_record(struct bpf_sock_addr *ctx, const struct sl_svc_key *vip,
 	v->backend_id = choice->backend_id;
 	v->eject_after = choice->eject_after;
 	v->eject_ms = choice->eject_ms;
+	v->connect_ms = choice->connect_ms;
+	v->user_timeout = 0;
 	v->backend = choice->backend.addr;
 	v->backend_port = choice->backend.port;
 	v->vip = vip->addr;

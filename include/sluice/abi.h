@@ -112,6 +112,16 @@ struct sl_svc {
 	 * all ejected by outlier detection. n_tiers 0: one table, as before. */
 	__u32 n_tiers;
 	__u32 tier_end[SL_MAX_TIERS];
+	__u32 connect_ms;	/* connectionPool.tcp.connectTimeout, 0: the
+				 * kernel's SYN retries (about 127 s) */
+	__u8 eject_max_pct;	/* outlierDetection.maxEjectionPercent: an
+				 * ejection that would make more of the
+				 * members ejected at once is refused (one is
+				 * always allowed) */
+	__u8 min_health_pct;	/* outlierDetection.minHealthPercent: below
+				 * this share of members not ejected, ejected
+				 * ones are used too (Envoy's panic); 0: off */
+	__u16 pad2;
 };
 
 /* sluice_slot: (service, revision, slot) -> backend. The agent lays slots
@@ -181,6 +191,11 @@ struct sl_sock_vip {
 	__u32 eject_after;	/* the service's outlier detection at connect */
 	__u32 eject_ms;
 	__u32 pad3;
+	__u32 connect_ms;	/* the service's connectTimeout at connect */
+	__u32 user_timeout;	/* 1 + the application's own TCP_USER_TIMEOUT,
+				 * replaced by connect_ms during the handshake
+				 * and given back when it is established; 0:
+				 * untouched */
 };
 
 /* sluice_revnat: (socket, backend) -> VIP, for unconnected UDP sockets,
@@ -217,6 +232,10 @@ struct sl_svc_state {
 				 * maxConnections */
 	__u64 idle_closed;	/* connections reset after idleTimeout */
 	__u64 aged_closed;	/* ... after maxConnectionDuration */
+	__u64 eject_refused;	/* outlier ejections refused: they would have
+				 * ejected more than maxEjectionPercent */
+	__u64 eject_panic;	/* connections sent to an ejected endpoint:
+				 * fewer than minHealthPercent were healthy */
 };
 
 /* sluice_conn_bucket: array indexed by service id, the token bucket of its

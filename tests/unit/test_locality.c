@@ -140,24 +140,24 @@ static void test_decode(void **state)
 		   "        - {from: \"us-west/*\", to: {\"*\": 100}}\n"), &cfg);
 	assert_int_equal(cfg.warnings.n, 0);
 	d = &cfg.drules[0];
-	assert_false(d->locality_off);
-	assert_int_equal(d->locality_loc.line, 9);
-	assert_int_equal(d->n_distribute, 2);
-	assert_string_equal(d->distribute[0].from, "us-east/zone-a/*");
-	assert_int_equal(d->distribute[0].loc.line, 11);
-	assert_int_equal(d->distribute[0].n_to, 2);
-	assert_string_equal(d->distribute[0].to[1].locality, "us-east/zone-b/*");
-	assert_int_equal(d->distribute[0].to[1].percent, 20);
-	assert_string_equal(d->distribute[1].to[0].locality, "*");
+	assert_false(d->policy.locality_off);
+	assert_int_equal(d->policy.locality_loc.line, 9);
+	assert_int_equal(d->policy.n_distribute, 2);
+	assert_string_equal(d->policy.distribute[0].from, "us-east/zone-a/*");
+	assert_int_equal(d->policy.distribute[0].loc.line, 11);
+	assert_int_equal(d->policy.distribute[0].n_to, 2);
+	assert_string_equal(d->policy.distribute[0].to[1].locality, "us-east/zone-b/*");
+	assert_int_equal(d->policy.distribute[0].to[1].percent, 20);
+	assert_string_equal(d->policy.distribute[1].to[0].locality, "*");
 	sl_config_free(&cfg);
 
 	load_ok(dr("        enabled: false\n"
 		   "        failover: [{from: us-east, to: eu-west}, {from: eu-west, to: us-east}]\n"
 		   "        failoverPriority: [topology.istio.io/network]\n"), &cfg);
 	d = &cfg.drules[0];
-	assert_true(d->locality_off);
-	assert_int_equal(d->n_failover, 2);
-	assert_string_equal(d->failover[1].to, "us-east");
+	assert_true(d->policy.locality_off);
+	assert_int_equal(d->policy.n_failover, 2);
+	assert_string_equal(d->policy.failover[1].to, "us-east");
 	assert_true(warnings_contain(&cfg, "test.yaml:11:27: spec.trafficPolicy.loadBalancer."
 				     "localityLbSetting.failoverPriority: label-based"));
 	sl_config_free(&cfg);

@@ -383,6 +383,56 @@ static void test_locality_tiers(void **state)
 	sl_maps_close(&maps);
 }
 
+/* connectTimeout and the ejection percentages reach sluice_svc, are read
+ * back by a restarted agent, and a change of one of them alone rewrites
+ * the service. */
+static void test_timeouts_and_ejection_limits_written(void **state)
+{
+	static const char *fmt =
+		"apiVersion: networking.istio.io/v1\nkind: ServiceEntry\nmetadata: {name: a}\n"
+		"spec: {hosts: [a], addresses: [10.96.0.1], resolution: STATIC,\n"
+		"  ports: [{number: 80, name: http}], endpoints: [{address: 10.1.0.1}]}\n---\n"
+		"apiVersion: networking.istio.io/v1\nkind: DestinationRule\nmetadata: {name: a}\n"
+		"spec:\n  host: a\n  trafficPolicy:\n"
+		"    connectionPool: {tcp: {connectTimeout: %s}}\n"
+		"    outlierDetection: {maxEjectionPercent: 30, minHealthPercent: %d}\n";
+	struct sl_reconcile_report rep;
+	struct sl_maps maps;
+	struct sl_state st, st2;
+	struct sl_err err;
+	struct sl_svc v;
+	char yaml[1024];
+
+	(void)state;
+	fixture_maps_create(&maps, 16, 16, 64);
+	assert_int_equal(sl_state_load(&st, &maps, &err), 0);
+	snprintf(yaml, sizeof(yaml), fmt, "2s", 40);
+	reconcile_text(&st, yaml, &rep);
+	v = read_svc(&maps, "10.96.0.1");
+	assert_int_equal(v.connect_ms, 2000);
+	assert_int_equal(v.eject_max_pct, 30);
+	assert_int_equal(v.min_health_pct, 40);
+	assert_int_equal(v.eject_after, 5);
+
+	assert_int_equal(sl_state_load(&st2, &maps, &err), 0);
+	assert_int_equal(st2.fe[0].connect_ms, 2000);
+	assert_int_equal(st2.fe[0].eject_max_pct, 30);
+	assert_int_equal(st2.fe[0].min_health_pct, 40);
+	reconcile_text(&st2, yaml, &rep);
+	assert_int_equal(rep.fe_unchanged, 1);
+	snprintf(yaml, sizeof(yaml), fmt, "2s", 0);
+	reconcile_text(&st2, yaml, &rep);
+	assert_int_equal(rep.fe_updated, 1);
+	assert_int_equal(read_svc(&maps, "10.96.0.1").min_health_pct, 0);
+	snprintf(yaml, sizeof(yaml), fmt, "500ms", 0);
+	reconcile_text(&st2, yaml, &rep);
+	assert_int_equal(rep.fe_updated, 1);
+	assert_int_equal(read_svc(&maps, "10.96.0.1").connect_ms, 500);
+	sl_state_free(&st);
+	sl_state_free(&st2);
+	sl_maps_close(&maps);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -392,6 +442,7 @@ int main(void)
 		cmocka_unit_test(test_state_recovered_from_maps),
 		cmocka_unit_test(test_shared_backend_and_weights),
 		cmocka_unit_test(test_locality_tiers),
+		cmocka_unit_test(test_timeouts_and_ejection_limits_written),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

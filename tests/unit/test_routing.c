@@ -264,7 +264,7 @@ static void test_not_implemented_warned(void **state)
 	(void)state;
 	load_ok("apiVersion: networking.istio.io/v1\nkind: DestinationRule\n"
 		"metadata: {name: web}\nspec:\n  host: web\n"
-		"  trafficPolicy: {outlierDetection: {baseEjectionTime: 10s}, loadBalancer: {simple: LEAST_REQUEST}, connectionPool: {tcp: {connectTimeout: 5s}}}\n"
+		"  trafficPolicy: {outlierDetection: {baseEjectionTime: 10s}, loadBalancer: {simple: LEAST_REQUEST, warmupDurationSecs: 10s}, connectionPool: {tcp: {connectTimeout: 5s}}}\n"
 		"  subsets:\n  - name: v1\n    trafficPolicy: {connectionPool: {}}\n"
 		"  exportTo: [\".\"]\n  workloadSelector: {matchLabels: {app: a}}\n"
 		"---\n"
@@ -276,11 +276,12 @@ static void test_not_implemented_warned(void **state)
 		"  tcp:\n  - match: [{port: 80, sourceLabels: {app: a}, sourceNamespace: b,\n"
 		"              destinationSubnets: [10.0.0.0/8], gateways: [egress]}]\n"
 		"    route: [{destination: {host: web}}]\n", &cfg);
-	assert_true(warnings_contain(&cfg, "spec.trafficPolicy.connectionPool.tcp."
-				     "connectTimeout: not implemented by Sluice yet"));
-	assert_int_equal(cfg.drules[0].eject_after, 5);	/* Istio's default */
-	assert_int_equal(cfg.drules[0].eject_ms, 10000);
-	assert_int_equal(cfg.drules[0].lb_flags, SL_SVC_F_LB_LEAST);
+	assert_true(warnings_contain(&cfg, "spec.trafficPolicy.loadBalancer."
+				     "warmupDurationSecs: not implemented by Sluice yet"));
+	assert_int_equal(cfg.drules[0].policy.connect_ms, 5000);
+	assert_int_equal(cfg.drules[0].policy.eject_after, 5);	/* Istio's default */
+	assert_int_equal(cfg.drules[0].policy.eject_ms, 10000);
+	assert_int_equal(cfg.drules[0].policy.lb_flags, SL_SVC_F_LB_LEAST);
 	assert_true(warnings_contain(&cfg, "spec.subsets[0].trafficPolicy: subset "
 				     "trafficPolicy is not implemented by Sluice yet"));
 	assert_true(warnings_contain(&cfg, "spec.exportTo[0]: exportTo \".\""));

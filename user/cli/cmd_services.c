@@ -36,6 +36,22 @@ static uint32_t usable_members(const struct snap_fe *fe)
 	return n;
 }
 
+/* Outlier detection of a frontend: its settings and what it refused. */
+static json_object *od_json(const struct snap_fe *fe)
+{
+	json_object *o = json_object_new_object();
+
+	json_object_object_add(o, "consecutive_errors", json_object_new_int64(fe->svc.eject_after));
+	json_object_object_add(o, "base_ejection_time_ms", json_object_new_int64(fe->svc.eject_ms));
+	json_object_object_add(o, "max_ejection_percent",
+			       json_object_new_int(fe->svc.eject_max_pct));
+	json_object_object_add(o, "min_health_percent", json_object_new_int(fe->svc.min_health_pct));
+	json_object_object_add(o, "ejections_refused",
+			       json_object_new_uint64(fe->stats.eject_refused));
+	json_object_object_add(o, "panic_connections", json_object_new_uint64(fe->stats.eject_panic));
+	return o;
+}
+
 static json_object *fe_json(const struct snap_fe *fe)
 {
 	json_object *o = json_object_new_object();
@@ -70,6 +86,10 @@ static json_object *fe_json(const struct snap_fe *fe)
 			       json_object_new_int64(fe->svc.max_age_ms) : NULL);
 	json_object_object_add(o, "max_connections", fe->svc.max_conn ?
 			       json_object_new_int64(fe->svc.max_conn) : NULL);
+	json_object_object_add(o, "connect_timeout_ms", fe->svc.connect_ms ?
+			       json_object_new_int64(fe->svc.connect_ms) : NULL);
+	json_object_object_add(o, "outlier_detection", fe->svc.eject_after ?
+			       od_json(fe) : NULL);
 	json_object_object_add(o, "connections_per_second", fe->svc.conn_rate ?
 			       json_object_new_int64(fe->svc.conn_rate) : NULL);
 	json_object_object_add(o, "burst", fe->svc.conn_rate ?

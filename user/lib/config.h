@@ -252,32 +252,55 @@ struct sl_dr_subset {
 	struct sl_loc loc;
 };
 
-struct sl_destination_rule {
-	struct sl_meta meta;
-	const char *host;		/* spec.host, as written */
-	struct sl_dr_subset *subsets;
-	size_t n_subsets, cap_subsets;
-	/* spec.trafficPolicy.connectionPool.tcp.maxConnections: active
-	 * connections to each endpoint from this node; 0: no cap. */
+/* A DestinationRule trafficPolicy, or one of its portLevelSettings. Each
+ * section given replaces the same section of the level above as a whole,
+ * as in Istio: a port's connectionPool without maxConnections has none. */
+struct sl_traffic_policy {
+	bool pool;			/* connectionPool given */
+	bool lb;			/* loadBalancer given */
+	bool outlier;			/* outlierDetection given */
+	/* connectionPool.tcp.maxConnections: active connections to each
+	 * endpoint from this node; 0: no cap. */
 	uint32_t max_connections;
-	uint32_t lb_flags;		/* loadBalancer: SL_SVC_F_LB_* */
-	uint32_t maglev_size;		/* consistentHash.maglev.tableSize */
+	uint32_t connect_ms;		/* connectionPool.tcp.connectTimeout */
 	uint32_t idle_ms;		/* connectionPool.tcp.idleTimeout */
 	uint32_t max_age_ms;		/* connectionPool.tcp.maxConnectionDuration */
-	uint32_t eject_after;		/* outlierDetection: consecutive failures */
-	uint32_t eject_ms;		/* outlierDetection.baseEjectionTime */
-	bool outlier;			/* outlierDetection given */
 	uint32_t ka_time_s;		/* connectionPool.tcp.tcpKeepalive */
 	uint32_t ka_interval_s;
 	uint32_t ka_probes;
+	uint32_t lb_flags;		/* loadBalancer: SL_SVC_F_LB_* */
+	uint32_t maglev_size;		/* consistentHash.maglev.tableSize */
+	uint32_t eject_after;		/* outlierDetection: consecutive failures */
+	uint32_t eject_ms;		/* outlierDetection.baseEjectionTime */
+	uint32_t eject_max_pct;		/* outlierDetection.maxEjectionPercent */
+	uint32_t min_health_pct;	/* outlierDetection.minHealthPercent */
 	/* loadBalancer.localityLbSetting: enabled (default true, as Istio's
-	 * mesh-wide default), distribute or failover (never both). */
+	 * mesh-wide default), distribute or failover (never both). Used from
+	 * the rule's policy only; a port's is warned. */
+	bool locality_given;
 	bool locality_off;
 	struct sl_locality_distribute *distribute;
 	size_t n_distribute, cap_distribute;
 	struct sl_locality_failover *failover;
 	size_t n_failover, cap_failover;
 	struct sl_loc locality_loc;	/* of localityLbSetting, if given */
+};
+
+/* trafficPolicy.portLevelSettings[]: the policy of one service port. */
+struct sl_port_policy {
+	uint16_t port;			/* port.number */
+	struct sl_traffic_policy policy;
+	struct sl_loc loc;
+};
+
+struct sl_destination_rule {
+	struct sl_meta meta;
+	const char *host;		/* spec.host, as written */
+	struct sl_dr_subset *subsets;
+	size_t n_subsets, cap_subsets;
+	struct sl_traffic_policy policy;	/* spec.trafficPolicy */
+	struct sl_port_policy *ports;		/* ... .portLevelSettings */
+	size_t n_ports, cap_ports;
 };
 
 /* networking.istio.io VirtualService: tcp routes. */
@@ -395,6 +418,9 @@ int sl_decode_authz_policy(struct sl_yctx *ctx, yaml_node_t *root,
  * ("10M", "1.5G", "500k", "1e6"), within SL_BW_MIN_BPS..SL_BW_MAX_BPS. */
 #define SL_BW_MIN_BPS 1000ULL
 #define SL_BW_MAX_BPS 100000000000ULL
+/* DestinationRule loadBalancer.localityLbSetting into a traffic policy
+ * (res_locality.c). */
+int sl_decode_locality_lb(struct sl_yctx *ctx, yaml_node_t *node, void *policy);
 int sl_y_bandwidth(struct sl_yctx *ctx, yaml_node_t *node, uint64_t *bps);
 int sl_decode_traffic_limit(struct sl_yctx *ctx, yaml_node_t *root,
 			    struct sl_config *cfg);

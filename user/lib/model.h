@@ -47,6 +47,9 @@ struct sl_frontend {
 	uint32_t ka_probes;
 	uint32_t eject_after;	/* ... outlierDetection, 0: none */
 	uint32_t eject_ms;
+	uint32_t eject_max_pct;	/* ... maxEjectionPercent */
+	uint32_t min_health_pct;	/* ... minHealthPercent, 0: off */
+	uint32_t connect_ms;	/* ... connectTimeout, 0: the kernel's */
 	uint32_t conn_rate;	/* TrafficLimit connectionsPerSecond, 0: none */
 	uint32_t conn_burst;
 	const struct sl_traffic_limit *limit;	/* that set them */

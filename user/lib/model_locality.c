@@ -88,9 +88,9 @@ static void failover(struct sl_frontend *fe, const struct sl_destination_rule *d
 	struct sl_locality l;
 	uint32_t n = 0;
 
-	for (size_t i = 0; i < dr->n_failover && !fo; i++)
-		if (!strcmp(dr->failover[i].from, node->region))
-			fo = &dr->failover[i];
+	for (size_t i = 0; i < dr->policy.n_failover && !fo; i++)
+		if (!strcmp(dr->policy.failover[i].from, node->region))
+			fo = &dr->policy.failover[i];
 	for (size_t i = 0; i < fe->n_members; i++) {
 		struct sl_model_member *mem = &fe->members[i];
 		uint32_t p;
@@ -126,24 +126,24 @@ void sl_model_apply_locality(struct sl_model *m, const struct sl_config *cfg,
 		const struct sl_destination_rule *dr = &cfg->drules[i];
 		const struct sl_locality_distribute *d = NULL;
 
-		if (dr->locality_off || (!dr->n_distribute && !dr->outlier) ||
+		if (dr->policy.locality_off || (!dr->policy.n_distribute && !dr->policy.outlier) ||
 		    !rule_in_use(m, dr))
 			continue;
 		if (!node) {
-			if (dr->n_distribute || dr->n_failover)
+			if (dr->policy.n_distribute || dr->policy.n_failover)
 				sl_warn("%s:%u: DestinationRule %s/%s: localityLbSetting: "
 					"this node's locality is unknown (sluiced "
-					"--locality); without effect", dr->locality_loc.file,
-					dr->locality_loc.line, dr->meta.namespace,
+					"--locality); without effect", dr->policy.locality_loc.file,
+					dr->policy.locality_loc.line, dr->meta.namespace,
 					dr->meta.name);
 			continue;
 		}
-		for (size_t j = 0; j < dr->n_distribute && !d; j++)
-			if (sl_locality_match(node, dr->distribute[j].from))
-				d = &dr->distribute[j];
+		for (size_t j = 0; j < dr->policy.n_distribute && !d; j++)
+			if (sl_locality_match(node, dr->policy.distribute[j].from))
+				d = &dr->policy.distribute[j];
 		/* distribute given but no entry for this node: as in Istio,
 		 * neither weights nor priorities. */
-		if (dr->n_distribute && !d)
+		if (dr->policy.n_distribute && !d)
 			continue;
 		for (size_t k = 0; k < m->n_fe; k++) {
 			if (m->fe[k].dr != dr)

@@ -282,36 +282,102 @@ static int route_frontends(struct sl_model *m, const struct sl_config *cfg,
 	return 0;
 }
 
-/* A service's DestinationRule: connectionPool.tcp.maxConnections caps each
- * of its frontends' endpoints; loadBalancer.simple picks how; the rule is
- * kept for localityLbSetting, applied once routes have set the members. */
+/* The policy of one service port: each section the port's
+ * portLevelSettings give replaces the rule's own section as a whole, as
+ * Istio merges them (a port's connectionPool without maxConnections has no
+ * cap, whatever the rule's says). */
+static struct sl_traffic_policy port_policy(const struct sl_destination_rule *dr,
+					    uint16_t port)
+{
+	struct sl_traffic_policy tp = dr->policy;
+
+	for (size_t i = 0; i < dr->n_ports; i++) {
+		const struct sl_traffic_policy *p = &dr->ports[i].policy;
+
+		if (dr->ports[i].port != port)
+			continue;
+		if (p->pool) {
+			tp.pool = true;
+			tp.max_connections = p->max_connections;
+			tp.connect_ms = p->connect_ms;
+			tp.idle_ms = p->idle_ms;
+			tp.max_age_ms = p->max_age_ms;
+			tp.ka_time_s = p->ka_time_s;
+			tp.ka_interval_s = p->ka_interval_s;
+			tp.ka_probes = p->ka_probes;
+		}
+		if (p->lb) {
+			tp.lb = true;
+			tp.lb_flags = p->lb_flags;
+			tp.maglev_size = p->maglev_size;
+		}
+		if (p->outlier) {
+			tp.outlier = true;
+			tp.eject_after = p->eject_after;
+			tp.eject_ms = p->eject_ms;
+			tp.eject_max_pct = p->eject_max_pct;
+			tp.min_health_pct = p->min_health_pct;
+		}
+		break;
+	}
+	return tp;
+}
+
+static void apply_policy(struct sl_frontend *fe, const struct sl_traffic_policy *tp)
+{
+	fe->max_conn = tp->max_connections;
+	fe->flags |= tp->lb_flags;
+	if (tp->maglev_size)
+		fe->maglev_size = tp->maglev_size;
+	fe->idle_ms = tp->idle_ms;
+	fe->max_age_ms = tp->max_age_ms;
+	fe->connect_ms = tp->connect_ms;
+	fe->eject_after = tp->eject_after;
+	fe->eject_ms = tp->eject_ms;
+	fe->eject_max_pct = tp->eject_max_pct;
+	fe->min_health_pct = tp->min_health_pct;
+	fe->ka_time_s = (uint16_t)tp->ka_time_s;
+	fe->ka_interval_s = (uint16_t)tp->ka_interval_s;
+	fe->ka_probes = tp->ka_probes;
+}
+
+/* A service's DestinationRule: its trafficPolicy, with the port's
+ * portLevelSettings over it, applies to each frontend of the service. */
 static void apply_pools(struct sl_model *m, const struct sl_config *cfg)
 {
 	for (size_t i = 0; i < cfg->n_drules; i++) {
 		const struct sl_destination_rule *dr = &cfg->drules[i];
 		struct svc_name svc;
 
-		if ((!dr->max_connections && !dr->lb_flags && !dr->idle_ms &&
-		     !dr->max_age_ms && !dr->outlier && !dr->ka_time_s &&
-		     !dr->n_distribute) ||
-		    resolve_host(m, cfg, dr->host, dr->meta.namespace, &svc) < 0)
+		if (resolve_host(m, cfg, dr->host, dr->meta.namespace, &svc) < 0)
 			continue;
-		for (size_t k = 0; k < m->n_fe; k++)
-			if (!strcmp(m->fe[k].namespace, svc.namespace) &&
-			    !strcmp(m->fe[k].name, svc.name)) {
-				m->fe[k].max_conn = dr->max_connections;
-				m->fe[k].flags |= dr->lb_flags;
-				if (dr->maglev_size)
-					m->fe[k].maglev_size = dr->maglev_size;
-				m->fe[k].idle_ms = dr->idle_ms;
-				m->fe[k].max_age_ms = dr->max_age_ms;
-				m->fe[k].eject_after = dr->eject_after;
-				m->fe[k].ka_time_s = (uint16_t)dr->ka_time_s;
-				m->fe[k].ka_interval_s = (uint16_t)dr->ka_interval_s;
-				m->fe[k].ka_probes = dr->ka_probes;
-				m->fe[k].eject_ms = dr->eject_ms;
-				m->fe[k].dr = dr;
-			}
+		for (size_t k = 0; k < m->n_fe; k++) {
+			struct sl_traffic_policy tp;
+
+			if (strcmp(m->fe[k].namespace, svc.namespace) ||
+			    strcmp(m->fe[k].name, svc.name))
+				continue;
+			m->fe[k].dr = dr;	/* for localityLbSetting, later */
+			tp = port_policy(dr, ntohs(m->fe[k].key.port));
+			if (tp.pool || tp.lb || tp.outlier)
+				apply_policy(&m->fe[k], &tp);
+		}
+		/* Istio ignores settings for a port the service does not have;
+		 * an operator should hear of it. */
+		for (size_t p = 0; p < dr->n_ports; p++) {
+			bool found = false;
+
+			for (size_t k = 0; k < m->n_fe && !found; k++)
+				found = !strcmp(m->fe[k].namespace, svc.namespace) &&
+					!strcmp(m->fe[k].name, svc.name) &&
+					ntohs(m->fe[k].key.port) == dr->ports[p].port;
+			if (!found)
+				sl_warn("%s:%u: DestinationRule %s/%s: %s/%s has no port %u; "
+					"its portLevelSettings apply to nothing",
+					dr->ports[p].loc.file, dr->ports[p].loc.line,
+					dr->meta.namespace, dr->meta.name, svc.namespace,
+					svc.name, dr->ports[p].port);
+		}
 	}
 }
 

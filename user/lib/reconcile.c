@@ -276,6 +276,9 @@ static int build_next(struct run *r, struct fe_plan *p)
 	next->max_age_ms = fe->max_age_ms;
 	next->eject_after = fe->eject_after;
 	next->eject_ms = fe->eject_ms;
+	next->eject_max_pct = fe->eject_max_pct;
+	next->min_health_pct = fe->min_health_pct;
+	next->connect_ms = fe->connect_ms;
 	next->ka_time_s = fe->ka_time_s;
 	next->ka_interval_s = fe->ka_interval_s;
 	next->ka_probes = fe->ka_probes;
@@ -364,6 +367,9 @@ static int plan_frontends(struct run *r)
 			    old->max_age_ms == p->next.max_age_ms &&
 			    old->eject_after == p->next.eject_after &&
 			    old->eject_ms == p->next.eject_ms &&
+			    old->eject_max_pct == p->next.eject_max_pct &&
+			    old->min_health_pct == p->next.min_health_pct &&
+			    old->connect_ms == p->next.connect_ms &&
 			    old->ka_time_s == p->next.ka_time_s &&
 			    old->ka_interval_s == p->next.ka_interval_s &&
 			    old->ka_probes == p->next.ka_probes &&
@@ -549,6 +555,9 @@ static int write_fe(struct run *r, struct fe_plan *p)
 	v.max_age_ms = n->max_age_ms;
 	v.eject_after = n->eject_after;
 	v.eject_ms = n->eject_ms;
+	v.eject_max_pct = (__u8)n->eject_max_pct;
+	v.min_health_pct = (__u8)n->min_health_pct;
+	v.connect_ms = n->connect_ms;
 	v.ka_time_s = n->ka_time_s;
 	v.ka_interval_s = n->ka_interval_s;
 	v.ka_probes = n->ka_probes;

@@ -1,15 +1,14 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /*
- * DestinationRule trafficPolicy. Implemented: connectionPool.tcp
- * (maxConnections, timeouts, keepalive), loadBalancer (simple,
- * consistentHash, localityLbSetting) and outlierDetection. Every other
- * field is valid Istio and reported by name as not implemented yet.
+ * DestinationRule trafficPolicy and its portLevelSettings: connectionPool.
+ * tcp, loadBalancer (simple, consistentHash, localityLbSetting) and
+ * outlierDetection, as far as an L4 dataplane can carry them out. Every
+ * other field is valid Istio and reported by name as not implemented yet.
  */
 #include <stdlib.h>
 #include <string.h>
 
 #include "config.h"
-#include "locality.h"
 #include "maglev.h"
 
 static int not_yet(struct sl_yctx *ctx, yaml_node_t *node, void *obj)
@@ -22,7 +21,7 @@ static int not_yet(struct sl_yctx *ctx, yaml_node_t *node, void *obj)
 static int max_connections(struct sl_yctx *ctx, yaml_node_t *node, void *obj)
 {
 	return sl_y_uint(ctx, node, 1, 1u << 30,
-			 &((struct sl_destination_rule *)obj)->max_connections);
+			 &((struct sl_traffic_policy *)obj)->max_connections);
 }
 
 /* A protobuf Duration as Istio writes it: "10s", "1.5s", "250ms", "1m",
@@ -57,12 +56,12 @@ static int duration_ms(struct sl_yctx *ctx, yaml_node_t *node, uint32_t *out)
 
 static int idle_timeout(struct sl_yctx *ctx, yaml_node_t *node, void *obj)
 {
-	return duration_ms(ctx, node, &((struct sl_destination_rule *)obj)->idle_ms);
+	return duration_ms(ctx, node, &((struct sl_traffic_policy *)obj)->idle_ms);
 }
 
 static int max_duration(struct sl_yctx *ctx, yaml_node_t *node, void *obj)
 {
-	return duration_ms(ctx, node, &((struct sl_destination_rule *)obj)->max_age_ms);
+	return duration_ms(ctx, node, &((struct sl_traffic_policy *)obj)->max_age_ms);
 }
 
 /* Keepalive times are whole seconds, as the socket options take them. */
@@ -80,17 +79,17 @@ static int seconds(struct sl_yctx *ctx, yaml_node_t *node, uint32_t *out)
 
 static int ka_time(struct sl_yctx *ctx, yaml_node_t *node, void *obj)
 {
-	return seconds(ctx, node, &((struct sl_destination_rule *)obj)->ka_time_s);
+	return seconds(ctx, node, &((struct sl_traffic_policy *)obj)->ka_time_s);
 }
 
 static int ka_interval(struct sl_yctx *ctx, yaml_node_t *node, void *obj)
 {
-	return seconds(ctx, node, &((struct sl_destination_rule *)obj)->ka_interval_s);
+	return seconds(ctx, node, &((struct sl_traffic_policy *)obj)->ka_interval_s);
 }
 
 static int ka_probes(struct sl_yctx *ctx, yaml_node_t *node, void *obj)
 {
-	return sl_y_uint(ctx, node, 1, 127, &((struct sl_destination_rule *)obj)->ka_probes);
+	return sl_y_uint(ctx, node, 1, 127, &((struct sl_traffic_policy *)obj)->ka_probes);
 }
 
 static const struct sl_yfield ka_fields[] = {
@@ -104,7 +103,7 @@ static const struct sl_yfield ka_fields[] = {
  * kernel's defaults stand in for what is not given, as in Envoy. */
 static int tcp_keepalive(struct sl_yctx *ctx, yaml_node_t *node, void *obj)
 {
-	struct sl_destination_rule *dr = obj;
+	struct sl_traffic_policy *dr = obj;
 
 	if (sl_y_map(ctx, node, ka_fields, obj) < 0)
 		return -1;
@@ -113,9 +112,17 @@ static int tcp_keepalive(struct sl_yctx *ctx, yaml_node_t *node, void *obj)
 	return 0;
 }
 
+/* connectTimeout bounds the TCP handshake (sockops: TCP_USER_TIMEOUT
+ * while in SYN_SENT, and the first SYN's retransmission timeout when it
+ * is shorter than the kernel's one second). */
+static int connect_timeout(struct sl_yctx *ctx, yaml_node_t *node, void *obj)
+{
+	return duration_ms(ctx, node, &((struct sl_traffic_policy *)obj)->connect_ms);
+}
+
 static const struct sl_yfield tcp_fields[] = {
 	{ "maxConnections", SL_YF_DECODE, max_connections },
-	{ "connectTimeout", SL_YF_DECODE, not_yet },
+	{ "connectTimeout", SL_YF_DECODE, connect_timeout },
 	{ "tcpKeepalive", SL_YF_DECODE, tcp_keepalive },
 	{ "maxConnectionDuration", SL_YF_DECODE, max_duration },
 	{ "idleTimeout", SL_YF_DECODE, idle_timeout },
@@ -143,6 +150,7 @@ static const struct sl_yfield pool_fields[] = {
 
 static int connection_pool(struct sl_yctx *ctx, yaml_node_t *node, void *obj)
 {
+	((struct sl_traffic_policy *)obj)->pool = true;
 	return sl_y_map(ctx, node, pool_fields, obj);
 }
 
@@ -163,13 +171,13 @@ static int lb_simple(struct sl_yctx *ctx, yaml_node_t *node, void *obj)
 	if (!strcmp(names[i], "PASSTHROUGH"))
 		return sl_y_fail(ctx, node, "PASSTHROUGH is not supported: a VIP has no "
 				 "original destination to pass through to");
-	((struct sl_destination_rule *)obj)->lb_flags = flags[i];
+	((struct sl_traffic_policy *)obj)->lb_flags = flags[i];
 	return 0;
 }
 
 static int maglev_size(struct sl_yctx *ctx, yaml_node_t *node, void *obj)
 {
-	struct sl_destination_rule *dr = obj;
+	struct sl_traffic_policy *dr = obj;
 	uint32_t m;
 
 	if (sl_y_uint(ctx, node, 2, UINT32_MAX, &m) < 0)
@@ -238,7 +246,7 @@ static const struct sl_yfield ch_fields[] = {
 /* consistentHash: by the client's address, over a Maglev table. */
 static int consistent_hash(struct sl_yctx *ctx, yaml_node_t *node, void *obj)
 {
-	struct sl_destination_rule *dr = obj;
+	struct sl_traffic_policy *dr = obj;
 
 	if (sl_y_map(ctx, node, ch_fields, obj) < 0)
 		return -1;
@@ -248,201 +256,11 @@ static int consistent_hash(struct sl_yctx *ctx, yaml_node_t *node, void *obj)
 	return 0;
 }
 
-/* A locality pattern of distribute, validated as Istio does. */
-static int locality_pattern(struct sl_yctx *ctx, yaml_node_t *node, const char **out)
-{
-	const char *why;
-
-	if (sl_y_str(ctx, node, out) < 0)
-		return -1;
-	why = sl_locality_check_pattern(*out);
-	return why ? sl_y_fail(ctx, node, "\"%s\": %s", *out, why) : 0;
-}
-
-static int dist_from(struct sl_yctx *ctx, yaml_node_t *node, void *obj)
-{
-	return locality_pattern(ctx, node, &((struct sl_locality_distribute *)obj)->from);
-}
-
-/* to: {pattern: percent}: each in 1-100, summing to 100 (Istio's rule). */
-static int dist_to(struct sl_yctx *ctx, yaml_node_t *node, void *obj)
-{
-	struct sl_locality_distribute *d = obj;
-	uint32_t sum = 0;
-
-	if (sl_y_expect_map(ctx, node) < 0)
-		return -1;
-	for (yaml_node_pair_t *p = node->data.mapping.pairs.start;
-	     p < node->data.mapping.pairs.top; p++) {
-		yaml_node_t *k = sl_y_node(ctx, p->key);
-		yaml_node_t *v = sl_y_node(ctx, p->value);
-		struct sl_locality_weight w;
-		size_t mark;
-		int ret;
-
-		if (locality_pattern(ctx, k, &w.locality) < 0)
-			return -1;
-		for (size_t i = 0; i < d->n_to; i++)
-			if (!strcmp(d->to[i].locality, w.locality))
-				return sl_y_fail(ctx, k, "locality \"%s\" given twice",
-						 w.locality);
-		mark = sl_y_push(ctx, ".%s", w.locality);
-		ret = sl_y_uint(ctx, v, 1, 100, &w.percent);
-		sl_y_pop(ctx, mark);
-		if (ret < 0)
-			return -1;
-		sum += w.percent;
-		sl_arena_grow(ctx->arena, (void **)&d->to, &d->cap_to, d->n_to + 1,
-			      sizeof(*d->to));
-		d->to[d->n_to++] = w;
-	}
-	if (sum != 100)
-		return sl_y_fail(ctx, node, "the percentages sum to %u; they must sum to 100",
-				 sum);
-	return 0;
-}
-
-static const struct sl_yfield dist_fields[] = {
-	{ "from", SL_YF_DECODE, dist_from },
-	{ "to", SL_YF_DECODE, dist_to },
-	{ NULL, 0, NULL },
-};
-
-static int dist_item(struct sl_yctx *ctx, yaml_node_t *item, size_t index, void *obj)
-{
-	struct sl_destination_rule *dr = obj;
-	struct sl_locality_distribute d;
-
-	(void)index;
-	memset(&d, 0, sizeof(d));
-	d.loc = sl_y_loc(ctx, item);
-	if (sl_y_map(ctx, item, dist_fields, &d) < 0)
-		return -1;
-	if (!d.from || !d.n_to)
-		return sl_y_fail(ctx, item, "from and to are required");
-	for (size_t i = 0; i < dr->n_distribute; i++)
-		if (!strcmp(dr->distribute[i].from, d.from))
-			return sl_y_fail(ctx, item, "from \"%s\" is given twice (line %u)",
-					 d.from, dr->distribute[i].loc.line);
-	sl_arena_grow(ctx->arena, (void **)&dr->distribute, &dr->cap_distribute,
-		      dr->n_distribute + 1, sizeof(*dr->distribute));
-	dr->distribute[dr->n_distribute++] = d;
-	return 0;
-}
-
-static int lb_distribute(struct sl_yctx *ctx, yaml_node_t *node, void *obj)
-{
-	return sl_y_seq(ctx, node, dist_item, obj);
-}
-
-/* failover names regions only, as Istio validates. */
-static int region(struct sl_yctx *ctx, yaml_node_t *node, const char **out)
-{
-	if (sl_y_str(ctx, node, out) < 0)
-		return -1;
-	if (!(*out)[0] || strchr(*out, '/') || strchr(*out, '*'))
-		return sl_y_fail(ctx, node, "\"%s\": failover names a region, without "
-				 "zone or \"*\"", *out);
-	return 0;
-}
-
-static int fo_from(struct sl_yctx *ctx, yaml_node_t *node, void *obj)
-{
-	return region(ctx, node, &((struct sl_locality_failover *)obj)->from);
-}
-
-static int fo_to(struct sl_yctx *ctx, yaml_node_t *node, void *obj)
-{
-	return region(ctx, node, &((struct sl_locality_failover *)obj)->to);
-}
-
-static const struct sl_yfield fo_fields[] = {
-	{ "from", SL_YF_DECODE, fo_from },
-	{ "to", SL_YF_DECODE, fo_to },
-	{ NULL, 0, NULL },
-};
-
-static int fo_item(struct sl_yctx *ctx, yaml_node_t *item, size_t index, void *obj)
-{
-	struct sl_destination_rule *dr = obj;
-	struct sl_locality_failover f;
-
-	(void)index;
-	memset(&f, 0, sizeof(f));
-	f.loc = sl_y_loc(ctx, item);
-	if (sl_y_map(ctx, item, fo_fields, &f) < 0)
-		return -1;
-	if (!f.from || !f.to)
-		return sl_y_fail(ctx, item, "from and to are required");
-	if (!strcmp(f.from, f.to))
-		return sl_y_fail(ctx, item, "from and to must be different regions");
-	sl_arena_grow(ctx->arena, (void **)&dr->failover, &dr->cap_failover,
-		      dr->n_failover + 1, sizeof(*dr->failover));
-	dr->failover[dr->n_failover++] = f;
-	return 0;
-}
-
-static int lb_failover(struct sl_yctx *ctx, yaml_node_t *node, void *obj)
-{
-	return sl_y_seq(ctx, node, fo_item, obj);
-}
-
-static int lb_enabled(struct sl_yctx *ctx, yaml_node_t *node, void *obj)
-{
-	struct sl_destination_rule *dr = obj;
-	bool on;
-
-	if (sl_y_bool(ctx, node, &on) < 0)
-		return -1;
-	dr->locality_off = !on;
-	return 0;
-}
-
-/* Label priorities compare the client's labels with each endpoint's: the
- * kernel balances for every pod of the node from one table, so it has no
- * one client's labels to compare. */
-static int lb_failover_priority(struct sl_yctx *ctx, yaml_node_t *node, void *obj)
-{
-	(void)obj;
-	sl_y_warn(ctx, node, "label-based priorities need the client's labels, which a "
-		  "per-node table does not have; not implemented by Sluice, the "
-		  "region/zone/subzone priorities apply instead");
-	return 0;
-}
-
-static const struct sl_yfield locality_fields[] = {
-	{ "enabled", SL_YF_DECODE, lb_enabled },
-	{ "distribute", SL_YF_DECODE, lb_distribute },
-	{ "failover", SL_YF_DECODE, lb_failover },
-	{ "failoverPriority", SL_YF_DECODE, lb_failover_priority },
-	{ NULL, 0, NULL },
-};
-
-/* localityLbSetting: weights by locality (distribute) or priorities with
- * failover between them, applied by the model against the node's
- * --locality. Istio refuses distribute together with failover. */
-static int locality_lb(struct sl_yctx *ctx, yaml_node_t *node, void *obj)
-{
-	struct sl_destination_rule *dr = obj;
-	size_t mark;
-	int ret;
-
-	dr->locality_loc = sl_y_loc(ctx, node);
-	if (sl_y_map(ctx, node, locality_fields, obj) < 0)
-		return -1;
-	if (!dr->n_distribute || !dr->n_failover)
-		return 0;
-	mark = sl_y_push(ctx, ".failover");
-	ret = sl_y_fail(ctx, sl_y_get(ctx, node, "failover"), "distribute and failover "
-			"cannot both be given (Istio sets one or the other)");
-	sl_y_pop(ctx, mark);
-	return ret;
-}
 
 static const struct sl_yfield lb_fields[] = {
 	{ "simple", SL_YF_DECODE, lb_simple },
 	{ "consistentHash", SL_YF_DECODE, consistent_hash },
-	{ "localityLbSetting", SL_YF_DECODE, locality_lb },
+	{ "localityLbSetting", SL_YF_DECODE, sl_decode_locality_lb },
 	{ "warmup", SL_YF_DECODE, not_yet },
 	{ "warmupDurationSecs", SL_YF_DECODE, not_yet },
 	{ NULL, 0, NULL },
@@ -450,6 +268,7 @@ static const struct sl_yfield lb_fields[] = {
 
 static int load_balancer(struct sl_yctx *ctx, yaml_node_t *node, void *obj)
 {
+	((struct sl_traffic_policy *)obj)->lb = true;
 	return sl_y_map(ctx, node, lb_fields, obj);
 }
 
@@ -458,7 +277,7 @@ static int load_balancer(struct sl_yctx *ctx, yaml_node_t *node, void *obj)
  * as 5xx when gateway errors are not configured apart. */
 static int od_consecutive(struct sl_yctx *ctx, yaml_node_t *node, void *obj)
 {
-	struct sl_destination_rule *dr = obj;
+	struct sl_traffic_policy *dr = obj;
 	uint32_t n;
 
 	if (sl_y_uint(ctx, node, 0, 1u << 20, &n) < 0)
@@ -470,7 +289,20 @@ static int od_consecutive(struct sl_yctx *ctx, yaml_node_t *node, void *obj)
 
 static int od_base_ejection(struct sl_yctx *ctx, yaml_node_t *node, void *obj)
 {
-	return duration_ms(ctx, node, &((struct sl_destination_rule *)obj)->eject_ms);
+	return duration_ms(ctx, node, &((struct sl_traffic_policy *)obj)->eject_ms);
+}
+
+/* Percentages of the service's endpoints; Istio's 0 means "not set". */
+static int od_max_ejection(struct sl_yctx *ctx, yaml_node_t *node, void *obj)
+{
+	return sl_y_uint(ctx, node, 0, 100,
+			 &((struct sl_traffic_policy *)obj)->eject_max_pct);
+}
+
+static int od_min_health(struct sl_yctx *ctx, yaml_node_t *node, void *obj)
+{
+	return sl_y_uint(ctx, node, 0, 100,
+			 &((struct sl_traffic_policy *)obj)->min_health_pct);
 }
 
 static const struct sl_yfield od_fields[] = {
@@ -479,8 +311,8 @@ static const struct sl_yfield od_fields[] = {
 	{ "consecutiveErrors", SL_YF_DECODE, od_consecutive },
 	{ "baseEjectionTime", SL_YF_DECODE, od_base_ejection },
 	{ "interval", SL_YF_ACCEPT, NULL },	/* failures are seen as they happen */
-	{ "maxEjectionPercent", SL_YF_DECODE, not_yet },
-	{ "minHealthPercent", SL_YF_DECODE, not_yet },
+	{ "maxEjectionPercent", SL_YF_DECODE, od_max_ejection },
+	{ "minHealthPercent", SL_YF_DECODE, od_min_health },
 	{ "splitExternalLocalOriginErrors", SL_YF_DECODE, not_yet },
 	{ "consecutiveLocalOriginFailures", SL_YF_DECODE, not_yet },
 	{ NULL, 0, NULL },
@@ -488,7 +320,7 @@ static const struct sl_yfield od_fields[] = {
 
 static int outlier_detection(struct sl_yctx *ctx, yaml_node_t *node, void *obj)
 {
-	struct sl_destination_rule *dr = obj;
+	struct sl_traffic_policy *dr = obj;
 
 	dr->outlier = true;
 	if (sl_y_map(ctx, node, od_fields, obj) < 0)
@@ -497,15 +329,118 @@ static int outlier_detection(struct sl_yctx *ctx, yaml_node_t *node, void *obj)
 		dr->eject_after = 5;		/* Istio's default */
 	if (!dr->eject_ms)
 		dr->eject_ms = 30000;		/* Istio's default baseEjectionTime */
+	if (!dr->eject_max_pct)
+		dr->eject_max_pct = 10;		/* Istio's (Envoy's) default */
 	return 0;
 }
 
-static const struct sl_yfield policy_fields[] = {
-	{ "connectionPool", SL_YF_DECODE, connection_pool },
-	{ "loadBalancer", SL_YF_DECODE, load_balancer },
-	{ "outlierDetection", SL_YF_DECODE, outlier_detection },
+/* ---- portLevelSettings ---- */
+
+struct port_decode {
+	struct sl_port_policy p;
+	uint32_t number;		/* 0: not given */
+};
+
+static int port_number(struct sl_yctx *ctx, yaml_node_t *node, void *obj)
+{
+	return sl_y_uint(ctx, node, 1, 65535, &((struct port_decode *)obj)->number);
+}
+
+static const struct sl_yfield port_selector_fields[] = {
+	{ "number", SL_YF_DECODE, port_number },
+	{ NULL, 0, NULL },
+};
+
+static int port_selector(struct sl_yctx *ctx, yaml_node_t *node, void *obj)
+{
+	return sl_y_map(ctx, node, port_selector_fields, obj);
+}
+
+static int port_pool(struct sl_yctx *ctx, yaml_node_t *node, void *obj)
+{
+	return connection_pool(ctx, node, &((struct port_decode *)obj)->p.policy);
+}
+
+static int port_lb(struct sl_yctx *ctx, yaml_node_t *node, void *obj)
+{
+	return load_balancer(ctx, node, &((struct port_decode *)obj)->p.policy);
+}
+
+static int port_outlier(struct sl_yctx *ctx, yaml_node_t *node, void *obj)
+{
+	return outlier_detection(ctx, node, &((struct port_decode *)obj)->p.policy);
+}
+
+static const struct sl_yfield port_fields[] = {
+	{ "port", SL_YF_DECODE, port_selector },
+	{ "connectionPool", SL_YF_DECODE, port_pool },
+	{ "loadBalancer", SL_YF_DECODE, port_lb },
+	{ "outlierDetection", SL_YF_DECODE, port_outlier },
 	{ "tls", SL_YF_DECODE, not_yet },
-	{ "portLevelSettings", SL_YF_DECODE, not_yet },
+	{ NULL, 0, NULL },
+};
+
+/* One port's settings; a second entry for the same port would leave which
+ * one applies to chance, so it is an error. */
+static int port_item(struct sl_yctx *ctx, yaml_node_t *item, size_t index, void *obj)
+{
+	struct sl_destination_rule *dr = obj;
+	struct port_decode d = { .p.loc = sl_y_loc(ctx, item) };
+
+	(void)index;
+	if (sl_y_map(ctx, item, port_fields, &d) < 0)
+		return -1;
+	if (!d.number)
+		return sl_y_fail(ctx, item, "missing field port.number");
+	d.p.port = (uint16_t)d.number;
+	for (size_t i = 0; i < dr->n_ports; i++) {
+		size_t mark;
+
+		if (dr->ports[i].port != d.p.port)
+			continue;
+		mark = sl_y_push(ctx, ".port.number");
+		sl_y_fail(ctx, sl_y_get(ctx, sl_y_get(ctx, item, "port"), "number"),
+			  "port %u has settings twice (also at line %u)", d.number,
+			  dr->ports[i].loc.line);
+		sl_y_pop(ctx, mark);
+		return -1;
+	}
+	if (d.p.policy.locality_given)
+		sl_y_warn(ctx, item, "loadBalancer.localityLbSetting of one port is not "
+			  "implemented by Sluice yet; the rule's own applies to every port");
+	sl_arena_grow(ctx->arena, (void **)&dr->ports, &dr->cap_ports, dr->n_ports + 1,
+		      sizeof(d.p));
+	dr->ports[dr->n_ports++] = d.p;
+	return 0;
+}
+
+/* The rule itself is the object here: the list lives beside its policy. */
+static int port_level_settings(struct sl_yctx *ctx, yaml_node_t *node, void *obj)
+{
+	return sl_y_seq(ctx, node, port_item, obj);
+}
+
+static int policy_pool(struct sl_yctx *ctx, yaml_node_t *node, void *obj)
+{
+	return connection_pool(ctx, node, &((struct sl_destination_rule *)obj)->policy);
+}
+
+static int policy_lb(struct sl_yctx *ctx, yaml_node_t *node, void *obj)
+{
+	return load_balancer(ctx, node, &((struct sl_destination_rule *)obj)->policy);
+}
+
+static int policy_outlier(struct sl_yctx *ctx, yaml_node_t *node, void *obj)
+{
+	return outlier_detection(ctx, node, &((struct sl_destination_rule *)obj)->policy);
+}
+
+static const struct sl_yfield policy_fields[] = {
+	{ "connectionPool", SL_YF_DECODE, policy_pool },
+	{ "loadBalancer", SL_YF_DECODE, policy_lb },
+	{ "outlierDetection", SL_YF_DECODE, policy_outlier },
+	{ "tls", SL_YF_DECODE, not_yet },
+	{ "portLevelSettings", SL_YF_DECODE, port_level_settings },
 	{ "tunnel", SL_YF_DECODE, not_yet },
 	{ "proxyProtocol", SL_YF_DECODE, not_yet },
 	{ NULL, 0, NULL },

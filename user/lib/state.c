@@ -132,6 +132,9 @@ static int load_frontends(struct sl_state *st, struct sl_err *err)
 		fe->max_age_ms = v.max_age_ms;
 		fe->eject_after = v.eject_after;
 		fe->eject_ms = v.eject_ms;
+		fe->eject_max_pct = v.eject_max_pct;
+		fe->min_health_pct = v.min_health_pct;
+		fe->connect_ms = v.connect_ms;
 		fe->ka_time_s = v.ka_time_s;
 		fe->ka_interval_s = v.ka_interval_s;
 		fe->ka_probes = v.ka_probes;

@@ -28,6 +28,9 @@ struct sl_applied_fe {
 	uint32_t max_age_ms;
 	uint32_t eject_after;		/* outlier detection, 0: none */
 	uint32_t eject_ms;
+	uint32_t eject_max_pct;		/* maxEjectionPercent */
+	uint32_t min_health_pct;	/* minHealthPercent, 0: off */
+	uint32_t connect_ms;		/* connect timeout, 0: the kernel's */
 	uint16_t ka_time_s;		/* keepalive, 0: none */
 	uint16_t ka_interval_s;
 	uint32_t ka_probes;
