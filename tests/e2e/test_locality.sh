@@ -71,7 +71,7 @@ apply()
 	gen=$((gen + 1))
 	[ "$gen" = 1 ] || agent_wait_applied n1 "$gen"
 }
-OUTLIER='    outlierDetection: {consecutive5xxErrors: 2, interval: 1s, baseEjectionTime: 2s}'
+OUTLIER='    outlierDetection: {consecutive5xxErrors: 2, interval: 1s, baseEjectionTime: 2s, maxEjectionPercent: 100}'
 
 declare -A SERVER=()
 start_server() { serve "n1/$1" "$1" --tcp 8080; SERVER[$1]=${E2E_PIDS[-1]}; }

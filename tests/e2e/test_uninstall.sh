@@ -19,7 +19,8 @@ assert_match "$(cat "$E2E_TMP/second.txt")" "another sluiced already runs" "refu
 ctl n1 status >/dev/null || fail "the first agent was disturbed"
 # The kernel objects of this agent, to check that every one is freed.
 map_ids=$(for f in "$pins"/maps/*; do bpftool -j map show pinned "$f" | jq .id; done)
-prog_ids=$(for f in "$pins"/links/*; do bpftool -j link show pinned "$f" | jq .prog_id; done)
+prog_ids=$(find "$pins/links" -type f | while read -r f; do
+	bpftool -j link show pinned "$f" | jq .prog_id; done)
 [ "$(wc -w <<<"$prog_ids")" -ge 8 ] || fail "programs not attached"
 
 "$SLUICED" --uninstall --bpffs "$pins" 2>"$E2E_TMP/refused.txt" &&
