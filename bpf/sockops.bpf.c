@@ -244,9 +244,11 @@ static __always_inline void sl_bw_pace(struct bpf_sock_ops *skops)
 		return;
 	}
 	rate = sl_bw_send_rate(&local, &remote, family) * SL_BW_PACE_PERCENT / 100;
-	if (!rate)
+	/* SO_MAX_PACING_RATE is 32 bits of bytes/s (34 Gbit/s): a limit
+	 * above that is the policer's alone. */
+	if (!rate || rate >= 0xffffffffULL)
 		return;
-	val = rate >= 0x7fffffff ? 0x7fffffff : (int)rate;
+	val = (int)(__u32)rate;
 	bpf_setsockopt(skops, SL_SOL_SOCKET, SL_SO_MAX_PACING_RATE, &val, sizeof(val));
 }
 
@@ -374,24 +376,24 @@ static __always_inline struct sl_svc *sl_svc_of(const struct sl_sock_vip *v)
 	return bpf_map_lookup_elem(&sluice_svc, &key);
 }
 
-/* tcpKeepalive of the socket's service, set as the connection starts. */
+/* tcpKeepalive of the socket's service (recorded at connect, so no
+ * service lookup here), set as the connection starts. */
 static __always_inline void sl_keepalive(struct bpf_sock_ops *skops,
 					 const struct sl_sock_vip *v)
 {
-	struct sl_svc *svc = sl_svc_of(v);
 	int on = 1, val;
 
-	if (!svc || !svc->ka_time_s)
+	if (!v->ka_time_s)
 		return;
 	bpf_setsockopt(skops, SL_SOL_SOCKET, SL_SO_KEEPALIVE, &on, sizeof(on));
-	val = svc->ka_time_s;
+	val = v->ka_time_s;
 	bpf_setsockopt(skops, SL_SOL_TCP, SL_TCP_KEEPIDLE, &val, sizeof(val));
-	if (svc->ka_interval_s) {
-		val = svc->ka_interval_s;
+	if (v->ka_interval_s) {
+		val = v->ka_interval_s;
 		bpf_setsockopt(skops, SL_SOL_TCP, SL_TCP_KEEPINTVL, &val, sizeof(val));
 	}
-	if (svc->ka_probes) {
-		val = (int)svc->ka_probes;
+	if (v->ka_probes) {
+		val = (int)v->ka_probes;
 		bpf_setsockopt(skops, SL_SOL_TCP, SL_TCP_KEEPCNT, &val, sizeof(val));
 	}
 }

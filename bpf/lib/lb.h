@@ -30,6 +30,9 @@ struct sl_choice {
 	__u32 eject_after;	/* the service's outlier detection */
 	__u32 eject_ms;
 	__u32 connect_ms;	/* the service's connect timeout */
+	__u16 ka_time_s;	/* ... tcpKeepalive, for sockops */
+	__u16 ka_interval_s;
+	__u32 ka_probes;
 };
 
 /* Who connects, as far as the hook knows without a lookup: the socket's
@@ -430,6 +433,9 @@ sl_choose(const struct sl_svc_key *key, struct sl_choice *choice, int connected,
 	choice->eject_after = svc->eject_after;
 	choice->eject_ms = svc->eject_ms;
 	choice->connect_ms = svc->connect_ms;
+	choice->ka_time_s = svc->ka_time_s;
+	choice->ka_interval_s = svc->ka_interval_s;
+	choice->ka_probes = svc->ka_probes;
 	if (svc->eject_after && key->proto == SL_PROTO_TCP) {
 		__u64 now = bpf_ktime_get_ns();
 

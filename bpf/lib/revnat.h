@@ -41,6 +41,9 @@ sl_sock_vip_record(struct bpf_sock_addr *ctx, const struct sl_svc_key *vip,
 	v->eject_after = choice->eject_after;
 	v->eject_ms = choice->eject_ms;
 	v->connect_ms = choice->connect_ms;
+	v->ka_time_s = choice->ka_time_s;
+	v->ka_interval_s = choice->ka_interval_s;
+	v->ka_probes = choice->ka_probes;
 	v->user_timeout = 0;
 	v->backend = choice->backend.addr;
 	v->backend_port = choice->backend.port;

@@ -190,12 +190,15 @@ struct sl_sock_vip {
 	__u32 backend_id;	/* the endpoint chosen */
 	__u32 eject_after;	/* the service's outlier detection at connect */
 	__u32 eject_ms;
-	__u32 pad3;
+	__u16 ka_time_s;	/* the service's tcpKeepalive at connect */
+	__u16 ka_interval_s;
 	__u32 connect_ms;	/* the service's connectTimeout at connect */
 	__u32 user_timeout;	/* 1 + the application's own TCP_USER_TIMEOUT,
 				 * replaced by connect_ms during the handshake
 				 * and given back when it is established; 0:
 				 * untouched */
+	__u32 ka_probes;
+	__u32 pad3;
 };
 
 /* sluice_revnat: (socket, backend) -> VIP, for unconnected UDP sockets,

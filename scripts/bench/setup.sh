@@ -292,11 +292,14 @@ sluice_config()
 			printf "spec:\n  host: target.bench\n  trafficPolicy:\n"
 			printf "    loadBalancer: {simple: LEAST_REQUEST}\n"
 			printf "    connectionPool: {tcp: {maxConnections: 1000000, idleTimeout: 1h, "
-			printf "maxConnectionDuration: 24h, tcpKeepalive: {time: 7200s}}}\n"
-			printf "    outlierDetection: {consecutive5xxErrors: 5, baseEjectionTime: 30s}\n---\n"
+			printf "maxConnectionDuration: 24h, connectTimeout: 10s, "
+			printf "tcpKeepalive: {time: 7200s}}}\n"
+			printf "    outlierDetection: {consecutive5xxErrors: 5, baseEjectionTime: 30s, "
+			printf "maxEjectionPercent: 50, minHealthPercent: 10}\n---\n"
 			printf "apiVersion: sluice.dev/v1alpha1\nkind: TrafficLimit\n"
 			printf "metadata: {name: target, namespace: bench}\n"
-			printf "spec: {services: [{name: target}], connectionsPerSecond: 1000000}\n---\n"
+			printf "spec: {services: [{name: target}], connectionsPerSecond: 1000000, "
+			printf "bandwidth: {egress: 30G, ingress: 30G}}\n---\n"
 		}
 		if (rules > 0) {
 			printf "apiVersion: v1\nkind: Pod\nmetadata: {name: client, namespace: bench}\n"
