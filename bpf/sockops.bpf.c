@@ -503,8 +503,7 @@ static __always_inline bool sl_may_eject(const struct sl_sock_vip *v,
 	c.svc_id = svc->id;
 	c.rev = svc->rev;
 	sl_od_census(&c, svc->n_members);
-	if (!c.ejected ||
-	    (__u64)(c.ejected + 1) * 100 <= (__u64)svc->eject_max_pct * c.members)
+	if (sl_od_may_eject(c.members, c.ejected, svc->eject_max_pct))
 		return true;
 	state = bpf_map_lookup_elem(&sluice_svc_state, &c.svc_id);
 	if (state)
@@ -522,28 +521,19 @@ static __always_inline void sl_connect_outcome(struct bpf_sock_ops *skops)
 	struct sl_backend_state *b;
 	struct sl_sock_vip *v;
 	__u64 now;
-	__u32 id, n;
+	__u32 id;
 
 	if (skops->args[0] != SL_TCP_SYN_SENT || !(v = sl_vip_of(skops)) || !v->eject_after)
 		return;
+	if (skops->args[1] != SL_TCP_ESTABLISHED && skops->args[1] != SL_TCP_CLOSE)
+		return;
 	id = v->backend_id;
 	b = bpf_map_lookup_elem(&sluice_backend_state, &id);
-	if (!b)
+	if (!b || !sl_od_outcome(b, skops->args[1] == SL_TCP_CLOSE, v->eject_after))
 		return;
-	if (skops->args[1] == SL_TCP_ESTABLISHED) {
-		b->failures = 0;
-		return;
-	}
-	if (skops->args[1] != SL_TCP_CLOSE)
-		return;
-	if (__sync_fetch_and_add(&b->failures, 1) + 1 < v->eject_after)
-		return;
-	b->failures = 0;
 	now = bpf_ktime_get_ns();
-	if (!sl_may_eject(v, b, now))
-		return;
-	n = __sync_fetch_and_add(&b->ejections, 1) + 1;
-	b->ejected_until_ns = now + (__u64)v->eject_ms * 1000000 * (n < 10 ? n : 10);
+	if (sl_may_eject(v, b, now))
+		sl_od_eject(b, now, v->eject_ms);
 }
 
 static __always_inline void sl_pool_closed(struct bpf_sock_ops *skops)

@@ -9,6 +9,7 @@
 #include <stdbool.h>
 
 #include "bucket.h"
+#include "outlier.h"
 #include "maps.h"
 
 enum sl_verdict {
@@ -156,7 +157,7 @@ static __always_inline int sl_ejected(__u32 id, __u64 now)
 {
 	struct sl_backend_state *b = bpf_map_lookup_elem(&sluice_backend_state, &id);
 
-	return b && now < b->ejected_until_ns;
+	return b && sl_od_is_ejected(b, now);
 }
 
 /* Outlier detection's census of a service revision: its members that are
@@ -210,7 +211,7 @@ static __always_inline bool sl_od_panic(__u32 svc_id, __u32 rev, __u32 n_members
 	if (!min_pct)
 		return false;
 	sl_od_census(&c, n_members);
-	return (__u64)(c.members - c.ejected) * 100 < (__u64)min_pct * c.members;
+	return sl_od_panicking(c.members, c.ejected, min_pct);
 }
 
 /* Outlier detection: an ejected endpoint is passed over for the next ones
