@@ -15,6 +15,7 @@
 
 #include "addr.h"
 #include "links.h"
+#include "log.h"
 #include "metrics.h"
 
 #ifndef SL_VERSION
@@ -60,7 +61,8 @@ static bool link_in_place(const struct sl_metrics *m, const struct sl_link_desc 
 }
 
 /* The hooks `sluicectl status` expects, and the first one that is not
- * where the agent put it (NULL: none). */
+ * where the agent put it (NULL: none, or the maps could not be read and
+ * none is expected). */
 static const char *count_hooks(const struct sl_metrics *m, unsigned *attached,
 			       unsigned *expected)
 {
@@ -69,10 +71,11 @@ static const char *count_hooks(const struct sl_metrics *m, unsigned *attached,
 	struct sl_settings set = { 0 };
 	const char *missing = NULL;
 
-	memset(&info, 0, sizeof(info));
-	bpf_obj_get_info_by_fd(m->maps->sockhash, &info, &len);
-	bpf_map_lookup_elem(m->maps->settings, &zero, &set);
 	*attached = *expected = 0;
+	memset(&info, 0, sizeof(info));
+	if (bpf_obj_get_info_by_fd(m->maps->sockhash, &info, &len) ||
+	    bpf_map_lookup_elem(m->maps->settings, &zero, &set))
+		return NULL;	/* and nothing expected: not ready */
 	for (size_t i = 0; i < sl_n_link_descs; i++) {
 		const struct sl_link_desc *d = &sl_link_descs[i];
 		struct sl_link_state l;
@@ -107,6 +110,10 @@ bool sl_metrics_ready(struct sl_metrics *m, char *why, size_t len)
 		return false;
 	}
 	missing = count_hooks(m, &attached, &expected);
+	if (!expected) {
+		snprintf(why, len, "cannot read sluice_settings or sluice_sockhash");
+		return false;
+	}
 	if (missing) {
 		snprintf(why, len, "%u of %u hooks attached; %s is not", attached, expected,
 			 missing);
@@ -144,8 +151,10 @@ static void render_agent(struct sl_metrics *m, struct sl_prom *p)
 	gauge(p, "sluice_hooks_attached", "BPF hooks attached where the agent put them.",
 	      attached);
 	gauge(p, "sluice_hooks_expected", "BPF hooks the agent attaches.", expected);
-	if (sl_status_read(m->maps, &st, &err) < 0)
+	if (sl_status_read(m->maps, &st, &err) < 0) {
+		sl_error("metrics: %s", err.msg);
 		return;
+	}
 	gauge(p, "sluice_config_generation", "Configurations applied so far (pinned: "
 	      "survives restarts).", (double)st.generation);
 	gauge(p, "sluice_config_last_apply_success",
