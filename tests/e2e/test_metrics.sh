@@ -208,6 +208,15 @@ assert_eq "$(query 'scrape_samples_scraped{job="sluice"}')" "$(grep -vc '^#' "$E
 	"every series scraped"
 log "Prometheus on 127.0.0.1:$PPORT scraped the agent: connections $ok, rate-limited $refused"
 
+# A hook detached behind the agent's back: no longer ready, and which.
+bpftool link detach pinned "$(bpffs_of n1)/links/getpeername6" ||
+	fail "bpftool link detach"
+code=$(curl -s -o "$E2E_TMP/readyz" -w '%{http_code}' "$URL/readyz")
+assert_eq "$code" 503 "/readyz with a hook detached"
+assert_eq "$(cat "$E2E_TMP/readyz")" "10 of 11 hooks attached; getpeername6 is not" \
+	"/readyz names the hook"
+assert_match "$(curl -s "$URL/metrics")" '^sluice_hooks_attached 10$' "hooks attached"
+
 agent_stop n1
 assert_eq "$(package_state)" "$pkg_before" "/etc/prometheus and /var/lib/prometheus untouched"
 log ok
