@@ -9,7 +9,10 @@ BUILD := build
 ARCH_INCLUDE := /usr/include/$(shell $(CC) -dumpmachine)
 CFLAGS_COMMON := -std=gnu11 -g -Wall -Wextra -Werror -Iinclude -Iuser/lib -Itests/bpf -I$(BUILD)
 CFLAGS ?= -O2
-LDLIBS := -lbpf -lelf -lz -lyaml -lxxhash -ljson-c
+LDLIBS := -lbpf -lelf -lz -lyaml -lxxhash -ljson-c -lmicrohttpd
+# sluice_build_info's version label (metrics.c only, so a commit does not
+# rebuild everything; `make clean` refreshes it).
+VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo unknown)
 SAN_FLAGS := -O1 -fsanitize=address,undefined -fno-sanitize-recover=all \
 	-fno-omit-frame-pointer
 BPF_CFLAGS := -O2 -g -target bpf -mcpu=v3 -Wall -Werror -Iinclude -Ibpf -Itests/bpf \
@@ -96,6 +99,9 @@ $(BUILD)/obj/%.o: %.c $(USER_HDRS) $(SKELS)
 $(BUILD)/asan/obj/%.o: %.c $(USER_HDRS) $(SKELS)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS_COMMON) $(SAN_FLAGS) -c $< -o $@
+
+$(BUILD)/obj/user/agent/metrics.o $(BUILD)/asan/obj/user/agent/metrics.o: \
+	CFLAGS_COMMON += -DSL_VERSION='"$(VERSION)"'
 
 $(BUILD)/sluiced: $(AGENT_OBJS) $(LIB_OBJS)
 	$(CC) -o $@ $^ $(LDLIBS)

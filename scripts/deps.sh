@@ -7,17 +7,19 @@ PACKAGES=(
 	# build
 	make gcc clang llvm bpftool
 	libbpf-dev libelf-dev zlib1g-dev libyaml-dev libjson-c-dev libxxhash-dev
-	# tests
-	libcmocka-dev iproute2 util-linux procps jq
+	libmicrohttpd-dev
+	# tests (prometheus: test_metrics scrapes the agent with a real one)
+	libcmocka-dev iproute2 util-linux procps jq curl prometheus
 	# benchmarks: the kube-proxy-style baseline, the sidecar baseline, the
 	# workloads (request/response, bulk, HTTP) and their servers
 	iptables haproxy sockperf iperf3 wrk nginx-light
 )
 
-# Packages that come with a system service. The benchmarks start their own
-# copies inside network namespaces; one left running in the root netns
-# (nginx on port 80) would only be in the way.
-SERVICES=(nginx haproxy iperf3)
+# Packages that come with a system service. The benchmarks and tests start
+# their own copies (in network namespaces, or on ports of their own); one
+# left running in the root netns (nginx on port 80, prometheus on 9090)
+# would only be in the way.
+SERVICES=(nginx haproxy iperf3 prometheus)
 
 missing=()
 for p in "${PACKAGES[@]}"; do
@@ -64,6 +66,6 @@ for s in "${SERVICES[@]}"; do
 done
 # Whatever still listens in the root netns was started by a package after
 # all (e.g. a machine without policy-rc.d support): say so.
-if ss -Hltnp 2>/dev/null | grep -E '"(nginx|haproxy|iperf3)"'; then
+if ss -Hltnp 2>/dev/null | grep -E '"(nginx|haproxy|iperf3|prometheus)"'; then
 	echo "deps.sh: warning: the servers above listen in the root netns" >&2
 fi

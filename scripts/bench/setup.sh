@@ -363,7 +363,7 @@ agents_start()
 		fi
 		AGENT_PINS+=("$pins")
 		"$BUILD/sluiced" --config "$dir/config" --bpffs "$pins" \
-			--cgroup "$cg" --log-level warn "$@" \
+			--cgroup "$cg" --log-level warn --metrics-addr off "$@" \
 			>"$dir/agent-$node.log" 2>&1 &
 		AGENTS+=($!)
 		for _ in $(seq 100); do

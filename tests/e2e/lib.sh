@@ -245,14 +245,17 @@ same_node() { status_field "$1" ".same_node.$2"; }
 
 # ---- agents ------------------------------------------------------------------
 
-# agent_start NODE CONFIG [ARGS...]
+# agent_start NODE CONFIG [ARGS...]: without --metrics-addr in ARGS, no
+# HTTP listener (agents of parallel tests and nodes would share the
+# default port).
 agent_start()
 {
-	local node=$1 config=$2 cg
+	local node=$1 config=$2 cg metrics=(--metrics-addr off)
 	shift 2
 	cg=$(eval "printf '%s' \"\$TB_NODE_${node}_CGROUP\"")
+	[[ " $* " == *" --metrics-addr "* ]] && metrics=()
 	"$SLUICED" --config "$config" --bpffs "$(bpffs_of "$node")" --cgroup "$cg" \
-		--log-level debug "$@" >>"$E2E_TMP/agent-$node.log" 2>&1 &
+		--log-level debug "${metrics[@]}" "$@" >>"$E2E_TMP/agent-$node.log" 2>&1 &
 	E2E_AGENT_PID[$node]=$!
 	E2E_AGENT_NODES[$node]=1
 }

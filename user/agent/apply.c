@@ -161,7 +161,8 @@ static void roll_back(struct sl_applier *a)
 		sl_info("rolled back to the previous configuration");
 }
 
-int sl_applier_run(struct sl_applier *a, bool force)
+/* 1: applied, 0: unchanged, -1: rejected. */
+static int run(struct sl_applier *a, bool force)
 {
 	struct sl_authz_report zrep;
 	struct sl_reconcile_report rep;
@@ -226,7 +227,23 @@ int sl_applier_run(struct sl_applier *a, bool force)
 	a->have_applied = true;
 	log_report(&rep, &zrep, record(a, SL_RESULT_APPLIED, "", cfg.digest, &cfg.warnings));
 	sl_config_free(&cfg);
-	return 0;
+	return 1;
+}
+
+int sl_applier_run(struct sl_applier *a, bool force)
+{
+	double t0 = mono_ms();
+	int ret = run(a, force);
+
+	/* A read that found the files unchanged is not a reconcile: it
+	 * would hide how long the last real one took. */
+	if (ret)
+		a->last_run_s = (mono_ms() - t0) / 1e3;
+	if (ret > 0)
+		a->n_applied++;
+	else if (ret < 0)
+		a->n_rejected++;
+	return ret < 0 ? -1 : 0;
 }
 
 void sl_applier_stop(struct sl_applier *a)

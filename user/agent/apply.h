@@ -28,6 +28,10 @@ struct sl_applier {
 	struct sl_authz_state authz;
 	struct sl_resetter *resetter;	/* NULL: endpoints removed, connections kept */
 	const struct sl_locality *locality;	/* the node's, NULL: unknown */
+	/* For the metrics, read by the same thread (the event loop). */
+	uint64_t n_applied;		/* attempts that changed the maps */
+	uint64_t n_rejected;
+	double last_run_s;		/* how long the last of those took */
 };
 
 int sl_applier_init(struct sl_applier *a, struct sl_maps *maps,

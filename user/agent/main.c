@@ -17,8 +17,10 @@
 
 #include "apply.h"
 #include "events.h"
+#include "http.h"
 #include "loader.h"
 #include "locality.h"
+#include "metrics.h"
 #include "netns.h"
 #include "log.h"
 #include "sys.h"
@@ -43,6 +45,7 @@ struct options {
 	const char *root_namespace;
 	bool has_locality;
 	struct sl_locality locality;	/* the node's, for localityLbSetting */
+	const char *metrics_addr;	/* NULL: no HTTP listener */
 };
 
 struct agent {
@@ -52,6 +55,8 @@ struct agent {
 	struct sl_netns_watch netns;
 	struct sl_events events;
 	struct sl_resetter reset;
+	struct sl_metrics metrics;
+	struct sl_http http;
 	int sfd;
 };
 
@@ -84,6 +89,10 @@ static void usage(FILE *out)
 		"      --locality REGION[/ZONE[/SUBZONE]]\n"
 		"                         this node's locality, for DestinationRule\n"
 		"                         localityLbSetting (default: unknown, no effect)\n"
+		"      --metrics-addr HOST:PORT\n"
+		"                         serve /metrics, /healthz and /readyz there\n"
+		"                         (default " SL_HTTP_DEFAULT_ADDR ", [::1]:PORT for\n"
+		"                         IPv6, \"off\": no listener)\n"
 		"      --uninstall        detach the programs and remove every pin, then exit\n"
 		"  -h, --help             this text\n"
 		"\n"
@@ -148,9 +157,29 @@ done:
 	return 0;
 }
 
+/* Checked here, so a typo is a usage error before anything is loaded;
+ * bound only once the datapath is up. */
+static int parse_metrics_addr(const char *v, struct options *o)
+{
+	struct sockaddr_storage ss;
+	struct sl_err err;
+	socklen_t len;
+
+	if (!strcmp(v, "off")) {
+		o->metrics_addr = NULL;
+		return 0;
+	}
+	if (sl_http_parse_addr(v, &ss, &len, &err) < 0) {
+		fprintf(stderr, "sluiced: --metrics-addr: %s\n", err.msg);
+		return -1;
+	}
+	o->metrics_addr = v;
+	return 0;
+}
+
 enum { OPT_MAX_SERVICES = 256, OPT_MAX_BACKENDS, OPT_MAX_SLOTS, OPT_MAX_REVNAT,
        OPT_MAX_SOCKETS, OPT_MAX_WORKLOADS, OPT_MAX_VERDICTS, OPT_NO_REDIRECT,
-       OPT_UNINSTALL, OPT_ROOT_NAMESPACE, OPT_LOCALITY };
+       OPT_UNINSTALL, OPT_ROOT_NAMESPACE, OPT_LOCALITY, OPT_METRICS_ADDR };
 
 static int parse_options(int argc, char **argv, struct options *o)
 {
@@ -169,6 +198,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 		{ "no-redirect", no_argument, NULL, OPT_NO_REDIRECT },
 		{ "root-namespace", required_argument, NULL, OPT_ROOT_NAMESPACE },
 		{ "locality", required_argument, NULL, OPT_LOCALITY },
+		{ "metrics-addr", required_argument, NULL, OPT_METRICS_ADDR },
 		{ "uninstall", no_argument, NULL, OPT_UNINSTALL },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -178,6 +208,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 	int c, level;
 
 	o->bpffs = DEFAULT_BPFFS;
+	o->metrics_addr = SL_HTTP_DEFAULT_ADDR;
 	o->root_namespace = SL_DEFAULT_ROOT_NAMESPACE;
 	o->limits = (struct sl_limits){ SL_DEFAULT_MAX_SERVICES, SL_DEFAULT_MAX_BACKENDS,
 					SL_DEFAULT_MAX_SLOTS, SL_DEFAULT_MAX_REVNAT,
@@ -261,6 +292,10 @@ static int parse_options(int argc, char **argv, struct options *o)
 			}
 			o->has_locality = true;
 			break;
+		case OPT_METRICS_ADDR:
+			if (parse_metrics_addr(optarg, o) < 0)
+				return -1;
+			break;
 		case OPT_UNINSTALL:
 			o->uninstall = true;
 			break;
@@ -343,9 +378,10 @@ static int run_loop(struct agent *ag)
 	bool force = false;
 
 	for (;;) {
-		struct pollfd fds[4] = { { ag->sfd, POLLIN, 0 }, { ag->watch.fd, POLLIN, 0 },
+		struct pollfd fds[5] = { { ag->sfd, POLLIN, 0 }, { ag->watch.fd, POLLIN, 0 },
 					 { ag->netns.inotify_fd, POLLIN, 0 },
-					 { sl_events_fd(&ag->events), POLLIN, 0 } };
+					 { sl_events_fd(&ag->events), POLLIN, 0 },
+					 { sl_http_fd(&ag->http), POLLIN, 0 } };
 		int64_t next = scan_due;
 		int timeout;
 
@@ -354,12 +390,15 @@ static int run_loop(struct agent *ag)
 		timeout = next > now_ms() ? (int)(next - now_ms()) : 0;
 		if (ag->watch.wd < 0 && timeout > REARM_MS)
 			timeout = REARM_MS;
-		if (poll(fds, 4, timeout) < 0 && errno != EINTR)
+		timeout = sl_http_timeout(&ag->http, timeout);
+		if (poll(fds, 5, timeout) < 0 && errno != EINTR)
 			return -1;
 		if ((fds[0].revents & POLLIN) && !handle_signals(ag->sfd, &force))
 			return 0;
 		if (fds[3].revents & POLLIN)
 			sl_events_drain(&ag->events);
+		/* Also when only a client's timeout is due. */
+		sl_http_run(&ag->http);
 		if (sl_netns_drain(&ag->netns) || now_ms() >= scan_due) {
 			scan_pods(&ag->netns);
 			/* Connection timeouts are judged on the same beat. */
@@ -401,11 +440,15 @@ static int start(struct agent *ag, struct sl_loader *loader, const struct option
 	scan_pods(&ag->netns);
 	sl_applier_run(&ag->applier, true);
 	scan_pods(&ag->netns);	/* the policers of the limits just applied */
-	return 0;
+	/* Requests waiting since the listener was bound are answered by the
+	 * loop, from here on. */
+	return sl_metrics_init(&ag->metrics, &ag->applier, &loader->maps, o->bpffs,
+			       loader->cgroup_id, err);
 }
 
 static void stop(struct agent *ag)
 {
+	sl_http_stop(&ag->http);
 	sl_applier_stop(&ag->applier);
 	if (ag->watch.fd > 0)
 		sl_watch_close(&ag->watch);
@@ -441,12 +484,21 @@ int main(int argc, char **argv)
 		sl_error("signalfd: %s", strerror(errno));
 		return 1;
 	}
+	/* Bound first: a taken address fails the start before the datapath
+	 * is touched. */
+	if (o.metrics_addr && sl_http_start(&ag.http, o.metrics_addr, &ag.metrics, &err) < 0) {
+		sl_error("%s", err.msg);
+		return 1;
+	}
 	if (sl_loader_start(&loader, o.bpffs, o.cgroup, &o.limits, !o.no_redirect, &err) < 0) {
 		sl_error("%s", err.msg);
+		sl_http_stop(&ag.http);
 		return 1;
 	}
 	sl_info("datapath attached to %s, pinned under %s; same-node redirect %s", o.cgroup,
 		o.bpffs, o.no_redirect ? "off" : "on");
+	if (o.metrics_addr)
+		sl_info("serving /metrics, /healthz and /readyz on http://%s", o.metrics_addr);
 	if (o.has_locality) {
 		char loc[SL_LOCALITY_LEN];
 

@@ -259,6 +259,9 @@ static void build_service_entry(struct sl_model *m,
 			}
 			fe_push(m, &se->meta, SL_KIND_SERVICE_ENTRY, sp->name, vip,
 				sp->number, sp->proto, &members);
+			/* What Istio's metrics call the destination service;
+			 * the maps have no room for it. */
+			m->fe[m->n_fe - 1].host = sl_arena_strdup(&m->arena, se->hosts[0]);
 		}
 	}
 }

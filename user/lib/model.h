@@ -36,6 +36,7 @@ struct sl_frontend {
 	const char *namespace;
 	const char *name;
 	const char *port_name;
+	const char *host;	/* a ServiceEntry's first spec.hosts, else NULL */
 	uint32_t kind;		/* SL_KIND_* */
 	uint32_t flags;		/* SL_SVC_F_* */
 	uint32_t max_conn;	/* DestinationRule maxConnections, 0: none */
