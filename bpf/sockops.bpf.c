@@ -28,7 +28,9 @@
 #define SL_TCP_USER_TIMEOUT 18
 #define SL_TCP_ESTABLISHED 1
 #define SL_TCP_SYN_SENT 2
+#define SL_TCP_FIN_WAIT1 4
 #define SL_TCP_CLOSE 7
+#define SL_TCP_LAST_ACK 9
 #define SL_SO_MAX_PACING_RATE 47
 
 /* See sluice_short_pair in include/sluice/abi.h. A pair is short after this
@@ -198,6 +200,13 @@ static __always_inline void sl_pair_account(const struct sl_view *v, struct sl_f
 	bpf_map_update_elem(&sluice_short_pair, &pair, &fresh, BPF_NOEXIST);
 }
 
+static __always_inline struct sl_sock_vip *sl_vip_of(struct bpf_sock_ops *skops)
+{
+	struct bpf_sock *sk = skops->sk;
+
+	return sk ? bpf_sk_storage_get(&sluice_sock_vip, sk, 0, 0) : NULL;
+}
+
 static __always_inline void sl_join(struct bpf_sock_ops *skops, const struct sl_view *v,
 				    bool server)
 {
@@ -213,6 +222,12 @@ static __always_inline void sl_join(struct bpf_sock_ops *skops, const struct sl_
 	if (bpf_sock_hash_update(skops, &sluice_sockhash, (void *)&v->own, BPF_NOEXIST)) {
 		bpf_map_delete_elem(&sluice_flow, &v->own);
 		return;
+	}
+	if (!server) {
+		struct sl_sock_vip *vip = sl_vip_of(skops);
+
+		if (vip)
+			vip->joined = 1;	/* keeps its state callbacks */
 	}
 	bpf_sock_ops_cb_flags_set(skops, BPF_SOCK_OPS_RTT_CB_FLAG | BPF_SOCK_OPS_STATE_CB_FLAG);
 	if (stats)
@@ -357,12 +372,6 @@ static __always_inline struct sl_sock_vip *sl_pooled(struct bpf_sock_ops *skops)
 	return v && v->pooled ? v : NULL;
 }
 
-static __always_inline struct sl_sock_vip *sl_vip_of(struct bpf_sock_ops *skops)
-{
-	struct bpf_sock *sk = skops->sk;
-
-	return sk ? bpf_sk_storage_get(&sluice_sock_vip, sk, 0, 0) : NULL;
-}
 
 /* The service a client socket connected through, as it is now. */
 static __always_inline struct sl_svc *sl_svc_of(const struct sl_sock_vip *v)
@@ -462,7 +471,16 @@ static __always_inline void sl_handshake_done(struct bpf_sock_ops *skops)
 	struct sl_sock_vip *v = sl_vip_of(skops);
 	int own;
 
-	if (!v || !v->user_timeout)
+	if (!v)
+		return;
+	/* Outlier detection has heard the outcome (the state callback of
+	 * SYN_SENT -> ESTABLISHED comes first): a socket without a pool place
+	 * need not call back on every later state change. Joining the
+	 * sockhash, next, asks again if it needs to. */
+	if (v->eject_after && !v->pooled)
+		bpf_sock_ops_cb_flags_set(skops, skops->bpf_sock_ops_cb_flags &
+					  ~BPF_SOCK_OPS_STATE_CB_FLAG);
+	if (!v->user_timeout)
 		return;
 	own = (int)(v->user_timeout - 1);
 	bpf_setsockopt(skops, SL_SOL_TCP, SL_TCP_USER_TIMEOUT, &own, sizeof(own));
@@ -536,19 +554,28 @@ static __always_inline void sl_connect_outcome(struct bpf_sock_ops *skops)
 		sl_od_eject(b, now, v->eject_ms);
 }
 
+/* The place goes back when the application closed the connection
+ * (FIN_WAIT1, or LAST_ACK after the peer's FIN) or it died (CLOSE): no
+ * later state change matters to the pool, so unless the socket is in the
+ * same-node shortcut (whose bookkeeping waits for CLOSE) it stops calling
+ * back. */
 static __always_inline void sl_pool_closed(struct bpf_sock_ops *skops)
 {
+	__u32 state = skops->args[1], id;
 	struct sl_backend_state *b;
 	struct sl_sock_vip *v;
-	__u32 id;
 
-	if (skops->args[1] != SL_TCP_CLOSE || !(v = sl_pooled(skops)))
+	if ((state != SL_TCP_FIN_WAIT1 && state != SL_TCP_LAST_ACK &&
+	     state != SL_TCP_CLOSE) || !(v = sl_pooled(skops)))
 		return;
 	id = v->pooled - 1;
 	v->pooled = 0;
 	b = bpf_map_lookup_elem(&sluice_backend_state, &id);
 	if (b)
 		__sync_fetch_and_add(&b->active, -1);
+	if (!v->joined)
+		bpf_sock_ops_cb_flags_set(skops, skops->bpf_sock_ops_cb_flags &
+					  ~BPF_SOCK_OPS_STATE_CB_FLAG);
 }
 
 SEC("sockops")

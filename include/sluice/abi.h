@@ -198,7 +198,7 @@ struct sl_sock_vip {
 				 * and given back when it is established; 0:
 				 * untouched */
 	__u32 ka_probes;
-	__u32 pad3;
+	__u32 joined;		/* the client joined the same-node shortcut */
 };
 
 /* sluice_revnat: (socket, backend) -> VIP, for unconnected UDP sockets,
