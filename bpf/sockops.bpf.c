@@ -15,8 +15,7 @@
  */
 #include <linux/bpf.h>
 #include <bpf/bpf_helpers.h>
-#include "lib/bandwidth.h"
-#include "lib/flow.h"
+#include "lib/pacing.h"
 #include "lib/lb.h"	/* the outlier census */
 
 #define SL_SOL_SOCKET 1
@@ -31,7 +30,6 @@
 #define SL_TCP_FIN_WAIT1 4
 #define SL_TCP_CLOSE 7
 #define SL_TCP_LAST_ACK 9
-#define SL_SO_MAX_PACING_RATE 47
 
 /* See sluice_short_pair in include/sluice/abi.h. A pair is short after this
  * many wasted connections in a row (a health check now and then is not a
@@ -234,39 +232,6 @@ static __always_inline void sl_join(struct bpf_sock_ops *skops, const struct sl_
 		__sync_fetch_and_add(&stats->joined, 1);
 }
 
-/* A connection of a bandwidth-limited workload sends at most the limit:
- * TCP paces itself (no fq needed) a little below it, so the TC policer of
- * the same bucket seldom drops. Per connection: several connections of
- * one workload together meet the policer. */
-static __always_inline void sl_bw_pace(struct bpf_sock_ops *skops)
-{
-	struct sl_addr local = {}, remote = {};
-	__u64 rate;
-	__u8 family;
-	int val;
-
-	if (skops->family == SL_AF_INET) {
-		local.a[0] = skops->local_ip4;
-		remote.a[0] = skops->remote_ip4;
-		family = SL_AF_INET;
-	} else if (skops->family == SL_AF_INET6) {
-		family = sl_addr_set6(&local, skops->local_ip6[0], skops->local_ip6[1],
-				      skops->local_ip6[2], skops->local_ip6[3]);
-		if (sl_addr_set6(&remote, skops->remote_ip6[0], skops->remote_ip6[1],
-				 skops->remote_ip6[2], skops->remote_ip6[3]) != family)
-			return;
-	} else {
-		return;
-	}
-	rate = sl_bw_send_rate(&local, &remote, family) * SL_BW_PACE_PERCENT / 100;
-	/* SO_MAX_PACING_RATE is 32 bits of bytes/s (34 Gbit/s): a limit
-	 * above that is the policer's alone. */
-	if (!rate || rate >= 0xffffffffULL)
-		return;
-	val = (int)(__u32)rate;
-	bpf_setsockopt(skops, SL_SOL_SOCKET, SL_SO_MAX_PACING_RATE, &val, sizeof(val));
-}
-
 static __always_inline void sl_established(struct bpf_sock_ops *skops, bool active)
 {
 	struct sl_redir_stats *stats;
@@ -274,7 +239,7 @@ static __always_inline void sl_established(struct bpf_sock_ops *skops, bool acti
 	bool local;
 
 	if (sl_bw_configured())
-		sl_bw_pace(skops);
+		sl_bw_watch(skops);
 	/* Checked first: with --no-redirect this hook only serves the
 	 * connection pools and must cost nothing else. */
 	if (!sl_redirect_enabled() || !sl_ops_view(skops, &v))
@@ -305,8 +270,10 @@ static __always_inline void sl_try_leave(struct bpf_sock_ops *skops,
 {
 	struct sl_redir_stats *stats = sl_redir_stats();
 
-	/* Whatever happens, this socket stops asking on every ACK. */
-	bpf_sock_ops_cb_flags_set(skops, BPF_SOCK_OPS_STATE_CB_FLAG);
+	/* Whatever happens, this socket stops asking on every ACK, unless
+	 * its bandwidth pacing is still to be set. */
+	bpf_sock_ops_cb_flags_set(skops, BPF_SOCK_OPS_STATE_CB_FLAG |
+				  (sl_bw_pending(skops) ? BPF_SOCK_OPS_RTT_CB_FLAG : 0));
 	if (__sync_val_compare_and_swap(&flow->gate, 0, SL_GATE_LEAVING) != 0)
 		return;		/* data may sit in our queue: stay */
 	bpf_map_delete_elem(&sluice_sockhash, &v->own);
@@ -316,17 +283,18 @@ static __always_inline void sl_try_leave(struct bpf_sock_ops *skops,
 }
 
 /* After an ACK of our data: a bulk sender, or a socket whose peer never
- * joined (or is gone), is better off on plain TCP. */
-static __always_inline void sl_acked(struct bpf_sock_ops *skops)
+ * joined (or is gone), is better off on plain TCP. True while the socket
+ * needs its ACKs for that (a member that has not left). */
+static __always_inline bool sl_acked(struct bpf_sock_ops *skops)
 {
 	struct sl_flow *flow;
 	struct sl_view v;
 
 	if (!sl_ops_view(skops, &v))
-		return;
+		return false;
 	flow = bpf_map_lookup_elem(&sluice_flow, &v.own);
 	if (!flow || (flow->flags & SL_FLOW_F_LEFT))
-		return;
+		return false;
 	if (skops->sk) {
 		struct tcp_sock___sl *tp = (void *)bpf_skc_to_tcp_sock(skops->sk);
 
@@ -340,6 +308,7 @@ static __always_inline void sl_acked(struct bpf_sock_ops *skops)
 			sl_learn_not_local(&v.own);
 		sl_try_leave(skops, &v, flow);
 	}
+	return true;
 }
 
 static __always_inline void sl_closed(struct bpf_sock_ops *skops)
@@ -595,9 +564,15 @@ int sl_sockops(struct bpf_sock_ops *skops)
 	case BPF_SOCK_OPS_PASSIVE_ESTABLISHED_CB:
 		sl_established(skops, false);
 		break;
-	case BPF_SOCK_OPS_RTT_CB:
-		sl_acked(skops);
+	case BPF_SOCK_OPS_RTT_CB: {
+		/* Both run: the pacing and the shortcut's bookkeeping. */
+		bool paced = sl_bw_acked(skops);
+
+		if (!sl_acked(skops) && paced)
+			bpf_sock_ops_cb_flags_set(skops, skops->bpf_sock_ops_cb_flags &
+						  ~BPF_SOCK_OPS_RTT_CB_FLAG);
 		break;
+	}
 	case BPF_SOCK_OPS_STATE_CB:
 		sl_connect_outcome(skops);
 		sl_pool_closed(skops);

@@ -53,6 +53,11 @@ SECONDS_PER_RUN=${BENCH_SECONDS:-2}
 COUNTS=${BENCH_SERVICES-"10 1000 10000"}
 RULES=${BENCH_RULES-"10 10000"}
 POLICING=${BENCH_POLICING-on}
+# The features "policing on" configures (BENCH_POLICED, to measure some
+# alone): LEAST_REQUEST, maxConnections, idle/age timeouts, connectTimeout,
+# tcpKeepalive, outlierDetection with ejection limits, a connection rate
+# limit, a bandwidth limit, an AuthorizationPolicy of 10 rules.
+POLICED_FEATURES=${BENCH_POLICED:-"lb pool timeouts connect keepalive outlier limit bandwidth policy"}
 RR_TOOL=${BENCH_RR_TOOL:-sockperf}
 RAW=${BENCH_RAW:-}	# if set, the recorded runs are copied there
 ALL_WORKLOADS="rr crr stream1 stream8 http"
@@ -269,7 +274,9 @@ if [ -n "$POLICING" ]; then
 	sluice_apply same-node/sluice 0 0 0
 	sluice_rounds policing sluice-policing-off
 	echo "[$(elapsed)] policing on: loading the Sluice configuration" >&2
-	sluice_apply same-node/sluice 0 10 1
+	policy_rules=0
+	[[ " $POLICED_FEATURES " == *" policy "* ]] && policy_rules=10
+	sluice_apply same-node/sluice 0 "$policy_rules" 1
 	sluice_rounds policing sluice-policing-on
 	sluice_apply same-node/sluice 0 0 0
 fi
@@ -341,9 +348,7 @@ fi
 if [ -n "$POLICING" ]; then
 	count_table "policing/direct policing/sluice-policing-off policing/sluice-policing-on" \
 		"Policing (same node): Sluice with no traffic feature configured, and with" \
-		"all of them on the target (LEAST_REQUEST, maxConnections, idleTimeout," \
-		"maxConnectionDuration, tcpKeepalive, outlierDetection, a TrafficLimit and" \
-		"an AuthorizationPolicy of 10 rules), none of them binding:"
+		"these on the target, none of them binding: $POLICED_FEATURES"
 fi
 echo
 echo "Time: setup ${T_SETUP}s$([ -n "$WORKLOADS" ] && echo ", matrix $((T_MATRIX - T_SETUP))s")$(

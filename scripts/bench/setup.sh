@@ -284,22 +284,46 @@ sluice_config()
 {
 	local n=$1 server=$2 rules=${3:-0} client=${4:-} policed=${5:-0}
 	awk -v n="$n" -v server="$server" -v vip="$VIP" -v ports="$APP_PORTS" \
-		-v rules="$rules" -v client="$client" -v policed="$policed" 'BEGIN {
+		-v rules="$rules" -v client="$client" -v policed="$policed" \
+		-v feats=" $POLICED_FEATURES " 'function on(f) { return index(feats, " " f " ") }
+	BEGIN {
 		if (policed) {
-			# Every policing feature on the target, none of them binding.
-			printf "apiVersion: networking.istio.io/v1\nkind: DestinationRule\n"
-			printf "metadata: {name: target, namespace: bench}\n"
-			printf "spec:\n  host: target.bench\n  trafficPolicy:\n"
-			printf "    loadBalancer: {simple: LEAST_REQUEST}\n"
-			printf "    connectionPool: {tcp: {maxConnections: 1000000, idleTimeout: 1h, "
-			printf "maxConnectionDuration: 24h, connectTimeout: 10s, "
-			printf "tcpKeepalive: {time: 7200s}}}\n"
-			printf "    outlierDetection: {consecutive5xxErrors: 5, baseEjectionTime: 30s, "
-			printf "maxEjectionPercent: 50, minHealthPercent: 10}\n---\n"
-			printf "apiVersion: sluice.dev/v1alpha1\nkind: TrafficLimit\n"
-			printf "metadata: {name: target, namespace: bench}\n"
-			printf "spec: {services: [{name: target}], connectionsPerSecond: 1000000, "
-			printf "bandwidth: {egress: 30G, ingress: 30G}}\n---\n"
+			# The policing features of POLICED_FEATURES on the target,
+			# none of them binding.
+			body = ""
+			if (on("lb"))
+				body = body "    loadBalancer: {simple: LEAST_REQUEST}\n"
+			pool = ""
+			if (on("pool"))
+				pool = pool ", maxConnections: 1000000"
+			if (on("timeouts"))
+				pool = pool ", idleTimeout: 1h, maxConnectionDuration: 24h"
+			if (on("connect"))
+				pool = pool ", connectTimeout: 10s"
+			if (on("keepalive"))
+				pool = pool ", tcpKeepalive: {time: 7200s}"
+			if (pool != "")
+				body = body "    connectionPool: {tcp: {" substr(pool, 3) "}}\n"
+			if (on("outlier"))
+				body = body "    outlierDetection: {consecutive5xxErrors: 5, " \
+					"baseEjectionTime: 30s, maxEjectionPercent: 50, " \
+					"minHealthPercent: 10}\n"
+			if (body != "") {
+				printf "apiVersion: networking.istio.io/v1\nkind: DestinationRule\n"
+				printf "metadata: {name: target, namespace: bench}\n"
+				printf "spec:\n  host: target.bench\n  trafficPolicy:\n%s", body
+				printf "---\n"
+			}
+			if (on("limit") || on("bandwidth")) {
+				printf "apiVersion: sluice.dev/v1alpha1\nkind: TrafficLimit\n"
+				printf "metadata: {name: target, namespace: bench}\n"
+				printf "spec: {services: [{name: target}]"
+				if (on("limit"))
+					printf ", connectionsPerSecond: 1000000"
+				if (on("bandwidth"))
+					printf ", bandwidth: {egress: 30G, ingress: 30G}"
+				printf "}\n---\n"
+			}
 		}
 		if (rules > 0) {
 			printf "apiVersion: v1\nkind: Pod\nmetadata: {name: client, namespace: bench}\n"
