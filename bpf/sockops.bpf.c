@@ -46,19 +46,8 @@ static __always_inline bool sl_ops_view(struct bpf_sock_ops *skops, struct sl_vi
 	struct sl_addr local = {}, remote = {};
 	__u8 family;
 
-	if (skops->family == SL_AF_INET) {
-		local.a[0] = skops->local_ip4;
-		remote.a[0] = skops->remote_ip4;
-		family = SL_AF_INET;
-	} else if (skops->family == SL_AF_INET6) {
-		family = sl_addr_set6(&local, skops->local_ip6[0], skops->local_ip6[1],
-				      skops->local_ip6[2], skops->local_ip6[3]);
-		if (sl_addr_set6(&remote, skops->remote_ip6[0], skops->remote_ip6[1],
-				 skops->remote_ip6[2], skops->remote_ip6[3]) != family)
-			return false;
-	} else {
+	if (!sl_ops_addrs(skops, &local, &remote, &family))
 		return false;
-	}
 	return sl_view_build(v, family, &local, &remote, skops->local_port,
 			     skops->remote_port, bpf_get_netns_cookie(skops));
 }

@@ -178,6 +178,25 @@ static __always_inline void sl_publish_read(struct sl_flow *flow, __u32 copied_s
 		__sync_fetch_and_or(&flow->flags, SL_FLOW_F_READER);
 }
 
+/* A sockops socket's two addresses in the ABI's form; a v4-mapped pair
+ * comes out as IPv4. False for another family or a mixed pair. */
+static __always_inline bool sl_ops_addrs(struct bpf_sock_ops *skops, struct sl_addr *local,
+					 struct sl_addr *remote, __u8 *family)
+{
+	if (skops->family == SL_AF_INET) {
+		local->a[0] = skops->local_ip4;
+		remote->a[0] = skops->remote_ip4;
+		*family = SL_AF_INET;
+		return true;
+	}
+	if (skops->family != SL_AF_INET6)
+		return false;
+	*family = sl_addr_set6(local, skops->local_ip6[0], skops->local_ip6[1],
+			       skops->local_ip6[2], skops->local_ip6[3]);
+	return sl_addr_set6(remote, skops->remote_ip6[0], skops->remote_ip6[1],
+			    skops->remote_ip6[2], skops->remote_ip6[3]) == *family;
+}
+
 static __always_inline struct sl_redir_stats *sl_redir_stats(void)
 {
 	__u32 zero = 0;

@@ -35,19 +35,8 @@ static __always_inline __u32 sl_bw_pace_rate(struct bpf_sock_ops *skops)
 	__u64 rate;
 	__u8 family;
 
-	if (skops->family == SL_AF_INET) {
-		local.a[0] = skops->local_ip4;
-		remote.a[0] = skops->remote_ip4;
-		family = SL_AF_INET;
-	} else if (skops->family == SL_AF_INET6) {
-		family = sl_addr_set6(&local, skops->local_ip6[0], skops->local_ip6[1],
-				      skops->local_ip6[2], skops->local_ip6[3]);
-		if (sl_addr_set6(&remote, skops->remote_ip6[0], skops->remote_ip6[1],
-				 skops->remote_ip6[2], skops->remote_ip6[3]) != family)
-			return 0;
-	} else {
+	if (!sl_ops_addrs(skops, &local, &remote, &family))
 		return 0;
-	}
 	rate = sl_bw_send_rate(&local, &remote, family) * SL_BW_PACE_PERCENT / 100;
 	return rate < 0xffffffffULL ? (__u32)rate : 0;
 }

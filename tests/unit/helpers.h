@@ -42,6 +42,20 @@ static inline void assert_contains(const char *haystack, const char *needle)
 		fail_msg("expected \"%s\" in \"%s\"", needle, haystack);
 }
 
+/* Loads text that must be refused with an error containing msg. */
+static inline void expect_error(const char *text, const char *msg)
+{
+	struct sl_config cfg;
+	struct sl_err err;
+
+	if (load_yaml(text, &cfg, &err) == 0) {
+		sl_config_free(&cfg);
+		fail_msg("loaded, expected \"%s\"", msg);
+	}
+	assert_contains(err.msg, msg);
+	sl_config_free(&cfg);
+}
+
 static inline bool warnings_contain(const struct sl_config *cfg, const char *needle)
 {
 	for (size_t i = 0; i < cfg->warnings.n; i++)

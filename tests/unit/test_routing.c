@@ -149,19 +149,6 @@ static void test_vs_single_destination_is_100(void **state)
 	sl_config_free(&cfg);
 }
 
-static void expect_error(const char *text, const char *msg)
-{
-	struct sl_config cfg;
-	struct sl_err err;
-
-	if (load_yaml(text, &cfg, &err) == 0) {
-		sl_config_free(&cfg);
-		fail_msg("loaded, expected \"%s\"", msg);
-	}
-	assert_contains(err.msg, msg);
-	sl_config_free(&cfg);
-}
-
 static void test_vs_weights_must_sum_to_100(void **state)
 {
 	(void)state;

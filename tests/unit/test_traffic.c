@@ -15,19 +15,6 @@ static void load_ok(const char *text, struct sl_config *cfg)
 	}
 }
 
-static void expect_error(const char *text, const char *msg)
-{
-	struct sl_config cfg;
-	struct sl_err err;
-
-	if (load_yaml(text, &cfg, &err) == 0) {
-		sl_config_free(&cfg);
-		fail_msg("loaded, expected \"%s\"", msg);
-	}
-	assert_contains(err.msg, msg);
-	sl_config_free(&cfg);
-}
-
 #define DR_HEAD "apiVersion: networking.istio.io/v1\nkind: DestinationRule\n" \
 		"metadata: {name: web, namespace: shop}\n"
 

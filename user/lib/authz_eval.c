@@ -327,15 +327,5 @@ bool sl_authz_selects(const struct sl_authz_policy *p, const char *root_namespac
 	if (strcmp(p->meta.namespace, root_namespace) &&
 	    strcmp(p->meta.namespace, namespace))
 		return false;
-	for (size_t i = 0; i < p->n_match_labels; i++) {
-		const struct sl_label *want = &p->match_labels[i];
-		bool found = false;
-
-		for (size_t j = 0; j < n_labels && !found; j++)
-			found = !strcmp(labels[j].key, want->key) &&
-				!strcmp(labels[j].value, want->value);
-		if (!found)
-			return false;
-	}
-	return true;
+	return sl_labels_select(p->match_labels, p->n_match_labels, labels, n_labels);
 }

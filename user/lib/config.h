@@ -440,6 +440,9 @@ int sl_meta_finish(struct sl_yctx *ctx, yaml_node_t *root, struct sl_meta *meta)
  * not apply to (it applies to Services and ServiceEntries). */
 int sl_meta_no_redirect_here(struct sl_yctx *ctx, yaml_node_t *root,
 			     const struct sl_meta *meta, const char *kind);
+/* Every label of want is among have (a matchLabels selector). */
+bool sl_labels_select(const struct sl_label *want, size_t n_want,
+		      const struct sl_label *have, size_t n_have);
 const char *sl_meta_label(const struct sl_meta *meta, const char *key);
 /* A label map into *labels. */
 int sl_decode_labels(struct sl_yctx *ctx, yaml_node_t *node,

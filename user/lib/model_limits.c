@@ -126,19 +126,8 @@ static void merge(struct sl_model *m)
 static bool selects(const struct sl_traffic_limit *tl, const char *ns,
 		    const struct sl_label *labels, size_t n_labels)
 {
-	if (strcmp(ns, tl->meta.namespace))
-		return false;
-	for (size_t i = 0; i < tl->n_match_labels; i++) {
-		const struct sl_label *want = &tl->match_labels[i];
-		bool found = false;
-
-		for (size_t j = 0; j < n_labels && !found; j++)
-			found = !strcmp(labels[j].key, want->key) &&
-				!strcmp(labels[j].value, want->value);
-		if (!found)
-			return false;
-	}
-	return true;
+	return !strcmp(ns, tl->meta.namespace) &&
+	       sl_labels_select(tl->match_labels, tl->n_match_labels, labels, n_labels);
 }
 
 static size_t limit_selected(struct sl_model *m, const struct sl_config *cfg,

@@ -318,6 +318,21 @@ int sl_meta_no_redirect_here(struct sl_yctx *ctx, yaml_node_t *root,
 			 meta->redirect_loc.line, kind);
 }
 
+bool sl_labels_select(const struct sl_label *want, size_t n_want,
+		      const struct sl_label *have, size_t n_have)
+{
+	for (size_t i = 0; i < n_want; i++) {
+		bool found = false;
+
+		for (size_t j = 0; j < n_have && !found; j++)
+			found = !strcmp(have[j].key, want[i].key) &&
+				!strcmp(have[j].value, want[i].value);
+		if (!found)
+			return false;
+	}
+	return true;
+}
+
 const char *sl_meta_label(const struct sl_meta *meta, const char *key)
 {
 	for (size_t i = 0; i < meta->n_labels; i++)
