@@ -16,6 +16,7 @@
 #include <linux/bpf.h>
 #include <bpf/bpf_helpers.h>
 #include "lib/pacing.h"
+#include "lib/telemetry.h"
 #include "lib/lb.h"	/* the outlier census */
 
 #define SL_SOL_SOCKET 1
@@ -424,9 +425,9 @@ static __always_inline void sl_syn_timeout(struct bpf_sock_ops *skops)
 
 /* Established: the handshake's TCP_USER_TIMEOUT gives way to the
  * application's own. */
-static __always_inline void sl_handshake_done(struct bpf_sock_ops *skops)
+static __always_inline void sl_handshake_done(struct bpf_sock_ops *skops,
+					      struct sl_sock_vip *v)
 {
-	struct sl_sock_vip *v = sl_vip_of(skops);
 	int own;
 
 	if (!v)
@@ -508,8 +509,10 @@ static __always_inline void sl_connect_outcome(struct bpf_sock_ops *skops)
 	if (!b || !sl_od_outcome(b, skops->args[1] == SL_TCP_CLOSE, v->eject_after))
 		return;
 	now = bpf_ktime_get_ns();
-	if (sl_may_eject(v, b, now))
+	if (sl_may_eject(v, b, now)) {
 		sl_od_eject(b, now, v->eject_ms);
+		sl_telemetry_eject(v, b->ejections);
+	}
 }
 
 /* The place goes back when the application closed the connection
@@ -546,11 +549,16 @@ int sl_sockops(struct bpf_sock_ops *skops)
 	case BPF_SOCK_OPS_TCP_CONNECT_CB:
 		sl_pool_watch(skops);
 		break;
-	case BPF_SOCK_OPS_ACTIVE_ESTABLISHED_CB:
-		sl_handshake_done(skops);
+	case BPF_SOCK_OPS_ACTIVE_ESTABLISHED_CB: {
+		struct sl_sock_vip *v = sl_vip_of(skops);
+
+		sl_handshake_done(skops, v);
+		sl_telemetry_open(skops, true, v);
 		sl_established(skops, true);
 		break;
+	}
 	case BPF_SOCK_OPS_PASSIVE_ESTABLISHED_CB:
+		sl_telemetry_open(skops, false, NULL);
 		sl_established(skops, false);
 		break;
 	case BPF_SOCK_OPS_RTT_CB: {

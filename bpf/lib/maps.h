@@ -199,6 +199,40 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } sluice_limit_src SEC(".maps") __weak;
 
+/* Connection telemetry (see include/sluice/abi.h). */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_PERCPU_HASH);
+	__uint(max_entries, SL_DEFAULT_MAX_TRAFFIC);
+	__type(key, struct sl_traffic_key);
+	__type(value, struct sl_traffic);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} sluice_traffic SEC(".maps") __weak;
+
+/* A zeroed value to create sluice_traffic entries from: one is too large
+ * for the BPF stack. Never written. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct sl_traffic);
+} sluice_traffic_zero SEC(".maps") __weak;
+
+struct {
+	__uint(type, BPF_MAP_TYPE_SK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, struct sl_conn);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} sluice_conn SEC(".maps") __weak;
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct sl_event_stats);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} sluice_event_stats SEC(".maps") __weak;
+
 /* Identity and authorization (see include/sluice/abi.h). */
 struct {
 	__uint(type, BPF_MAP_TYPE_LPM_TRIE);

@@ -118,7 +118,15 @@ static __always_inline void sl_policy_event(__u32 type, __u8 at, __u8 proto,
 					    __u32 rule)
 {
 	struct sl_event *e = bpf_ringbuf_reserve(&sluice_events, sizeof(*e), 0);
+	__u32 zero = 0;
+	struct sl_event_stats *st = bpf_map_lookup_elem(&sluice_event_stats, &zero);
 
+	if (st) {
+		if (e)
+			st->written++;
+		else
+			st->dropped++;
+	}
 	if (!e)
 		return;
 	__builtin_memset(e, 0, sizeof(*e));

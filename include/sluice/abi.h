@@ -18,7 +18,7 @@
 
 /* Bumped whenever a pinned map's layout or meaning changes. An agent refuses
  * to adopt pins written by a different ABI version. */
-#define SL_ABI_VERSION 4
+#define SL_ABI_VERSION 5
 
 /* Address families as stored in keys: the kernel's AF_INET / AF_INET6. */
 #define SL_AF_INET 2
@@ -309,6 +309,7 @@ struct sl_status {
 	char cgroup_path[SL_PATH_LEN];
 	char warnings[SL_WARNINGS_LEN];	/* the first ones, one per line */
 	char locality[SL_LOCALITY_LEN];	/* the node's (--locality), "" unknown */
+	char flows_socket[SL_PATH_LEN];	/* where the agent serves the flow log */
 };
 
 /*
@@ -415,7 +416,8 @@ struct sl_settings {
 				 * else 1 + the policy bank in force */
 	__u32 bandwidth;	/* workload addresses in sluice_bw; 0: the
 				 * connection hooks skip the bandwidth lookups */
-	__u32 pad;
+	__u32 flows;		/* 1: connection events (open, close, connect
+				 * failed) go to sluice_events (--flow-log) */
 };
 
 /* sluice_local_addr: what sockops learned about an address: the local end
@@ -621,6 +623,17 @@ struct sl_udp_peer {
 				 * limit was refused; policy = service id */
 #define SL_EVENT_POOL_FULL 5	/* every endpoint tried was at maxConnections;
 				 * policy = service id */
+/* Connection events (sl_settings.flows), one per TCP connection and end:
+ * reporter SOURCE is the client socket of a local pod, DESTINATION the
+ * server's. src is always the client, dst the server (the endpoint). */
+#define SL_EVENT_OPEN 6		/* established; policy = 1 + the service id
+				 * (sl_traffic_key.svc_id), 0: none */
+#define SL_EVENT_CLOSE 7	/* the socket destroyed: bytes, duration, RTT;
+				 * policy as for OPEN */
+#define SL_EVENT_CONNECT_FAILED 8	/* a connect through a VIP that never
+					 * got established; policy as for OPEN */
+#define SL_EVENT_EJECT 9	/* outlier detection ejected dst (an endpoint);
+				 * policy as for OPEN, rule = ejections so far */
 
 #define SL_AT_EGRESS 1		/* decided at the client's connect/sendmsg */
 #define SL_AT_INGRESS 2		/* decided at the server's socket lookup */
@@ -640,7 +653,21 @@ struct sl_event {
 	__u32 rule;
 	__u32 src_identity;
 	__u32 dst_identity;
-	__u32 pad2;
+	__u8 reporter;		/* connection events: SL_REPORTER_* */
+	__u8 redirected;	/* the connection took the same-node shortcut */
+	__u16 pad2;
+	__u64 sent_bytes;	/* CLOSE: by the reporter's socket, TCP and
+				 * shortcut together */
+	__u64 received_bytes;
+	__u32 duration_ms;	/* CLOSE: from established to release */
+	__u32 rtt_us;		/* CLOSE: smoothed RTT (0 on the shortcut) */
+};
+
+/* sluice_event_stats (per-CPU array, one entry): events written and lost
+ * to a full ring buffer. */
+struct sl_event_stats {
+	__u64 written;
+	__u64 dropped;
 };
 
 #define SL_DEFAULT_MAX_IPCACHE 131072	/* both banks */
@@ -715,6 +742,60 @@ struct sl_limit_src_key {
 	__u8 family;
 	__u8 pad[3];
 	struct sl_addr addr;
+};
+
+/*
+ * Connection telemetry (Istio's TCP metrics), counted at connection
+ * granularity, never per packet: sockops at ESTABLISHED opens, the
+ * tcp_destroy_sock tracepoint closes (bpf/telemetry.bpf.c), a VIP connect
+ * that never got established fails.
+ *
+ * sluice_traffic (LRU per-CPU hash): counters per (reporter, client
+ * address, server address and port, service). The agent turns addresses
+ * into workloads, namespaces and principals, and sums, at scrape time.
+ * The server side (reporter DESTINATION) does not know the VIP dialled:
+ * svc_id 0 there, and the agent names the service from the endpoint.
+ */
+#define SL_REPORTER_SOURCE 1
+#define SL_REPORTER_DESTINATION 2
+
+/* Histogram buckets: bucket i counts values below 2^i units (duration in
+ * milliseconds, RTT in microseconds); the last counts the rest. */
+#define SL_HIST_BUCKETS 20
+
+struct sl_traffic_key {
+	struct sl_addr src;	/* the client */
+	struct sl_addr dst;	/* the server: the endpoint connected to */
+	__u32 svc_id;		/* 1 + the id of the service dialled; 0: none
+				 * or unknown */
+	__be16 dst_port;
+	__u8 family;
+	__u8 reporter;		/* SL_REPORTER_* */
+};
+
+struct sl_traffic {
+	__u64 opened;
+	__u64 closed;
+	__u64 failed;		/* connects that never got established */
+	__u64 sent_bytes;	/* by the reporter: client to server for
+				 * SOURCE, server to client for DESTINATION */
+	__u64 received_bytes;
+	__u64 redirected;	/* connections that took the shortcut */
+	__u64 duration_ms_sum;
+	__u64 rtt_us_sum;	/* smoothed RTT at close, TCP connections */
+	__u64 duration_ms[SL_HIST_BUCKETS];
+	__u64 rtt_us[SL_HIST_BUCKETS];
+};
+
+#define SL_DEFAULT_MAX_TRAFFIC 16384
+
+/* sluice_conn: socket storage of each mesh TCP connection, from
+ * ESTABLISHED to its destruction: what its close is counted under. */
+struct sl_conn {
+	struct sl_traffic_key key;
+	__u64 start_ns;
+	__u32 local_port;	/* as sockops gives them, for the shortcut's */
+	__u32 remote_port;	/* flow keys at release */
 };
 
 /* Pin layout under the agent's bpffs directory. */

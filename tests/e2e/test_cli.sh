@@ -46,7 +46,7 @@ done
 
 status=$(ctl n1 status)
 assert_match "$status" "agent: +running" "status shows the agent"
-assert_match "$status" "11/11 hooks attached" "status shows the hooks"
+assert_match "$status" "12/12 hooks attached" "status shows the hooks"
 assert_match "$status" "generation 1" "status shows the generation"
 assert_match "$(status_field n1 '.config.warning_messages[0]')" \
 	'cfg.yaml:7:[0-9]+: spec.internalTrafficPolicy' \

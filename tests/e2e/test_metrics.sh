@@ -162,7 +162,7 @@ assert_eq "$(sample sluice_map_capacity 'map="sluice_svc"')" 65536 "capacity of 
 assert_eq "$(sample sluice_config_attempts_total 'result="rejected"')" 1 "rejected attempts"
 assert_match "$(cat "$E2E_TMP/metrics")" '^sluice_config_generation 1$' "generation"
 assert_match "$(cat "$E2E_TMP/metrics")" '^sluice_config_last_apply_success 1$' "last result"
-assert_match "$(cat "$E2E_TMP/metrics")" '^sluice_hooks_attached 11$' "hooks attached"
+assert_match "$(cat "$E2E_TMP/metrics")" '^sluice_hooks_attached 12$' "hooks attached"
 assert_match "$(cat "$E2E_TMP/metrics")" '^sluice_build_info\{version="[^"]+",abi_version="[0-9]+"\} 1$'
 assert_match "$(cat "$E2E_TMP/metrics")" '^# TYPE sluice_service_connections_total counter$'
 assert_match "$(cat "$E2E_TMP/metrics")" '^# HELP sluice_service_connections_total .+'
@@ -213,9 +213,9 @@ bpftool link detach pinned "$(bpffs_of n1)/links/getpeername6" ||
 	fail "bpftool link detach"
 code=$(curl -s -o "$E2E_TMP/readyz" -w '%{http_code}' "$URL/readyz")
 assert_eq "$code" 503 "/readyz with a hook detached"
-assert_eq "$(cat "$E2E_TMP/readyz")" "10 of 11 hooks attached; getpeername6 is not" \
+assert_eq "$(cat "$E2E_TMP/readyz")" "11 of 12 hooks attached; getpeername6 is not" \
 	"/readyz names the hook"
-assert_match "$(curl -s "$URL/metrics")" '^sluice_hooks_attached 10$' "hooks attached"
+assert_match "$(curl -s "$URL/metrics")" '^sluice_hooks_attached 11$' "hooks attached"
 
 agent_stop n1
 assert_eq "$(package_state)" "$pkg_before" "/etc/prometheus and /var/lib/prometheus untouched"

@@ -78,7 +78,7 @@ agent_stop n1
 agent_start n1 "$E2E_TMP/cfg.yaml" --no-redirect
 agent_wait_applied n1
 status=$(ctl n1 status)
-assert_match "$status" "9/9 hooks attached" "hooks with --no-redirect"
+assert_match "$status" "10/10 hooks attached" "hooks with --no-redirect"
 assert_match "$status" "same-node: +off" "status shows redirect off"
 joined=$(same_node n1 joined)
 stream_run n1/c "$TB_POD_s_IP4" --case rr --bytes 200

@@ -152,6 +152,24 @@ static int attach_tracepoint(struct sl_loader *l, struct bpf_program *prog,
 	return pin_link(link, path, err);
 }
 
+/* The same for a BTF-typed tracepoint (the section names it). */
+static int attach_raw_tp(struct sl_loader *l, struct bpf_program *prog,
+			 const struct sl_link_desc *d, struct sl_err *err)
+{
+	struct bpf_link *link;
+	char path[4096];
+
+	if (link_path(l, d, path, sizeof(path), err))
+		return -1;
+	link = bpf_program__attach(prog);
+	if (!link)
+		return sl_errf(err, "attaching to the BTF tracepoint %s:%s: %s (connection "
+			       "telemetry needs BTF-typed tracepoints, Linux 5.5)",
+			       d->tp_category, d->tp_name, strerror(errno));
+	retire_link(path);
+	return pin_link(link, path, err);
+}
+
 static int attach_one(struct sl_loader *l, struct bpf_program *prog,
 		      const struct sl_link_desc *d, int cgroup_fd, struct sl_err *err)
 {
@@ -162,6 +180,8 @@ static int attach_one(struct sl_loader *l, struct bpf_program *prog,
 		return attach_sockmap(l, prog, d, err);
 	case SL_LINK_TRACEPOINT:
 		return attach_tracepoint(l, prog, d, err);
+	case SL_LINK_RAW_TP:
+		return attach_raw_tp(l, prog, d, err);
 	}
 	return sl_errf(err, "%s: unknown link kind", d->name);
 }

@@ -58,6 +58,19 @@ static void log_limit(struct sl_maps *m, const struct sl_event *ev)
 		"every endpoint tried is at its DestinationRule maxConnections");
 }
 
+/* An endpoint ejected by outlier detection: rule holds the ejections. */
+static void log_eject(struct sl_maps *m, const struct sl_event *ev)
+{
+	struct sl_svc_info info;
+	char dst[SL_ADDR_STR_LEN];
+
+	sl_ip_port_format(&ev->dst, ev->family, ev->dst_port, dst, sizeof(dst));
+	if (bpf_map_lookup_elem(m->svc_info, &ev->policy, &info))
+		snprintf(info.name, sizeof(info.name), "?");
+	sl_info("outlier: ejected endpoint %s of service %s/%s (ejection %u)", dst,
+		info.name[0] == '?' ? "?" : info.namespace, info.name, ev->rule);
+}
+
 static int on_event(void *ctx, void *data, size_t size)
 {
 	static const char *const what[] = { "?", "denied", "would deny (dry-run)",
@@ -68,6 +81,10 @@ static int on_event(void *ctx, void *data, size_t size)
 	int64_t now = mono_ms();
 
 	if (size < sizeof(*ev))
+		return 0;
+	/* Connection events are the flow log's, not the agent log's. */
+	if (ev->type == SL_EVENT_OPEN || ev->type == SL_EVENT_CLOSE ||
+	    ev->type == SL_EVENT_CONNECT_FAILED)
 		return 0;
 	if (now - e->window_start_ms >= 1000) {
 		if (e->suppressed)
@@ -83,6 +100,10 @@ static int on_event(void *ctx, void *data, size_t size)
 	}
 	if (ev->type == SL_EVENT_RATE_LIMITED || ev->type == SL_EVENT_POOL_FULL) {
 		log_limit(e->maps, ev);
+		return 0;
+	}
+	if (ev->type == SL_EVENT_EJECT) {
+		log_eject(e->maps, ev);
 		return 0;
 	}
 	if (ev->src_port)

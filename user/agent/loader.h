@@ -22,6 +22,8 @@ struct sl_limits {
 	uint32_t max_sockets;
 	uint32_t max_workloads;		/* addresses and named CIDRs, per bank */
 	uint32_t max_verdicts;		/* compiled policy verdicts, per bank */
+	uint32_t max_traffic;		/* telemetry series (reporter, client,
+					 * endpoint, service) */
 };
 
 struct sl_loader {
@@ -37,7 +39,8 @@ struct sl_loader {
  * attaches them, replacing the programs of pinned links in place (so the
  * datapath never has a gap). */
 int sl_loader_start(struct sl_loader *l, const char *bpffs, const char *cgroup,
-		    const struct sl_limits *limits, bool redirect, struct sl_err *err);
+		    const struct sl_limits *limits, bool redirect, bool flows,
+		    struct sl_err *err);
 struct bpf_program;
 /* A loaded program, by name; NULL if there is none. */
 struct bpf_program *sl_loader_prog(const struct sl_loader *l, const char *name);

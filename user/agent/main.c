@@ -42,6 +42,7 @@ struct options {
 	struct sl_limits limits;
 	bool uninstall;
 	bool no_redirect;
+	bool no_flows;
 	const char *root_namespace;
 	bool has_locality;
 	struct sl_locality locality;	/* the node's, for localityLbSetting */
@@ -82,6 +83,10 @@ static void usage(FILE *out)
 		"      --max-sockets N    sockets in the same-node shortcut (default %u)\n"
 		"      --max-workloads N  workload addresses and policy CIDRs (default %u)\n"
 		"      --max-verdicts N   compiled AuthorizationPolicy verdicts (default %u)\n"
+		"      --max-traffic N    telemetry series: (reporter, client, endpoint,\n"
+		"                         service) counted per connection (default %u)\n"
+		"      --flow-log on|off  connection events (open, close, connect failed)\n"
+		"                         into the flow log (default on)\n"
 		"      --no-redirect      no same-node acceleration: connections between\n"
 		"                         local pods go through TCP\n"
 		"      --root-namespace NS  AuthorizationPolicies there apply mesh-wide\n"
@@ -100,7 +105,7 @@ static void usage(FILE *out)
 		"re-reads the configuration.\n",
 		SL_DEFAULT_MAX_SERVICES, SL_DEFAULT_MAX_BACKENDS, SL_DEFAULT_MAX_SLOTS,
 		SL_DEFAULT_MAX_REVNAT, SL_DEFAULT_MAX_SOCKETS, SL_DEFAULT_MAX_IPCACHE / 2,
-		SL_DEFAULT_MAX_POLICY / 2);
+		SL_DEFAULT_MAX_POLICY / 2, SL_DEFAULT_MAX_TRAFFIC);
 }
 
 static int parse_count(const char *opt, const char *v, uint32_t *out)
@@ -179,7 +184,8 @@ static int parse_metrics_addr(const char *v, struct options *o)
 
 enum { OPT_MAX_SERVICES = 256, OPT_MAX_BACKENDS, OPT_MAX_SLOTS, OPT_MAX_REVNAT,
        OPT_MAX_SOCKETS, OPT_MAX_WORKLOADS, OPT_MAX_VERDICTS, OPT_NO_REDIRECT,
-       OPT_UNINSTALL, OPT_ROOT_NAMESPACE, OPT_LOCALITY, OPT_METRICS_ADDR };
+       OPT_UNINSTALL, OPT_ROOT_NAMESPACE, OPT_LOCALITY, OPT_METRICS_ADDR,
+       OPT_MAX_TRAFFIC, OPT_FLOW_LOG };
 
 static int parse_options(int argc, char **argv, struct options *o)
 {
@@ -196,6 +202,8 @@ static int parse_options(int argc, char **argv, struct options *o)
 		{ "max-workloads", required_argument, NULL, OPT_MAX_WORKLOADS },
 		{ "max-verdicts", required_argument, NULL, OPT_MAX_VERDICTS },
 		{ "no-redirect", no_argument, NULL, OPT_NO_REDIRECT },
+		{ "max-traffic", required_argument, NULL, OPT_MAX_TRAFFIC },
+		{ "flow-log", required_argument, NULL, OPT_FLOW_LOG },
 		{ "root-namespace", required_argument, NULL, OPT_ROOT_NAMESPACE },
 		{ "locality", required_argument, NULL, OPT_LOCALITY },
 		{ "metrics-addr", required_argument, NULL, OPT_METRICS_ADDR },
@@ -213,7 +221,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 	o->limits = (struct sl_limits){ SL_DEFAULT_MAX_SERVICES, SL_DEFAULT_MAX_BACKENDS,
 					SL_DEFAULT_MAX_SLOTS, SL_DEFAULT_MAX_REVNAT,
 					SL_DEFAULT_MAX_SOCKETS, SL_DEFAULT_MAX_IPCACHE / 2,
-					SL_DEFAULT_MAX_POLICY / 2 };
+					SL_DEFAULT_MAX_POLICY / 2, SL_DEFAULT_MAX_TRAFFIC };
 	while ((c = getopt_long(argc, argv, "c:b:g:l:h", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'c':
@@ -270,6 +278,18 @@ static int parse_options(int argc, char **argv, struct options *o)
 		case OPT_MAX_VERDICTS:
 			if (parse_count("--max-verdicts", optarg, &o->limits.max_verdicts))
 				return -1;
+			break;
+		case OPT_MAX_TRAFFIC:
+			if (parse_count("--max-traffic", optarg, &o->limits.max_traffic))
+				return -1;
+			break;
+		case OPT_FLOW_LOG:
+			if (strcmp(optarg, "on") && strcmp(optarg, "off")) {
+				fprintf(stderr, "sluiced: --flow-log takes on or off, not "
+					"\"%s\"\n", optarg);
+				return -1;
+			}
+			o->no_flows = !strcmp(optarg, "off");
 			break;
 		case OPT_NO_REDIRECT:
 			o->no_redirect = true;
@@ -490,7 +510,8 @@ int main(int argc, char **argv)
 		sl_error("%s", err.msg);
 		return 1;
 	}
-	if (sl_loader_start(&loader, o.bpffs, o.cgroup, &o.limits, !o.no_redirect, &err) < 0) {
+	if (sl_loader_start(&loader, o.bpffs, o.cgroup, &o.limits, !o.no_redirect,
+			    !o.no_flows, &err) < 0) {
 		sl_error("%s", err.msg);
 		sl_http_stop(&ag.http);
 		return 1;

@@ -55,6 +55,7 @@ static bool link_in_place(const struct sl_metrics *m, const struct sl_link_desc 
 	case SL_LINK_SOCKMAP:
 		return l->map_id == sockhash_id;
 	case SL_LINK_TRACEPOINT:
+	case SL_LINK_RAW_TP:
 		return true;
 	}
 	return false;

@@ -79,6 +79,7 @@ static bool link_in_place(const struct status_view *v, const struct sl_link_desc
 	case SL_LINK_SOCKMAP:
 		return l->map_id == v->accel.sockhash_id;
 	case SL_LINK_TRACEPOINT:
+	case SL_LINK_RAW_TP:
 		return true;
 	}
 	return false;

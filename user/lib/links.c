@@ -22,6 +22,9 @@ const struct sl_link_desc sl_link_descs[] = {
 	{ "getpeername6", "sl_getpeername6", BPF_CGROUP_INET6_GETPEERNAME, SL_LINK_CGROUP, false, NULL, NULL },
 	/* Not only acceleration: it also gives maxConnections places back. */
 	{ "sockops", "sl_sockops", BPF_CGROUP_SOCK_OPS, SL_LINK_CGROUP, false, NULL, NULL },
+	/* The end of each connection, for metrics and the flow log. */
+	{ "tcp_destroy", "sl_tcp_destroyed", 0, SL_LINK_RAW_TP, false, "tcp",
+	  "tcp_destroy_sock" },
 	{ "sk_msg", "sl_redirect", BPF_SK_MSG_VERDICT, SL_LINK_SOCKMAP, true, NULL, NULL },
 	{ "splice", "sl_saw_splice", 0, SL_LINK_TRACEPOINT, true, "syscalls",
 	  "sys_enter_splice" },
@@ -58,6 +61,10 @@ static void judge(const struct sl_link_desc *d, const struct bpf_link_info *info
 		break;
 	case SL_LINK_TRACEPOINT:
 		out->attached = info->type == BPF_LINK_TYPE_PERF_EVENT && info->prog_id != 0;
+		break;
+	case SL_LINK_RAW_TP:
+		out->attached = (info->type == BPF_LINK_TYPE_RAW_TRACEPOINT ||
+				 info->type == BPF_LINK_TYPE_TRACING) && info->prog_id != 0;
 		break;
 	}
 }

@@ -13,6 +13,7 @@ enum sl_link_kind {
 	SL_LINK_CGROUP,		/* attached to the mesh cgroup */
 	SL_LINK_SOCKMAP,	/* attached to sluice_sockhash */
 	SL_LINK_TRACEPOINT,	/* a kernel tracepoint */
+	SL_LINK_RAW_TP,		/* a BTF-typed (raw) tracepoint: SEC("tp_btf/...") */
 };
 
 struct sl_link_desc {

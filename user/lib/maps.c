@@ -44,6 +44,9 @@ const struct sl_map_desc sl_map_descs[] = {
 	DESC(events),
 	DESC(bw),
 	DESC(limit_src),
+	DESC(traffic),
+	DESC(conn),
+	DESC(event_stats),
 };
 const size_t sl_n_map_descs = sizeof(sl_map_descs) / sizeof(sl_map_descs[0]);
 

@@ -46,6 +46,9 @@ struct sl_maps {
 	int events;
 	int bw;
 	int limit_src;
+	int traffic;
+	int conn;
+	int event_stats;
 	bool owned;		/* close the fds in sl_maps_close */
 	uint32_t max_services;
 	uint32_t max_backends;

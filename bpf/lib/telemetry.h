@@ -1,0 +1,187 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * Connection telemetry: Istio's TCP metrics and the flow log, counted once
+ * per connection and end, never per packet. sockops opens (ESTABLISHED),
+ * the tcp_destroy_sock tracepoint closes (bpf/telemetry.bpf.c); per-CPU
+ * counters in sluice_traffic, events in sluice_events when the flow log
+ * is on (sl_settings.flows).
+ */
+#ifndef SLUICE_BPF_TELEMETRY_H
+#define SLUICE_BPF_TELEMETRY_H
+
+#include "flow.h"
+
+struct tcp_sock___sltel {
+	__u64 bytes_received;
+	__u64 bytes_acked;
+	__u32 srtt_us;		/* smoothed RTT << 3 */
+} __attribute__((preserve_access_index));
+
+static __always_inline bool sl_flows_on(void)
+{
+	__u32 zero = 0;
+	struct sl_settings *cfg = bpf_map_lookup_elem(&sluice_settings, &zero);
+
+	return cfg && cfg->flows;
+}
+
+static __always_inline void sl_event_count(bool written)
+{
+	__u32 zero = 0;
+	struct sl_event_stats *st = bpf_map_lookup_elem(&sluice_event_stats, &zero);
+
+	if (!st)
+		return;
+	if (written)
+		st->written++;
+	else
+		st->dropped++;
+}
+
+/* Bucket i counts values below 2^i; the last counts the rest. */
+static __always_inline __u32 sl_hist_bucket(__u64 v)
+{
+	__u32 b = 0;
+
+	if (!v)
+		return 0;
+	if (v >= (1ULL << 32)) {
+		v >>= 32;
+		b += 32;
+	}
+	if (v >= (1ULL << 16)) {
+		v >>= 16;
+		b += 16;
+	}
+	if (v >= (1ULL << 8)) {
+		v >>= 8;
+		b += 8;
+	}
+	if (v >= (1ULL << 4)) {
+		v >>= 4;
+		b += 4;
+	}
+	if (v >= (1ULL << 2)) {
+		v >>= 2;
+		b += 2;
+	}
+	if (v >= 2)
+		b += 1;
+	b += 1;			/* v in [2^(b-1), 2^b) */
+	return b < SL_HIST_BUCKETS ? b : SL_HIST_BUCKETS - 1;
+}
+
+/* The counters of a key, created zeroed on first use. */
+static __always_inline struct sl_traffic *sl_traffic_get(const struct sl_traffic_key *key)
+{
+	struct sl_traffic *t = bpf_map_lookup_elem(&sluice_traffic, key);
+	__u32 zero = 0;
+	void *blank;
+
+	if (t)
+		return t;
+	blank = bpf_map_lookup_elem(&sluice_traffic_zero, &zero);
+	if (!blank)
+		return NULL;
+	bpf_map_update_elem(&sluice_traffic, key, blank, BPF_NOEXIST);
+	return bpf_map_lookup_elem(&sluice_traffic, key);
+}
+
+struct sl_conn_end {
+	__u64 sent;
+	__u64 received;
+	__u32 duration_ms;
+	__u32 rtt_us;
+	__u8 redirected;
+};
+
+static __always_inline void sl_conn_event(__u32 type, const struct sl_traffic_key *key,
+					  const struct sl_conn_end *end, __u32 rule)
+{
+	struct sl_event *e = bpf_ringbuf_reserve(&sluice_events, sizeof(*e), 0);
+
+	sl_event_count(e != NULL);
+	if (!e)
+		return;
+	__builtin_memset(e, 0, sizeof(*e));
+	e->ts_ns = bpf_ktime_get_ns();
+	e->type = type;
+	e->at = key->reporter == SL_REPORTER_SOURCE ? SL_AT_EGRESS : SL_AT_INGRESS;
+	e->proto = SL_PROTO_TCP;
+	e->family = key->family;
+	e->src = key->src;
+	e->dst = key->dst;
+	e->dst_port = key->dst_port;
+	e->policy = key->svc_id;
+	e->rule = rule;
+	e->reporter = key->reporter;
+	if (end) {
+		e->sent_bytes = end->sent;
+		e->received_bytes = end->received;
+		e->duration_ms = end->duration_ms;
+		e->rtt_us = end->rtt_us;
+		e->redirected = end->redirected;
+	}
+	bpf_ringbuf_submit(e, 0);
+}
+
+/* ESTABLISHED, either end: the connection's key kept in its socket until
+ * release, its opening counted. The client end knows the service it
+ * dialled from its VIP record (v, if any); loopback connections stay
+ * inside a pod. */
+static __always_inline void sl_telemetry_open(struct bpf_sock_ops *skops, bool active,
+					      const struct sl_sock_vip *v)
+{
+	struct sl_addr local = {}, remote = {};
+	struct sl_traffic_key key = {};
+	struct bpf_sock *sk = skops->sk;
+	struct sl_traffic *t;
+	struct sl_conn *c;
+	__u8 family;
+
+	if (!sk || !sl_ops_addrs(skops, &local, &remote, &family) ||
+	    sl_addr_scope(&local, family) != SL_SCOPE_NODE)
+		return;
+	key.family = family;
+	if (active) {
+		key.reporter = SL_REPORTER_SOURCE;
+		key.src = local;
+		key.dst = remote;
+		key.dst_port = (__be16)(skops->remote_port >> 16);
+		if (v)
+			key.svc_id = v->svc_id + 1;
+	} else {
+		key.reporter = SL_REPORTER_DESTINATION;
+		key.src = remote;
+		key.dst = local;
+		key.dst_port = bpf_htons((__u16)skops->local_port);
+	}
+	c = bpf_sk_storage_get(&sluice_conn, sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
+	if (!c)
+		return;
+	c->key = key;
+	c->start_ns = bpf_ktime_get_ns();
+	c->local_port = skops->local_port;
+	c->remote_port = skops->remote_port;
+	t = sl_traffic_get(&key);
+	if (t)
+		t->opened++;
+	if (sl_flows_on())
+		sl_conn_event(SL_EVENT_OPEN, &key, NULL, 0);
+}
+
+/* Outlier detection ejected an endpoint: an event whatever the flow log
+ * setting (ejections are rare and an operator wants each). */
+static __always_inline void sl_telemetry_eject(const struct sl_sock_vip *v, __u32 ejections)
+{
+	struct sl_traffic_key key = {};
+
+	key.family = v->family;
+	key.dst = v->backend;
+	key.dst_port = v->backend_port;
+	key.svc_id = v->svc_id + 1;
+	key.reporter = SL_REPORTER_SOURCE;
+	sl_conn_event(SL_EVENT_EJECT, &key, NULL, ejections);
+}
+
+#endif /* SLUICE_BPF_TELEMETRY_H */

@@ -1,0 +1,135 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/*
+ * The end of a mesh TCP connection: the tcp_destroy_sock tracepoint (BTF
+ * typed, so the socket's storage and TCP counters are at hand), one call
+ * per socket where sockops would call back at every state change; the
+ * cgroup sock_release hook cannot read TCP's counters. Counts the close
+ * with the bytes each way (TCP's counters plus what went through the
+ * same-node shortcut), the duration and the smoothed RTT; a connect
+ * through a VIP that never got established counts as failed. It runs for
+ * every TCP socket of the machine: one storage lookup decides. See
+ * bpf/lib/telemetry.h.
+ */
+#include <linux/bpf.h>
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+#include "lib/telemetry.h"
+
+struct sock;
+
+struct in6_addr___sltel {
+	union {
+		__u32 u6_addr32[4];
+	} in6_u;
+} __attribute__((preserve_access_index));
+
+struct sock_common___sltel {
+	__be32 skc_rcv_saddr;
+	struct in6_addr___sltel skc_v6_rcv_saddr;
+} __attribute__((preserve_access_index));
+
+struct sock___sltel {
+	struct sock_common___sltel __sk_common;
+} __attribute__((preserve_access_index));
+
+/* Bytes that went through the shortcut: the socket's own flow sent them,
+ * its peer's flow sent what it received. */
+static __always_inline void sl_shortcut_bytes(struct sock *sk, const struct sl_conn *c,
+					      struct sl_conn_end *end)
+{
+	const struct sl_addr *local, *remote;
+	struct sl_flow *flow;
+	struct sl_view v;
+
+	local = c->key.reporter == SL_REPORTER_SOURCE ? &c->key.src : &c->key.dst;
+	remote = c->key.reporter == SL_REPORTER_SOURCE ? &c->key.dst : &c->key.src;
+	/* Pod addresses (the only ones counted): no namespace cookie in the
+	 * key. */
+	if (!sl_view_build(&v, c->key.family, local, remote, c->local_port, c->remote_port, 0))
+		return;
+	flow = bpf_map_lookup_elem(&sluice_flow, &v.own);
+	if (flow && flow->redirected_bytes) {
+		end->sent += flow->redirected_bytes;
+		end->redirected = 1;
+	}
+	flow = bpf_map_lookup_elem(&sluice_flow, &v.peer);
+	if (flow && flow->redirected_bytes) {
+		end->received += flow->redirected_bytes;
+		end->redirected = 1;
+	}
+}
+
+static __always_inline void sl_count_close(struct sl_traffic *t, const struct sl_conn_end *end)
+{
+	t->closed++;
+	t->sent_bytes += end->sent;
+	t->received_bytes += end->received;
+	t->redirected += end->redirected;
+	t->duration_ms_sum += end->duration_ms;
+	t->duration_ms[sl_hist_bucket(end->duration_ms)]++;
+	if (end->rtt_us) {
+		t->rtt_us_sum += end->rtt_us;
+		t->rtt_us[sl_hist_bucket(end->rtt_us)]++;
+	}
+}
+
+/* A client socket through a VIP released without ever being established. */
+static __always_inline void sl_count_failed(struct sock *sk)
+{
+	struct sock_common___sltel *skc = &((struct sock___sltel *)sk)->__sk_common;
+	struct sl_traffic_key key = {};
+	struct sl_sock_vip *v;
+	struct sl_traffic *t;
+
+	v = bpf_sk_storage_get(&sluice_sock_vip, sk, 0, 0);
+	if (!v || !v->start_ns)
+		return;
+	if (v->family == SL_AF_INET)
+		key.src.a[0] = skc->skc_rcv_saddr;
+	else if (sl_addr_set6(&key.src, skc->skc_v6_rcv_saddr.in6_u.u6_addr32[0],
+			      skc->skc_v6_rcv_saddr.in6_u.u6_addr32[1],
+			      skc->skc_v6_rcv_saddr.in6_u.u6_addr32[2],
+			      skc->skc_v6_rcv_saddr.in6_u.u6_addr32[3]) != v->family)
+		return;
+	key.reporter = SL_REPORTER_SOURCE;
+	key.family = v->family;
+	key.dst = v->backend;
+	key.dst_port = v->backend_port;
+	key.svc_id = v->svc_id + 1;
+	t = sl_traffic_get(&key);
+	if (t)
+		t->failed++;
+	if (sl_flows_on())
+		sl_conn_event(SL_EVENT_CONNECT_FAILED, &key, NULL, 0);
+}
+
+SEC("tp_btf/tcp_destroy_sock")
+int BPF_PROG(sl_tcp_destroyed, struct sock *sk)
+{
+	struct sl_conn_end end = {};
+	struct tcp_sock___sltel *tp;
+	struct sl_traffic *t;
+	struct sl_conn *c;
+
+	c = bpf_sk_storage_get(&sluice_conn, sk, 0, 0);
+	if (!c) {
+		sl_count_failed(sk);
+		return 0;
+	}
+	tp = (void *)bpf_skc_to_tcp_sock(sk);
+	if (tp) {
+		end.sent = tp->bytes_acked;
+		end.received = tp->bytes_received;
+		end.rtt_us = tp->srtt_us >> 3;
+	}
+	sl_shortcut_bytes(sk, c, &end);
+	end.duration_ms = (__u32)((bpf_ktime_get_ns() - c->start_ns) / 1000000);
+	t = sl_traffic_get(&c->key);
+	if (t)
+		sl_count_close(t, &end);
+	if (sl_flows_on())
+		sl_conn_event(SL_EVENT_CLOSE, &c->key, &end, 0);
+	return 0;
+}
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";
