@@ -82,7 +82,7 @@ static __always_inline void sl_count_failed(struct sock *sk)
 	struct sl_traffic *t;
 
 	v = bpf_sk_storage_get(&sluice_sock_vip, sk, 0, 0);
-	if (!v || !v->start_ns)
+	if (!v || !v->start_ns || !sl_telemetry_on())
 		return;
 	if (v->family == SL_AF_INET)
 		key.src.a[0] = skc->skc_rcv_saddr;

@@ -25,6 +25,14 @@ static __always_inline bool sl_flows_on(void)
 	return cfg && cfg->flows;
 }
 
+static __always_inline bool sl_telemetry_on(void)
+{
+	__u32 zero = 0;
+	struct sl_settings *cfg = bpf_map_lookup_elem(&sluice_settings, &zero);
+
+	return cfg && cfg->telemetry;
+}
+
 static __always_inline void sl_event_count(bool written)
 {
 	__u32 zero = 0;
@@ -139,7 +147,7 @@ static __always_inline void sl_telemetry_open(struct bpf_sock_ops *skops, bool a
 	struct sl_conn *c;
 	__u8 family;
 
-	if (!sk || !sl_ops_addrs(skops, &local, &remote, &family) ||
+	if (!sk || !sl_telemetry_on() || !sl_ops_addrs(skops, &local, &remote, &family) ||
 	    sl_addr_scope(&local, family) != SL_SCOPE_NODE)
 		return;
 	key.family = family;

@@ -418,6 +418,9 @@ struct sl_settings {
 				 * connection hooks skip the bandwidth lookups */
 	__u32 flows;		/* 1: connection events (open, close, connect
 				 * failed) go to sluice_events (--flow-log) */
+	__u32 telemetry;	/* 1: connections are counted in sluice_traffic
+				 * (--telemetry); 0: neither counted nor logged */
+	__u32 pad;
 };
 
 /* sluice_local_addr: what sockops learned about an address: the local end

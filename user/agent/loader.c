@@ -158,7 +158,8 @@ static int open_and_load(struct sl_loader *l, const struct sl_limits *lim,
 	return 0;
 }
 
-static int init_maps(struct sl_loader *l, bool redirect, bool flows, struct sl_err *err)
+static int init_maps(struct sl_loader *l, bool redirect, bool telemetry, bool flows,
+		     struct sl_err *err)
 {
 	struct sl_settings cfg;
 	struct sl_status st;
@@ -178,7 +179,8 @@ static int init_maps(struct sl_loader *l, bool redirect, bool flows, struct sl_e
 	if (bpf_map_lookup_elem(l->maps.settings, &zero, &cfg))
 		return sl_errf(err, "reading sluice_settings: %s", strerror(errno));
 	cfg.redirect = redirect;
-	cfg.flows = flows;
+	cfg.telemetry = telemetry;
+	cfg.flows = telemetry && flows;
 	if (bpf_map_update_elem(l->maps.settings, &zero, &cfg, BPF_ANY))
 		return sl_errf(err, "writing sluice_settings: %s", strerror(errno));
 	if (sl_maps_read_limits(&l->maps, err) < 0 || sl_status_read(&l->maps, &st, err) < 0)
@@ -195,8 +197,8 @@ static int init_maps(struct sl_loader *l, bool redirect, bool flows, struct sl_e
 }
 
 int sl_loader_start(struct sl_loader *l, const char *bpffs, const char *cgroup,
-		    const struct sl_limits *limits, bool redirect, bool flows,
-		    struct sl_err *err)
+		    const struct sl_limits *limits, bool redirect, bool telemetry,
+		    bool flows, struct sl_err *err)
 {
 	memset(l, 0, sizeof(*l));
 	l->bpffs_fd = -1;
@@ -208,7 +210,7 @@ int sl_loader_start(struct sl_loader *l, const char *bpffs, const char *cgroup,
 		return -1;
 	if (sl_bpffs_prepare(bpffs, err) < 0 || take_lock(l, err) < 0)
 		return -1;
-	if (open_and_load(l, limits, err) < 0 || init_maps(l, redirect, flows, err) < 0 ||
+	if (open_and_load(l, limits, err) < 0 || init_maps(l, redirect, telemetry, flows, err) < 0 ||
 	    sl_attach_all(l, redirect, err) < 0) {
 		sl_loader_stop(l);
 		return -1;

@@ -39,8 +39,8 @@ struct sl_loader {
  * attaches them, replacing the programs of pinned links in place (so the
  * datapath never has a gap). */
 int sl_loader_start(struct sl_loader *l, const char *bpffs, const char *cgroup,
-		    const struct sl_limits *limits, bool redirect, bool flows,
-		    struct sl_err *err);
+		    const struct sl_limits *limits, bool redirect, bool telemetry,
+		    bool flows, struct sl_err *err);
 struct bpf_program;
 /* A loaded program, by name; NULL if there is none. */
 struct bpf_program *sl_loader_prog(const struct sl_loader *l, const char *name);

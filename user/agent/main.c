@@ -43,6 +43,7 @@ struct options {
 	bool uninstall;
 	bool no_redirect;
 	bool no_flows;
+	bool no_telemetry;
 	const char *root_namespace;
 	bool has_locality;
 	struct sl_locality locality;	/* the node's, for localityLbSetting */
@@ -85,6 +86,8 @@ static void usage(FILE *out)
 		"      --max-verdicts N   compiled AuthorizationPolicy verdicts (default %u)\n"
 		"      --max-traffic N    telemetry series: (reporter, client, endpoint,\n"
 		"                         service) counted per connection (default %u)\n"
+		"      --telemetry on|off count connections for metrics in the kernel\n"
+		"                         (default on; off: no TCP metrics, no flow log)\n"
 		"      --flow-log on|off  connection events (open, close, connect failed)\n"
 		"                         into the flow log (default on)\n"
 		"      --no-redirect      no same-node acceleration: connections between\n"
@@ -106,6 +109,17 @@ static void usage(FILE *out)
 		SL_DEFAULT_MAX_SERVICES, SL_DEFAULT_MAX_BACKENDS, SL_DEFAULT_MAX_SLOTS,
 		SL_DEFAULT_MAX_REVNAT, SL_DEFAULT_MAX_SOCKETS, SL_DEFAULT_MAX_IPCACHE / 2,
 		SL_DEFAULT_MAX_POLICY / 2, SL_DEFAULT_MAX_TRAFFIC);
+}
+
+/* "on" or "off"; *off says which. */
+static int parse_switch(const char *opt, const char *v, bool *off)
+{
+	if (strcmp(v, "on") && strcmp(v, "off")) {
+		fprintf(stderr, "sluiced: %s takes on or off, not \"%s\"\n", opt, v);
+		return -1;
+	}
+	*off = !strcmp(v, "off");
+	return 0;
 }
 
 static int parse_count(const char *opt, const char *v, uint32_t *out)
@@ -185,7 +199,7 @@ static int parse_metrics_addr(const char *v, struct options *o)
 enum { OPT_MAX_SERVICES = 256, OPT_MAX_BACKENDS, OPT_MAX_SLOTS, OPT_MAX_REVNAT,
        OPT_MAX_SOCKETS, OPT_MAX_WORKLOADS, OPT_MAX_VERDICTS, OPT_NO_REDIRECT,
        OPT_UNINSTALL, OPT_ROOT_NAMESPACE, OPT_LOCALITY, OPT_METRICS_ADDR,
-       OPT_MAX_TRAFFIC, OPT_FLOW_LOG };
+       OPT_MAX_TRAFFIC, OPT_FLOW_LOG, OPT_TELEMETRY };
 
 static int parse_options(int argc, char **argv, struct options *o)
 {
@@ -204,6 +218,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 		{ "no-redirect", no_argument, NULL, OPT_NO_REDIRECT },
 		{ "max-traffic", required_argument, NULL, OPT_MAX_TRAFFIC },
 		{ "flow-log", required_argument, NULL, OPT_FLOW_LOG },
+		{ "telemetry", required_argument, NULL, OPT_TELEMETRY },
 		{ "root-namespace", required_argument, NULL, OPT_ROOT_NAMESPACE },
 		{ "locality", required_argument, NULL, OPT_LOCALITY },
 		{ "metrics-addr", required_argument, NULL, OPT_METRICS_ADDR },
@@ -284,12 +299,12 @@ static int parse_options(int argc, char **argv, struct options *o)
 				return -1;
 			break;
 		case OPT_FLOW_LOG:
-			if (strcmp(optarg, "on") && strcmp(optarg, "off")) {
-				fprintf(stderr, "sluiced: --flow-log takes on or off, not "
-					"\"%s\"\n", optarg);
+			if (parse_switch("--flow-log", optarg, &o->no_flows))
 				return -1;
-			}
-			o->no_flows = !strcmp(optarg, "off");
+			break;
+		case OPT_TELEMETRY:
+			if (parse_switch("--telemetry", optarg, &o->no_telemetry))
+				return -1;
 			break;
 		case OPT_NO_REDIRECT:
 			o->no_redirect = true;
@@ -511,7 +526,7 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	if (sl_loader_start(&loader, o.bpffs, o.cgroup, &o.limits, !o.no_redirect,
-			    !o.no_flows, &err) < 0) {
+			    !o.no_telemetry, !o.no_flows, &err) < 0) {
 		sl_error("%s", err.msg);
 		sl_http_stop(&ag.http);
 		return 1;
