@@ -24,6 +24,10 @@
 # Policing (BENCH_POLICING, default on, "" skips it): direct and Sluice
 #   with no traffic feature configured vs every one on the target (none
 #   binding), same-node, crr and rr: what configuring them costs.
+# Telemetry (BENCH_TELEMETRY, default on, "" skips it): direct and Sluice
+#   with the kernel's connection counting and the flow log off
+#   (--telemetry off) vs on (the default), same-node, crr and rr: what
+#   metrics and the flow log cost.
 # Policy size (BENCH_RULES, default "10 10000", "" skips it): direct and
 #   sluice-rules-N, same-node, crr and rr, with an AuthorizationPolicy of N
 #   rules over N other identities in force (the cost per connection must
@@ -53,6 +57,7 @@ SECONDS_PER_RUN=${BENCH_SECONDS:-2}
 COUNTS=${BENCH_SERVICES-"10 1000 10000"}
 RULES=${BENCH_RULES-"10 10000"}
 POLICING=${BENCH_POLICING-on}
+TELEMETRY=${BENCH_TELEMETRY-on}
 # The features "policing on" configures (BENCH_POLICED, to measure some
 # alone): LEAST_REQUEST, maxConnections, idle/age timeouts, connectTimeout,
 # tcpKeepalive, outlierDetection with ejection limits, a connection rate
@@ -104,9 +109,8 @@ case $RR_TOOL in sockperf) RR_TOOL=sockperf ;; sl-probe) RR_TOOL=probe ;;
 # The service-count phase measures crr and rr, as far as they were asked for.
 # shellcheck disable=SC2046
 COUNT_WORKLOADS=$(only "crr rr" $(tr ' ' '\n' <<<"$WORKLOADS" | grep -xE 'crr|rr' || true))
-[ -z "$COUNT_WORKLOADS" ] && COUNTS= && RULES= && POLICING=
-[ -z "$WORKLOADS" ] && [ -z "$COUNTS" ] && [ -z "$RULES" ] && [ -z "$POLICING" ] &&
-	usage_error "nothing to measure"
+[ -z "$COUNT_WORKLOADS" ] && COUNTS= && RULES= && POLICING= && TELEMETRY=
+[ -z "$WORKLOADS$COUNTS$RULES$POLICING$TELEMETRY" ] && usage_error "nothing to measure"
 
 [ "$(id -u)" -eq 0 ] || { echo "bench needs root" >&2; exit 1; }
 for tool in sockperf iperf3 wrk nginx haproxy iptables-restore jq bpftool \
@@ -139,7 +143,7 @@ KEYS=()
 for path in $PATHS; do
 	for mode in direct $MODES; do KEYS+=("$path/$mode"); done
 done
-if [ -n "$RULES$POLICING" ]; then
+if [ -n "$RULES$POLICING$TELEMETRY" ]; then
 	for key in same-node/direct same-node/sluice; do
 		[[ " ${KEYS[*]} " == *" $key "* ]] || KEYS+=("$key")
 	done
@@ -282,6 +286,18 @@ if [ -n "$POLICING" ]; then
 fi
 T_POLICING=$SECONDS
 
+# ---- telemetry: connection counting and flow log off vs on --------------------
+
+if [ -n "$TELEMETRY" ]; then
+	echo "[$(elapsed)] telemetry off: restarting the agents" >&2
+	agents_restart same-node/sluice --no-redirect --telemetry off
+	sluice_rounds telemetry sluice-telemetry-off
+	echo "[$(elapsed)] telemetry on: restarting the agents" >&2
+	agents_restart same-node/sluice --no-redirect
+	sluice_rounds telemetry sluice-telemetry-on
+fi
+T_TELEMETRY=$SECONDS
+
 # ---- report -----------------------------------------------------------------
 
 cpu_model=$(awk -F': ' '/model name/ { print $2; exit }' /proc/cpuinfo)
@@ -350,11 +366,17 @@ if [ -n "$POLICING" ]; then
 		"Policing (same node): Sluice with no traffic feature configured, and with" \
 		"these on the target, none of them binding: $POLICED_FEATURES"
 fi
+if [ -n "$TELEMETRY" ]; then
+	count_table "telemetry/direct telemetry/sluice-telemetry-off telemetry/sluice-telemetry-on" \
+		"Telemetry (same node): Sluice with connection counting and the flow log off" \
+		"(--telemetry off), and on (the default: metrics counted, flow log on):"
+fi
 echo
 echo "Time: setup ${T_SETUP}s$([ -n "$WORKLOADS" ] && echo ", matrix $((T_MATRIX - T_SETUP))s")$(
 	[ -n "$COUNTS" ] && echo ", service count $((T_COUNTS - T_MATRIX))s")$(
 	[ -n "$RULES" ] && echo ", policy size $((T_RULES - T_COUNTS))s")$(
-	[ -n "$POLICING" ] && echo ", policing $((T_POLICING - T_RULES))s"), total ${SECONDS}s."
+	[ -n "$POLICING" ] && echo ", policing $((T_POLICING - T_RULES))s")$(
+	[ -n "$TELEMETRY" ] && echo ", telemetry $((T_TELEMETRY - T_POLICING))s"), total ${SECONDS}s."
 
 # A run that failed a connection or a request is not a result.
 if [ -s "$FAILURES" ]; then

@@ -388,8 +388,9 @@ agents_start()
 		AGENT_PINS+=("$pins")
 		"$BUILD/sluiced" --config "$dir/config" --bpffs "$pins" \
 			--cgroup "$cg" --log-level warn --metrics-addr off "$@" \
-			>"$dir/agent-$node.log" 2>&1 &
+			>>"$dir/agent-$node.log" 2>&1 &
 		AGENTS+=($!)
+		AGENTS_OF[$key]="${AGENTS_OF[$key]:-} $!"
 		for _ in $(seq 100); do
 			"$BUILD/sluicectl" --bpffs "$pins" status >/dev/null 2>&1 && break
 			sleep 0.05
@@ -401,6 +402,21 @@ agents_start()
 		}
 	done
 	PIN[$key]=$PINS_ROOT/$tb-n1	# the client's node
+}
+
+# agents_restart KEY [AGENT OPTION...]: the testbed's agents stopped and
+# started again with other options; they adopt the pins, so nothing in the
+# kernel is torn down in between.
+declare -A AGENTS_OF
+agents_restart()
+{
+	local key=$1 p
+	shift
+	for p in ${AGENTS_OF[$key]:-}; do kill -TERM "$p" 2>/dev/null || true; done
+	for p in ${AGENTS_OF[$key]:-}; do wait "$p" 2>/dev/null || true; done
+	AGENTS_OF[$key]=
+	SLUICE_N[$key]=0/0/0
+	agents_start "$key" "$@"
 }
 
 # sluice_apply KEY N: N other services in the agents' configuration.
