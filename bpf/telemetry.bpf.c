@@ -25,6 +25,7 @@ struct in6_addr___sltel {
 
 struct sock_common___sltel {
 	__be32 skc_rcv_saddr;
+	__u16 skc_num;
 	struct in6_addr___sltel skc_v6_rcv_saddr;
 } __attribute__((preserve_access_index));
 
@@ -33,19 +34,20 @@ struct sock___sltel {
 } __attribute__((preserve_access_index));
 
 /* Bytes that went through the shortcut: the socket's own flow sent them,
- * its peer's flow sent what it received. */
-static __always_inline void sl_shortcut_bytes(struct sock *sk, const struct sl_conn *c,
+ * its peer's flow sent what it received. Ports as sockops gives them. */
+static __always_inline void sl_shortcut_bytes(const struct sl_traffic_key *key,
+					      __u32 local_port, __u32 remote_port,
 					      struct sl_conn_end *end)
 {
 	const struct sl_addr *local, *remote;
 	struct sl_flow *flow;
 	struct sl_view v;
 
-	local = c->key.reporter == SL_REPORTER_SOURCE ? &c->key.src : &c->key.dst;
-	remote = c->key.reporter == SL_REPORTER_SOURCE ? &c->key.dst : &c->key.src;
+	local = key->reporter == SL_REPORTER_SOURCE ? &key->src : &key->dst;
+	remote = key->reporter == SL_REPORTER_SOURCE ? &key->dst : &key->src;
 	/* Pod addresses (the only ones counted): no namespace cookie in the
 	 * key. */
-	if (!sl_view_build(&v, c->key.family, local, remote, c->local_port, c->remote_port, 0))
+	if (!sl_view_build(&v, key->family, local, remote, local_port, remote_port, 0))
 		return;
 	flow = bpf_map_lookup_elem(&sluice_flow, &v.own);
 	if (flow && flow->redirected_bytes) {
@@ -73,8 +75,55 @@ static __always_inline void sl_count_close(struct sl_traffic *t, const struct sl
 	}
 }
 
-/* A client socket through a VIP released without ever being established. */
-static __always_inline void sl_count_failed(struct sock *sk)
+/* The key of a client socket through a VIP, from its VIP record and its
+ * own address. */
+static __always_inline bool sl_key_of_vip(struct sock *sk, const struct sl_sock_vip *v,
+					  struct sl_traffic_key *key)
+{
+	struct sock_common___sltel *skc = &((struct sock___sltel *)sk)->__sk_common;
+
+	if (v->family == SL_AF_INET)
+		key->src.a[0] = skc->skc_rcv_saddr;
+	else if (sl_addr_set6(&key->src, skc->skc_v6_rcv_saddr.in6_u.u6_addr32[0],
+			      skc->skc_v6_rcv_saddr.in6_u.u6_addr32[1],
+			      skc->skc_v6_rcv_saddr.in6_u.u6_addr32[2],
+			      skc->skc_v6_rcv_saddr.in6_u.u6_addr32[3]) != v->family)
+		return false;
+	key->reporter = SL_REPORTER_SOURCE;
+	key->family = v->family;
+	key->dst = v->backend;
+	key->dst_port = v->backend_port;
+	key->svc_id = v->svc_id + 1;
+	return true;
+}
+
+/* A connection's end: TCP's counters, the shortcut's, the duration. */
+static __always_inline void sl_close(struct sock *sk, const struct sl_traffic_key *key,
+				     __u64 start_ns, __u32 local_port, __u32 remote_port)
+{
+	struct sl_conn_end end = {};
+	struct tcp_sock___sltel *tp;
+	struct sl_traffic *t;
+
+	tp = (void *)bpf_skc_to_tcp_sock(sk);
+	if (tp) {
+		end.sent = tp->bytes_acked;
+		end.received = tp->bytes_received;
+		end.rtt_us = tp->srtt_us >> 3;
+	}
+	if (sl_redirect_enabled())
+		sl_shortcut_bytes(key, local_port, remote_port, &end);
+	end.duration_ms = (__u32)((bpf_ktime_get_ns() - start_ns) / 1000000);
+	t = sl_traffic_get(key);
+	if (t)
+		sl_count_close(t, &end);
+	if (sl_flows_on())
+		sl_conn_event(SL_EVENT_CLOSE, key, &end, 0);
+}
+
+/* A client socket through a VIP: established (counted at its end) or
+ * never (a failed connect). */
+static __always_inline void sl_vip_end(struct sock *sk)
 {
 	struct sock_common___sltel *skc = &((struct sock___sltel *)sk)->__sk_common;
 	struct sl_traffic_key key = {};
@@ -82,20 +131,13 @@ static __always_inline void sl_count_failed(struct sock *sk)
 	struct sl_traffic *t;
 
 	v = bpf_sk_storage_get(&sluice_sock_vip, sk, 0, 0);
-	if (!v || !v->start_ns || !sl_telemetry_on())
+	if (!v || !v->start_ns || !sl_telemetry_on() || !sl_key_of_vip(sk, v, &key))
 		return;
-	if (v->family == SL_AF_INET)
-		key.src.a[0] = skc->skc_rcv_saddr;
-	else if (sl_addr_set6(&key.src, skc->skc_v6_rcv_saddr.in6_u.u6_addr32[0],
-			      skc->skc_v6_rcv_saddr.in6_u.u6_addr32[1],
-			      skc->skc_v6_rcv_saddr.in6_u.u6_addr32[2],
-			      skc->skc_v6_rcv_saddr.in6_u.u6_addr32[3]) != v->family)
+	if (v->established_ns) {
+		sl_close(sk, &key, v->established_ns, skc->skc_num,
+			 (__u32)v->backend_port << 16);
 		return;
-	key.reporter = SL_REPORTER_SOURCE;
-	key.family = v->family;
-	key.dst = v->backend;
-	key.dst_port = v->backend_port;
-	key.svc_id = v->svc_id + 1;
+	}
 	t = sl_traffic_get(&key);
 	if (t)
 		t->failed++;
@@ -106,29 +148,12 @@ static __always_inline void sl_count_failed(struct sock *sk)
 SEC("tp_btf/tcp_destroy_sock")
 int BPF_PROG(sl_tcp_destroyed, struct sock *sk)
 {
-	struct sl_conn_end end = {};
-	struct tcp_sock___sltel *tp;
-	struct sl_traffic *t;
-	struct sl_conn *c;
+	struct sl_conn *c = bpf_sk_storage_get(&sluice_conn, sk, 0, 0);
 
-	c = bpf_sk_storage_get(&sluice_conn, sk, 0, 0);
-	if (!c) {
-		sl_count_failed(sk);
-		return 0;
-	}
-	tp = (void *)bpf_skc_to_tcp_sock(sk);
-	if (tp) {
-		end.sent = tp->bytes_acked;
-		end.received = tp->bytes_received;
-		end.rtt_us = tp->srtt_us >> 3;
-	}
-	sl_shortcut_bytes(sk, c, &end);
-	end.duration_ms = (__u32)((bpf_ktime_get_ns() - c->start_ns) / 1000000);
-	t = sl_traffic_get(&c->key);
-	if (t)
-		sl_count_close(t, &end);
-	if (sl_flows_on())
-		sl_conn_event(SL_EVENT_CLOSE, &c->key, &end, 0);
+	if (c)
+		sl_close(sk, &c->key, c->start_ns, c->local_port, c->remote_port);
+	else
+		sl_vip_end(sk);
 	return 0;
 }
 

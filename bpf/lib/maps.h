@@ -328,4 +328,13 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } sluice_events SEC(".maps") __weak;
 
+/* Submit without waking the reader unless enough is waiting. */
+static __always_inline void sl_event_submit(void *e)
+{
+	__u64 waiting = bpf_ringbuf_query(&sluice_events, BPF_RB_AVAIL_DATA);
+
+	bpf_ringbuf_submit(e, waiting >= SL_EVENTS_WAKEUP_BYTES ? BPF_RB_FORCE_WAKEUP :
+			   BPF_RB_NO_WAKEUP);
+}
+
 #endif /* SLUICE_BPF_MAPS_H */

@@ -144,7 +144,7 @@ static __always_inline void sl_policy_event(__u32 type, __u8 at, __u8 proto,
 	e->rule = rule;
 	e->src_identity = d->src_identity;
 	e->dst_identity = d->dst_identity;
-	bpf_ringbuf_submit(e, 0);
+	sl_event_submit(e);
 }
 
 /* UDP replies (see sl_udp_peer in the ABI): local is the workload on this

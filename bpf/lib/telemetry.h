@@ -130,7 +130,7 @@ static __always_inline void sl_conn_event(__u32 type, const struct sl_traffic_ke
 		e->rtt_us = end->rtt_us;
 		e->redirected = end->redirected;
 	}
-	bpf_ringbuf_submit(e, 0);
+	sl_event_submit(e);
 }
 
 /* ESTABLISHED, either end: the connection's key kept in its socket until
@@ -138,7 +138,7 @@ static __always_inline void sl_conn_event(__u32 type, const struct sl_traffic_ke
  * dialled from its VIP record (v, if any); loopback connections stay
  * inside a pod. */
 static __always_inline void sl_telemetry_open(struct bpf_sock_ops *skops, bool active,
-					      const struct sl_sock_vip *v)
+					      struct sl_sock_vip *v)
 {
 	struct sl_addr local = {}, remote = {};
 	struct sl_traffic_key key = {};
@@ -164,13 +164,19 @@ static __always_inline void sl_telemetry_open(struct bpf_sock_ops *skops, bool a
 		key.dst = local;
 		key.dst_port = bpf_htons((__u16)skops->local_port);
 	}
-	c = bpf_sk_storage_get(&sluice_conn, sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
-	if (!c)
-		return;
-	c->key = key;
-	c->start_ns = bpf_ktime_get_ns();
-	c->local_port = skops->local_port;
-	c->remote_port = skops->remote_port;
+	if (v) {
+		/* The VIP record stands for sluice_conn: one storage
+		 * allocation less per connection. */
+		v->established_ns = bpf_ktime_get_ns();
+	} else {
+		c = bpf_sk_storage_get(&sluice_conn, sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
+		if (!c)
+			return;
+		c->key = key;
+		c->start_ns = bpf_ktime_get_ns();
+		c->local_port = skops->local_port;
+		c->remote_port = skops->remote_port;
+	}
 	t = sl_traffic_get(&key);
 	if (t)
 		t->opened++;

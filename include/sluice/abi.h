@@ -199,6 +199,8 @@ struct sl_sock_vip {
 				 * untouched */
 	__u32 ka_probes;
 	__u32 joined;		/* the client joined the same-node shortcut */
+	__u64 established_ns;	/* telemetry: when it was established, 0: not
+				 * (yet); such a socket needs no sluice_conn */
 };
 
 /* sluice_revnat: (socket, backend) -> VIP, for unconnected UDP sockets,
@@ -679,7 +681,10 @@ struct sl_event_stats {
 #define SL_DEFAULT_MAX_POLICIES 16384	/* ids 1..max-1 */
 #define SL_DEFAULT_MAX_IDENTITIES 65536
 #define SL_DEFAULT_MAX_NETNS 8192
-#define SL_EVENTS_BYTES (256 * 1024)
+#define SL_EVENTS_BYTES (1024 * 1024)
+/* Writers wake the agent only when this much is waiting (else it reads
+ * every EVENTS_POLL_MS): a wakeup per event costs microseconds in a VM. */
+#define SL_EVENTS_WAKEUP_BYTES (SL_EVENTS_BYTES / 8)
 
 #define SL_DEFAULT_MAX_SOCKETS 65536
 #define SL_DEFAULT_MAX_LOCAL_ADDRS 16384

@@ -34,6 +34,10 @@
 #define REARM_MS 1000
 /* Pods are looked for this often even without a cgroup event. */
 #define NETNS_SCAN_MS 1000
+/* The kernel writes events without waking the agent (a wakeup is a
+ * self-IPI, microseconds in a VM, per event) until the ring buffer is an
+ * eighth full: the agent reads it at least this often. */
+#define EVENTS_POLL_MS 100
 
 struct options {
 	const char *config;
@@ -425,13 +429,14 @@ static int run_loop(struct agent *ag)
 		timeout = next > now_ms() ? (int)(next - now_ms()) : 0;
 		if (ag->watch.wd < 0 && timeout > REARM_MS)
 			timeout = REARM_MS;
+		if (timeout > EVENTS_POLL_MS)
+			timeout = EVENTS_POLL_MS;
 		timeout = sl_http_timeout(&ag->http, timeout);
 		if (poll(fds, 5, timeout) < 0 && errno != EINTR)
 			return -1;
 		if ((fds[0].revents & POLLIN) && !handle_signals(ag->sfd, &force))
 			return 0;
-		if (fds[3].revents & POLLIN)
-			sl_events_drain(&ag->events);
+		sl_events_drain(&ag->events);
 		/* Also when only a client's timeout is due. */
 		sl_http_run(&ag->http);
 		if (sl_netns_drain(&ag->netns) || now_ms() >= scan_due) {
