@@ -24,6 +24,7 @@ struct in6_addr___sltel {
 } __attribute__((preserve_access_index));
 
 struct sock_common___sltel {
+	unsigned long skc_flags;
 	__be32 skc_rcv_saddr;
 	struct in6_addr___sltel skc_v6_rcv_saddr;
 } __attribute__((preserve_access_index));
@@ -103,6 +104,15 @@ static __always_inline void sl_count_failed(struct sock *sk)
 		sl_conn_event(SL_EVENT_CONNECT_FAILED, &key, NULL, 0);
 }
 
+/* tcp_fin() sets SOCK_DONE (enum sock_flags: 1) when the peer's FIN
+ * arrives; nothing else sets it on a TCP socket. */
+#define SL_SOCK_DONE 1
+
+static __always_inline bool fin_received(struct sock *sk)
+{
+	return ((struct sock___sltel *)sk)->__sk_common.skc_flags & (1UL << SL_SOCK_DONE);
+}
+
 SEC("tp_btf/tcp_destroy_sock")
 int BPF_PROG(sl_tcp_destroyed, struct sock *sk)
 {
@@ -118,8 +128,9 @@ int BPF_PROG(sl_tcp_destroyed, struct sock *sk)
 	}
 	tp = (void *)bpf_skc_to_tcp_sock(sk);
 	if (tp) {
-		end.sent = tp->bytes_acked;
-		end.received = tp->bytes_received;
+		end.sent = tp->bytes_sent - tp->bytes_retrans;
+		/* The peer's FIN took one of the sequence space. */
+		end.received = tp->bytes_received - (fin_received(sk) && tp->bytes_received);
 		end.rtt_us = tp->srtt_us >> 3;
 	}
 	sl_shortcut_bytes(sk, c, &end);
