@@ -24,6 +24,7 @@ struct in6_addr___sltel {
 } __attribute__((preserve_access_index));
 
 struct sock_common___sltel {
+	unsigned long skc_flags;
 	__be32 skc_rcv_saddr;
 	__u16 skc_num;
 	struct in6_addr___sltel skc_v6_rcv_saddr;
@@ -97,6 +98,15 @@ static __always_inline bool sl_key_of_vip(struct sock *sk, const struct sl_sock_
 	return true;
 }
 
+/* tcp_fin() sets SOCK_DONE (enum sock_flags: 1) when the peer's FIN
+ * arrives; nothing else sets it on a TCP socket. */
+#define SL_SOCK_DONE 1
+
+static __always_inline bool fin_received(struct sock *sk)
+{
+	return ((struct sock___sltel *)sk)->__sk_common.skc_flags & (1UL << SL_SOCK_DONE);
+}
+
 /* A connection's end: TCP's counters, the shortcut's, the duration. */
 static __always_inline void sl_close(struct sock *sk, const struct sl_traffic_key *key,
 				     __u64 start_ns, __u32 local_port, __u32 remote_port)
@@ -107,8 +117,9 @@ static __always_inline void sl_close(struct sock *sk, const struct sl_traffic_ke
 
 	tp = (void *)bpf_skc_to_tcp_sock(sk);
 	if (tp) {
-		end.sent = tp->bytes_acked;
-		end.received = tp->bytes_received;
+		end.sent = tp->bytes_sent - tp->bytes_retrans;
+		/* The peer's FIN took one of the sequence space. */
+		end.received = tp->bytes_received - (fin_received(sk) && tp->bytes_received);
 		end.rtt_us = tp->srtt_us >> 3;
 	}
 	if (sl_redirect_enabled())
@@ -144,6 +155,7 @@ static __always_inline void sl_vip_end(struct sock *sk)
 	if (sl_flows_on())
 		sl_conn_event(SL_EVENT_CONNECT_FAILED, &key, NULL, 0);
 }
+
 
 SEC("tp_btf/tcp_destroy_sock")
 int BPF_PROG(sl_tcp_destroyed, struct sock *sk)

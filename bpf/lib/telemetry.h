@@ -11,9 +11,13 @@
 
 #include "flow.h"
 
+/* Payload bytes: bytes_acked and bytes_received follow the sequence
+ * space, where the SYN and the FIN take one each; bytes_sent counts
+ * payload only, retransmissions included. */
 struct tcp_sock___sltel {
 	__u64 bytes_received;
-	__u64 bytes_acked;
+	__u64 bytes_sent;
+	__u64 bytes_retrans;
 	__u32 srtt_us;		/* smoothed RTT << 3 */
 } __attribute__((preserve_access_index));
 

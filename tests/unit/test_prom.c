@@ -123,6 +123,36 @@ static void test_table(void **state)
 	sl_prom_free(&p);
 }
 
+/* Log2 buckets become cumulative le buckets in seconds: bucket i below
+ * 2^i units, the last one only in +Inf; _sum and _count follow. */
+static void test_log2_histogram(void **state)
+{
+	const uint64_t counts[4] = { 1, 0, 2, 3 };
+	const uint64_t none[4] = { 0 };
+	struct sl_prom p;
+
+	(void)state;
+	sl_prom_init(&p);
+	sl_prom_family(&p, "d_seconds", "histogram", "D.");
+	sl_prom_log2_histogram(&p, "d_seconds", "a=\"x\"", counts, 4, 1e-3, 12.5);
+	sl_prom_log2_histogram(&p, "d_seconds", NULL, none, 4, 1e-6, 0);
+	assert_string_equal(sl_prom_text(&p),
+		"# HELP d_seconds D.\n# TYPE d_seconds histogram\n"
+		"d_seconds_bucket{a=\"x\",le=\"0.001\"} 1\n"
+		"d_seconds_bucket{a=\"x\",le=\"0.002\"} 1\n"
+		"d_seconds_bucket{a=\"x\",le=\"0.004\"} 3\n"
+		"d_seconds_bucket{a=\"x\",le=\"+Inf\"} 6\n"
+		"d_seconds_sum{a=\"x\"} 12.5\n"
+		"d_seconds_count{a=\"x\"} 6\n"
+		"d_seconds_bucket{le=\"1e-06\"} 0\n"
+		"d_seconds_bucket{le=\"2e-06\"} 0\n"
+		"d_seconds_bucket{le=\"4e-06\"} 0\n"
+		"d_seconds_bucket{le=\"+Inf\"} 0\n"
+		"d_seconds_sum 0\n"
+		"d_seconds_count 0\n");
+	sl_prom_free(&p);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -131,6 +161,7 @@ int main(void)
 		cmocka_unit_test(test_gauge_values),
 		cmocka_unit_test(test_growth),
 		cmocka_unit_test(test_table),
+		cmocka_unit_test(test_log2_histogram),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

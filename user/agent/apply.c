@@ -161,6 +161,22 @@ static void roll_back(struct sl_applier *a)
 		sl_info("rolled back to the previous configuration");
 }
 
+/* The metrics' labels follow the configuration in force; a table that
+ * cannot be built keeps the previous one (labels lag, traffic flows). */
+static void set_workloads(struct sl_applier *a, const struct sl_config *cfg,
+			  const struct sl_model *model)
+{
+	struct sl_wltable t;
+	struct sl_err err;
+
+	if (sl_wltable_build(&t, cfg, model, &err) < 0) {
+		sl_error("workload labels for the metrics: %s", err.msg);
+		return;
+	}
+	sl_wltable_free(&a->workloads);
+	a->workloads = t;
+}
+
 /* 1: applied, 0: unchanged, -1: rejected. */
 static int run(struct sl_applier *a, bool force)
 {
@@ -221,6 +237,7 @@ static int run(struct sl_applier *a, bool force)
 		sl_pairs_free(&after);
 	}
 	sl_pairs_free(&before);
+	set_workloads(a, &cfg, &model);
 	if (a->have_applied)
 		sl_model_free(&a->applied);
 	a->applied = model;
@@ -263,4 +280,5 @@ void sl_applier_free(struct sl_applier *a)
 		sl_model_free(&a->applied);
 	sl_state_free(&a->state);
 	sl_authz_state_free(&a->authz);
+	sl_wltable_free(&a->workloads);
 }

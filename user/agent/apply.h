@@ -15,6 +15,7 @@
 #include "maps.h"
 #include "model.h"
 #include "state.h"
+#include "wltable.h"
 
 struct sl_applier {
 	const char *config_path;
@@ -24,6 +25,10 @@ struct sl_applier {
 	struct sl_state state;
 	struct sl_model applied;	/* what the maps hold, to roll back to */
 	bool have_applied;
+	/* Workload labels by address, of the configuration applied: what
+	 * Istio's metrics are labelled with (metrics_traffic.c). Empty
+	 * before the first configuration: every address is unknown. */
+	struct sl_wltable workloads;
 	const char *root_namespace;	/* policies there apply mesh-wide */
 	struct sl_authz_state authz;
 	struct sl_resetter *resetter;	/* NULL: endpoints removed, connections kept */

@@ -203,19 +203,24 @@ static const char *se_host(const struct sl_applier *a, const struct sl_svc_key *
 	return "unknown";
 }
 
+void sl_metrics_fe_host(const struct sl_applier *a, const struct sl_applied_fe *fe,
+			char *buf, size_t len)
+{
+	if (fe->info.kind == SL_KIND_SERVICE)
+		snprintf(buf, len, "%s.%s." CLUSTER_DOMAIN, fe->info.name, fe->info.namespace);
+	else
+		snprintf(buf, len, "%s", se_host(a, &fe->key));
+}
+
 static char *fe_labels(const struct sl_applier *a, const struct sl_applied_fe *fe)
 {
-	char vip[SL_ADDR_STR_LEN], port[8], host[SL_NAME_LEN + SL_NAMESPACE_LEN + 32];
+	char vip[SL_ADDR_STR_LEN], port[8], host[SL_METRICS_HOST_LEN];
 	struct sl_prom l;
 	char *text;
 
 	sl_ip_format(&fe->key.addr, fe->key.family, vip, sizeof(vip));
 	snprintf(port, sizeof(port), "%u", ntohs(fe->key.port));
-	if (fe->info.kind == SL_KIND_SERVICE)
-		snprintf(host, sizeof(host), "%s.%s." CLUSTER_DOMAIN, fe->info.name,
-			 fe->info.namespace);
-	else
-		snprintf(host, sizeof(host), "%s", se_host(a, &fe->key));
+	sl_metrics_fe_host(a, fe, host, sizeof(host));
 	sl_prom_init(&l);
 	sl_prom_label(&l, "destination_service_namespace", fe->info.namespace);
 	sl_prom_label(&l, "destination_service_name", fe->info.name);
@@ -415,5 +420,6 @@ void sl_metrics_render(struct sl_metrics *m, struct sl_prom *p)
 	sl_metrics_policies(m, p);
 	sl_metrics_same_node(m, p);
 	sl_metrics_bandwidth(m, p);
+	sl_metrics_traffic(m, p);
 	sl_metrics_maps(m, p);
 }

@@ -6,7 +6,9 @@
  *
  * Cardinality is bounded by the configuration: one series per frontend,
  * endpoint, policy, bandwidth-limited workload direction and map, never
- * per connection or client.
+ * per connection or client. Istio's TCP metrics have one per (reporter,
+ * client workload, server workload, service) seen on this node, at most
+ * one per sluice_traffic entry (an LRU map of --max-traffic).
  */
 #ifndef SLUICE_METRICS_H
 #define SLUICE_METRICS_H
@@ -53,5 +55,15 @@ void sl_metrics_maps(struct sl_metrics *m, struct sl_prom *p);
 void sl_metrics_policies(struct sl_metrics *m, struct sl_prom *p);
 void sl_metrics_same_node(struct sl_metrics *m, struct sl_prom *p);
 void sl_metrics_bandwidth(struct sl_metrics *m, struct sl_prom *p);
+
+/* Istio's TCP metrics and Sluice's connection histograms from
+ * sluice_traffic, and the event counters (metrics_traffic.c). */
+void sl_metrics_traffic(struct sl_metrics *m, struct sl_prom *p);
+
+/* The host Istio names a frontend's service by: NAME.NS.svc.cluster.local,
+ * a ServiceEntry's first host, "unknown" when not known. */
+#define SL_METRICS_HOST_LEN (SL_NAME_LEN + SL_NAMESPACE_LEN + 32)
+void sl_metrics_fe_host(const struct sl_applier *a, const struct sl_applied_fe *fe,
+			char *buf, size_t len);
 
 #endif

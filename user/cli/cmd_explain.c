@@ -439,6 +439,19 @@ static void print_result(const struct explain *ex, const struct ex_result *r)
 	printf("  destination:  %s\n", buf);
 }
 
+/* What balances and limits each service dialled (cmd_explain_lb.c). */
+static json_object *services(const struct explain *ex, bool json)
+{
+	const struct snap_fe **fes = ctl_xrealloc(NULL, (ex->n_targets + 1) * sizeof(*fes));
+	json_object *arr;
+
+	for (size_t i = 0; i < ex->n_targets; i++)
+		fes[i] = ex->targets[i].fe;
+	arr = ctl_explain_services(&ex->maps, fes, ex->n_targets, &ex->src, json);
+	free(fes);
+	return arr;
+}
+
 static void print_table(const struct explain *ex)
 {
 	if (ex->state)
@@ -451,6 +464,7 @@ static void print_table(const struct explain *ex)
 	if (ex->skipped)
 		printf("\n%zu destinations left out: --from %s has no address of their "
 		       "family\n", ex->skipped, ex->from);
+	services(ex, false);
 }
 
 static void jadd(json_object *o, const char *key, json_object *v)
@@ -555,6 +569,7 @@ static void print_json(const struct explain *ex, bool allowed)
 	for (size_t i = 0; i < ex->n_res; i++)
 		json_object_array_add(arr, result_json(ex, &ex->res[i]));
 	jadd(o, "destinations", arr);
+	jadd(o, "services", services(ex, true));
 	ctl_print_json(o);
 	json_object_put(o);
 }

@@ -37,7 +37,7 @@ static uint32_t usable_members(const struct snap_fe *fe)
 }
 
 /* Outlier detection of a frontend: its settings and what it refused. */
-static json_object *od_json(const struct snap_fe *fe)
+json_object *ctl_outlier_json(const struct snap_fe *fe)
 {
 	json_object *o = json_object_new_object();
 
@@ -89,7 +89,7 @@ static json_object *fe_json(const struct snap_fe *fe)
 	json_object_object_add(o, "connect_timeout_ms", fe->svc.connect_ms ?
 			       json_object_new_int64(fe->svc.connect_ms) : NULL);
 	json_object_object_add(o, "outlier_detection", fe->svc.eject_after ?
-			       od_json(fe) : NULL);
+			       ctl_outlier_json(fe) : NULL);
 	json_object_object_add(o, "connections_per_second", fe->svc.conn_rate ?
 			       json_object_new_int64(fe->svc.conn_rate) : NULL);
 	json_object_object_add(o, "burst", fe->svc.conn_rate ?
@@ -172,7 +172,7 @@ int cmd_services(struct ctl *ctl, int argc, char **argv)
 }
 
 /* How much longer an outlier-ejected endpoint gets no new connection. */
-static int64_t ejected_for_ms(const struct snap_member *m)
+int64_t ctl_ejected_for_ms(const struct snap_member *m)
 {
 	struct timespec ts;
 	uint64_t now;
@@ -186,7 +186,7 @@ static int64_t ejected_for_ms(const struct snap_member *m)
 /* A member's share of new connections while nothing is ejected: its
  * slots among those of the preferred locality priority; the members of
  * the other priorities stand by. */
-static double member_share(const struct snap_fe *fe, const struct snap_member *m)
+double ctl_member_share(const struct snap_fe *fe, const struct snap_member *m)
 {
 	uint32_t n = fe->svc.n_slots;
 
@@ -198,7 +198,7 @@ static double member_share(const struct snap_fe *fe, const struct snap_member *m
 	return n ? (double)m->member.n_slots / n : 0.0;
 }
 
-static json_object *member_json(const struct snap_fe *fe, const struct snap_member *m)
+json_object *ctl_member_json(const struct snap_fe *fe, const struct snap_member *m)
 {
 	json_object *o = json_object_new_object();
 	char addr[SL_ADDR_STR_LEN], state[32];
@@ -210,7 +210,7 @@ static json_object *member_json(const struct snap_fe *fe, const struct snap_memb
 	json_object_object_add(o, "backend_id", json_object_new_int64(m->member.backend_id));
 	json_object_object_add(o, "weight", json_object_new_int64(m->member.weight));
 	json_object_object_add(o, "slots", json_object_new_int64(m->member.n_slots));
-	json_object_object_add(o, "share", json_object_new_double(member_share(fe, m)));
+	json_object_object_add(o, "share", json_object_new_double(ctl_member_share(fe, m)));
 	json_object_object_add(o, "state", json_object_new_string(state));
 	json_object_object_add(o, "in_use", json_object_new_boolean(m->member.n_slots > 0));
 	json_object_object_add(o, "locality", json_object_new_string(m->info.locality));
@@ -220,7 +220,7 @@ static json_object *member_json(const struct snap_fe *fe, const struct snap_memb
 	json_object_object_add(o, "consecutive_failures",
 			       json_object_new_int64(m->stats.failures));
 	json_object_object_add(o, "ejections", json_object_new_int64(m->stats.ejections));
-	json_object_object_add(o, "ejected_for_ms", json_object_new_int64(ejected_for_ms(m)));
+	json_object_object_add(o, "ejected_for_ms", json_object_new_int64(ctl_ejected_for_ms(m)));
 	return o;
 }
 
@@ -236,7 +236,7 @@ static void member_row(struct table *t, const struct snap_fe *fe,
 		 sl_proto_name(fe->key.proto));
 	sl_ip_port_format(&m->backend.addr, m->backend.family, m->backend.port, ep, sizeof(ep));
 	snprintf(weight, sizeof(weight), "%u", m->member.weight);
-	snprintf(share, sizeof(share), "%.1f%%", 100.0 * member_share(fe, m));
+	snprintf(share, sizeof(share), "%.1f%%", 100.0 * ctl_member_share(fe, m));
 	/* "-": the service has one priority (no locality failover). */
 	snprintf(tier, sizeof(tier), fe->svc.n_tiers > 1 ? "%u" : "-", m->member.tier);
 	snap_member_state(m->member.flags, state, sizeof(state));
@@ -292,7 +292,7 @@ int cmd_endpoints(struct ctl *ctl, int argc, char **argv)
 		}
 		for (uint32_t k = 0; k < fe->svc.n_members; k++) {
 			if (arr)
-				json_object_array_add(members, member_json(fe, &fe->members[k]));
+				json_object_array_add(members, ctl_member_json(fe, &fe->members[k]));
 			else
 				member_row(&t, fe, &fe->members[k]);
 		}

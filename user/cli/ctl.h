@@ -63,6 +63,9 @@ int cmd_policies(struct ctl *ctl, int argc, char **argv);
 int cmd_explain(struct ctl *ctl, int argc, char **argv);
 extern const char *const ctl_explain_opts[];
 extern const char ctl_explain_help[];
+int cmd_top(struct ctl *ctl, int argc, char **argv);
+extern const char *const ctl_top_opts[];
+extern const char ctl_top_help[];
 
 /* ---- identity and authorization, shared by identities, policies and
  * explain (cmd_authz.c) ---- */
@@ -121,6 +124,23 @@ struct ctl_decision {
  * on the same maps (port in host order). Fills the peers' cache. */
 void ctl_policy_decide(const struct sl_maps *m, uint32_t state, struct ctl_peer *src,
 		       struct ctl_peer *dst, uint16_t port, struct ctl_decision *d);
+
+/* ---- services and endpoints (cmd_services.c), shared with explain ---- */
+struct snap_fe;
+struct snap_member;
+
+/* A member's share of new connections while nothing is ejected. */
+double ctl_member_share(const struct snap_fe *fe, const struct snap_member *m);
+/* How much longer an ejected endpoint gets no new connection, 0: not. */
+int64_t ctl_ejected_for_ms(const struct snap_member *m);
+json_object *ctl_member_json(const struct snap_fe *fe, const struct snap_member *m);
+json_object *ctl_outlier_json(const struct snap_fe *fe);
+
+/* explain: the balancing and limits of each service of fes (NULLs and
+ * repeats skipped) for a client at src's address of its family; printed,
+ * or as a JSON array when json (cmd_explain_lb.c). */
+json_object *ctl_explain_services(const struct sl_maps *m, const struct snap_fe *const *fes,
+				  size_t n, const struct ctl_addrs *src, bool json);
 
 /* realloc, or exit on failure. */
 void *ctl_xrealloc(void *p, size_t size);

@@ -29,6 +29,8 @@ static const struct ctl_command commands[] = {
 	{ "explain", "--from SRC --to DST:PORT[/PROTO]",
 	  "would a connection be allowed, and by which policy rule?", cmd_explain,
 	  ctl_explain_opts, ctl_explain_help },
+	{ "top", "[--interval SEC] [-n N]", "the busiest services and endpoints, as rates",
+	  cmd_top, ctl_top_opts, ctl_top_help },
 };
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))
 
@@ -101,17 +103,38 @@ static void build_longopts(const struct ctl_command *cmd, struct option *opts)
 	opts[n] = (struct option){ NULL, 0, NULL, 0 };
 }
 
+/* A command's one-letter option (top's -n) is a short option too. */
+static void short_opts(const struct ctl_command *cmd, char *shorts)
+{
+	for (size_t i = 0; cmd && cmd->value_opts && i < CTL_MAX_CMD_OPTS &&
+			   cmd->value_opts[i]; i++)
+		if (strlen(cmd->value_opts[i]) == 1)
+			strcat(strcat(shorts, cmd->value_opts[i]), ":");
+}
+
+static int short_index(const struct ctl_command *cmd, int c)
+{
+	for (size_t i = 0; cmd && cmd->value_opts && i < CTL_MAX_CMD_OPTS &&
+			   cmd->value_opts[i]; i++)
+		if (strlen(cmd->value_opts[i]) == 1 && cmd->value_opts[i][0] == c)
+			return CTL_OPT_CMD + (int)i;
+	return c;
+}
+
 int ctl_parse_common(struct ctl *ctl, const struct ctl_command *cmd, int argc,
 		     char **argv)
 {
 	struct option longopts[3 + CTL_MAX_CMD_OPTS + 1];
+	char shorts[8 + 2 * CTL_MAX_CMD_OPTS] = "b:o:h";
 	int c;
 
 	build_longopts(cmd, longopts);
+	short_opts(cmd, shorts);
 	/* A leading '+' would stop at the first positional; commands take
 	 * their options anywhere, so permute. */
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "b:o:h", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, shorts, longopts, NULL)) != -1) {
+		c = short_index(cmd, c);
 		switch (c) {
 		case 'b':
 			ctl->bpffs = optarg;

@@ -174,3 +174,41 @@ void sl_prom_table(struct sl_prom *p, const struct sl_prom_family *families,
 					    values[i * n_families + f]);
 	}
 }
+
+/* A bucket's series: the labels with le appended. */
+static void bucket(struct sl_prom *p, const char *name, const char *labels, const char *le,
+		   uint64_t v)
+{
+	char num[24];
+
+	puts_(p, name);
+	puts_(p, "_bucket{");
+	if (labels && labels[0]) {
+		puts_(p, labels);
+		puts_(p, ",");
+	}
+	puts_(p, "le=\"");
+	puts_(p, le);
+	snprintf(num, sizeof(num), "\"} %" PRIu64 "\n", v);
+	puts_(p, num);
+}
+
+void sl_prom_log2_histogram(struct sl_prom *p, const char *name, const char *labels,
+			    const uint64_t *counts, size_t n, double unit, double sum)
+{
+	char le[40], series_name[128];
+	uint64_t total = 0;
+
+	for (size_t i = 0; i + 1 < n; i++) {
+		total += counts[i];
+		snprintf(le, sizeof(le), "%.15g", ldexp(unit, (int)i));
+		bucket(p, name, labels, le, total);
+	}
+	if (n)
+		total += counts[n - 1];
+	bucket(p, name, labels, "+Inf", total);
+	snprintf(series_name, sizeof(series_name), "%s_sum", name);
+	sl_prom_f64(p, series_name, labels, sum);
+	snprintf(series_name, sizeof(series_name), "%s_count", name);
+	sl_prom_u64(p, series_name, labels, total);
+}

@@ -40,6 +40,15 @@ void sl_prom_label(struct sl_prom *labels, const char *name, const char *value);
 void sl_prom_u64(struct sl_prom *p, const char *name, const char *labels, uint64_t v);
 void sl_prom_f64(struct sl_prom *p, const char *name, const char *labels, double v);
 
+/* The samples of one histogram series from log2 buckets: bucket i of
+ * counts[0..n) holds values below 2^i units, the last the rest. Written
+ * as Prometheus wants it: cumulative name_bucket with le = 2^i * unit
+ * (seconds) for all but the last, le="+Inf" for every value, then
+ * name_sum (sum, in seconds) and name_count. The family line ("histogram")
+ * comes first, from sl_prom_family. */
+void sl_prom_log2_histogram(struct sl_prom *p, const char *name, const char *labels,
+			    const uint64_t *counts, size_t n, double unit, double sum);
+
 /* One family of a table of objects (frontends, endpoints, ...). */
 struct sl_prom_family {
 	const char *name;

@@ -1,0 +1,322 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/*
+ * Workload labels by address (see wltable.h), with Istio's rules for
+ * naming a workload, its app, version and canonical service.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "wltable.h"
+
+#define TRUST_DOMAIN "cluster.local"
+
+static const struct sl_wl_labels unknown = {
+	.workload = SL_WL_UNKNOWN, .namespace = SL_WL_UNKNOWN, .principal = SL_WL_UNKNOWN,
+	.app = SL_WL_UNKNOWN, .version = SL_WL_UNKNOWN,
+	.canonical_service = SL_WL_UNKNOWN, .canonical_revision = SL_WL_UNKNOWN,
+	.cluster = SL_WL_UNKNOWN,
+};
+
+const struct sl_wl_labels *sl_wl_unknown(void)
+{
+	return &unknown;
+}
+
+static const char *label(const struct sl_label *labels, size_t n, const char *key)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!strcmp(labels[i].key, key))
+			return labels[i].value;
+	return NULL;
+}
+
+/* Kubernetes' generated suffixes use consonants and the digits 2, 4-9
+ * only, so that they never spell words: a word seldom looks like one. */
+static bool generated(const char *s, size_t n, size_t min, size_t max)
+{
+	if (n < min || n > max)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (!strchr("bcdfghjklmnpqrstvwxz2456789", s[i]))
+			return false;
+	return true;
+}
+
+static bool digits(const char *s, size_t n, size_t min)
+{
+	if (n < min)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (s[i] < '0' || s[i] > '9')
+			return false;
+	return true;
+}
+
+/* The part after the last '-' of name[0..*len), NULL if none. */
+static const char *last_part(const char *name, size_t len, size_t *part_len)
+{
+	for (size_t i = len; i > 1; i--) {
+		if (name[i - 1] == '-') {
+			*part_len = len - i;
+			return name + i;
+		}
+	}
+	return NULL;
+}
+
+/*
+ * Istio names a pod's workload after its top controller (Deployment,
+ * CronJob, StatefulSet, DaemonSet, ...). Without ownerReferences the
+ * controllers show in the name: a ReplicaSet's pod is RS-xxxxx and a
+ * Deployment's ReplicaSet DEPLOY-HASH (HASH also in the label
+ * pod-template-hash); a CronJob's Job is CRON-MINUTES; a StatefulSet's pod
+ * STS-N (label statefulset.kubernetes.io/pod-name).
+ */
+void sl_wl_pod_workload(const char *pod, const struct sl_label *labels, size_t n_labels,
+			char *buf, size_t len)
+{
+	const char *hash = label(labels, n_labels, "pod-template-hash");
+	size_t n = strlen(pod), plen;
+	const char *part = last_part(pod, n, &plen);
+
+	if (part && generated(part, plen, 5, 5)) {
+		n -= plen + 1;
+		part = last_part(pod, n, &plen);
+		if (part && ((hash && strlen(hash) == plen && !strncmp(part, hash, plen)) ||
+			     generated(part, plen, 6, 10) || digits(part, plen, 8)))
+			n -= plen + 1;
+	} else if (part && label(labels, n_labels, "statefulset.kubernetes.io/pod-name") &&
+		   digits(part, plen, 1)) {
+		n -= plen + 1;
+	}
+	snprintf(buf, len, "%.*s", (int)n, pod);
+}
+
+void sl_wl_service_host(const char *name, const char *namespace, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s.%s.svc.cluster.local", name, namespace);
+}
+
+static const char *first_label(const struct sl_label *labels, size_t n, const char *a,
+			       const char *b)
+{
+	const char *v = label(labels, n, a);
+
+	return v ? v : label(labels, n, b);
+}
+
+static void add_addr(struct sl_wltable *t, const struct sl_ip *ip, const char *workload,
+		     const char *ns, const char *sa, const struct sl_label *labels,
+		     size_t n_labels)
+{
+	struct sl_wl_addr *a;
+	const char *v;
+	char buf[512];
+
+	sl_arena_grow(&t->arena, (void **)&t->addrs, &t->cap_addrs, t->n_addrs + 1,
+		      sizeof(*t->addrs));
+	a = &t->addrs[t->n_addrs++];
+	a->ip = *ip;
+	a->order = t->n_addrs;
+	a->l.workload = sl_arena_strdup(&t->arena, workload);
+	a->l.namespace = ns;
+	snprintf(buf, sizeof(buf), "spiffe://" TRUST_DOMAIN "/ns/%s/sa/%s", ns,
+		 sa ? sa : "default");
+	a->l.principal = sl_arena_strdup(&t->arena, buf);
+	v = first_label(labels, n_labels, "app", "app.kubernetes.io/name");
+	a->l.app = v ? v : SL_WL_UNKNOWN;
+	v = first_label(labels, n_labels, "version", "app.kubernetes.io/version");
+	a->l.version = v ? v : SL_WL_UNKNOWN;
+	v = label(labels, n_labels, "service.istio.io/canonical-name");
+	if (!v)
+		v = first_label(labels, n_labels, "app.kubernetes.io/name", "app");
+	a->l.canonical_service = v ? v : a->l.workload;
+	v = label(labels, n_labels, "service.istio.io/canonical-revision");
+	if (!v)
+		v = first_label(labels, n_labels, "app.kubernetes.io/version", "version");
+	a->l.canonical_revision = v ? v : "latest";
+	a->l.cluster = SL_WL_CLUSTER;
+}
+
+/* Strings are copied into the table's arena: the configuration goes. */
+static const struct sl_label *copy_labels(struct sl_wltable *t, const struct sl_label *l,
+					  size_t n)
+{
+	struct sl_label *c = sl_arena_alloc(&t->arena, (n + 1) * sizeof(*c));
+
+	for (size_t i = 0; i < n; i++) {
+		c[i].key = sl_arena_strdup(&t->arena, l[i].key);
+		c[i].value = sl_arena_strdup(&t->arena, l[i].value);
+	}
+	return c;
+}
+
+static void add_pods(struct sl_wltable *t, const struct sl_config *cfg)
+{
+	char wl[SL_NAME_LEN * 2];
+
+	for (size_t i = 0; i < cfg->n_pods; i++) {
+		const struct sl_pod *p = &cfg->pods[i];
+		const struct sl_label *l = copy_labels(t, p->meta.labels, p->meta.n_labels);
+		const char *ns = sl_arena_strdup(&t->arena, p->meta.namespace);
+
+		sl_wl_pod_workload(p->meta.name, l, p->meta.n_labels, wl, sizeof(wl));
+		for (size_t k = 0; k < p->n_ips; k++)
+			add_addr(t, &p->ips[k], wl, ns, p->service_account, l, p->meta.n_labels);
+	}
+}
+
+/* A WorkloadEntry is a workload of its own; a ServiceEntry's endpoints
+ * are named after the ServiceEntry, as `sluicectl identities` does. */
+static void add_entries(struct sl_wltable *t, const struct sl_config *cfg)
+{
+	for (size_t i = 0; i < cfg->n_workload_entries; i++) {
+		const struct sl_workload_entry *w = &cfg->workload_entries[i];
+
+		add_addr(t, &w->addr, w->meta.name, sl_arena_strdup(&t->arena, w->meta.namespace),
+			 w->service_account, copy_labels(t, w->labels, w->n_labels),
+			 w->n_labels);
+	}
+	for (size_t i = 0; i < cfg->n_entries; i++) {
+		const struct sl_service_entry *se = &cfg->entries[i];
+		const char *ns = sl_arena_strdup(&t->arena, se->meta.namespace);
+
+		for (size_t k = 0; k < se->n_endpoints; k++) {
+			const struct sl_se_endpoint *e = &se->endpoints[k];
+
+			add_addr(t, &e->addr, se->meta.name, ns, e->service_account,
+				 copy_labels(t, e->labels, e->n_labels), e->n_labels);
+		}
+	}
+}
+
+static void add_endpoints(struct sl_wltable *t, const struct sl_model *model)
+{
+	char host[SL_NAME_LEN + SL_NAMESPACE_LEN + 32];
+
+	for (size_t i = 0; i < model->n_fe; i++) {
+		const struct sl_frontend *fe = &model->fe[i];
+		struct sl_wl_svc svc = {
+			.name = sl_arena_strdup(&t->arena, fe->name),
+			.namespace = sl_arena_strdup(&t->arena, fe->namespace),
+		};
+
+		if (fe->kind == SL_KIND_SERVICE)
+			sl_wl_service_host(fe->name, fe->namespace, host, sizeof(host));
+		else
+			snprintf(host, sizeof(host), "%s", fe->host ? fe->host : fe->name);
+		svc.host = sl_arena_strdup(&t->arena, host);
+		sl_arena_grow(&t->arena, (void **)&t->eps, &t->cap_eps,
+			      t->n_eps + fe->n_members, sizeof(*t->eps));
+		for (size_t k = 0; k < fe->n_members; k++)
+			t->eps[t->n_eps++] = (struct sl_wl_ep){ fe->members[k].ip,
+								fe->members[k].port, svc };
+	}
+}
+
+/* By address, then the order added: the first document wins. */
+static int addr_cmp(const void *a, const void *b)
+{
+	const struct sl_wl_addr *x = a, *y = b;
+	int c = sl_ip_cmp(&x->ip, &y->ip);
+
+	return c ? c : x->order < y->order ? -1 : x->order > y->order;
+}
+
+static int ep_cmp(const void *a, const void *b)
+{
+	const struct sl_wl_ep *x = a, *y = b;
+	int c = sl_ip_cmp(&x->ip, &y->ip);
+
+	return c ? c : (int)x->port - (int)y->port;
+}
+
+static bool same_svc(const struct sl_wl_svc *a, const struct sl_wl_svc *b)
+{
+	return !strcmp(a->name, b->name) && !strcmp(a->namespace, b->namespace);
+}
+
+/* One entry per endpoint; host NULL when services disagree on it. */
+static void dedup_eps(struct sl_wltable *t)
+{
+	size_t out = 0;
+
+	for (size_t i = 0; i < t->n_eps; i++) {
+		struct sl_wl_ep *prev = out ? &t->eps[out - 1] : NULL;
+
+		if (prev && !ep_cmp(prev, &t->eps[i])) {
+			if (prev->svc.host && !same_svc(&prev->svc, &t->eps[i].svc))
+				prev->svc.host = NULL;
+			continue;
+		}
+		t->eps[out++] = t->eps[i];
+	}
+	t->n_eps = out;
+}
+
+int sl_wltable_build(struct sl_wltable *t, const struct sl_config *cfg,
+		     const struct sl_model *model, struct sl_err *err)
+{
+	size_t out = 0;
+
+	(void)err;	/* allocation failure aborts, as everywhere in the agent */
+	memset(t, 0, sizeof(*t));
+	add_pods(t, cfg);
+	add_entries(t, cfg);
+	add_endpoints(t, model);
+	if (t->n_addrs)
+		qsort(t->addrs, t->n_addrs, sizeof(*t->addrs), addr_cmp);
+	for (size_t i = 0; i < t->n_addrs; i++)
+		if (!out || sl_ip_cmp(&t->addrs[out - 1].ip, &t->addrs[i].ip))
+			t->addrs[out++] = t->addrs[i];
+	t->n_addrs = out;
+	if (t->n_eps)
+		qsort(t->eps, t->n_eps, sizeof(*t->eps), ep_cmp);
+	dedup_eps(t);
+	return 0;
+}
+
+void sl_wltable_free(struct sl_wltable *t)
+{
+	sl_arena_free(&t->arena);
+	memset(t, 0, sizeof(*t));
+}
+
+const struct sl_wl_labels *sl_wltable_addr(const struct sl_wltable *t, const struct sl_ip *ip)
+{
+	size_t lo = 0, hi = t->n_addrs;
+
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+		int c = sl_ip_cmp(&t->addrs[mid].ip, ip);
+
+		if (!c)
+			return &t->addrs[mid].l;
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return NULL;
+}
+
+const struct sl_wl_svc *sl_wltable_endpoint(const struct sl_wltable *t, const struct sl_ip *ip,
+					    uint16_t port)
+{
+	struct sl_wl_ep key = { .ip = *ip, .port = port };
+	size_t lo = 0, hi = t->n_eps;
+
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+		int c = ep_cmp(&t->eps[mid], &key);
+
+		if (!c)
+			return t->eps[mid].svc.host ? &t->eps[mid].svc : NULL;
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return NULL;
+}
