@@ -335,3 +335,50 @@ assert_match()
 {
 	grep -qE -- "$2" <<<"$1" || fail "${3:-no match}: /$2/ not in: $1"
 }
+
+# ---- metrics ------------------------------------------------------------------
+
+PROMETHEUS=${PROMETHEUS:-/usr/bin/prometheus}
+
+# free_port: a loopback TCP port nobody listens on.
+free_port()
+{
+	local port
+	for _ in $(seq 50); do
+		port=$((20000 + $(od -An -N2 -tu2 /dev/urandom | tr -d ' ') % 40000))
+		ss -Htln "sport = :$port" | grep -q . || { echo "$port"; return 0; }
+	done
+	fail "no free port found"
+}
+
+# prometheus_start TARGET: a real Prometheus in the test's directory,
+# scraping TARGET (HOST:PORT) every second, on PROM_PORT; returns once it
+# has scraped.
+prometheus_start()
+{
+	PROM_PORT=$(free_port)
+	mkdir -p "$E2E_TMP/prom"
+	cat >"$E2E_TMP/prom/prometheus.yml" <<YAML
+global: {scrape_interval: 1s, scrape_timeout: 1s, evaluation_interval: 1s}
+scrape_configs:
+- job_name: sluice
+  static_configs: [{targets: ["$1"]}]
+YAML
+	(cd "$E2E_TMP/prom" && exec "$PROMETHEUS" --config.file="$E2E_TMP/prom/prometheus.yml" \
+		--storage.tsdb.path="$E2E_TMP/prom/data" --web.listen-address="127.0.0.1:$PROM_PORT" \
+		--log.level=warn >"$E2E_TMP/prom/prometheus.log" 2>&1) &
+	E2E_PIDS+=($!)
+	for _ in $(seq 300); do
+		[ "$(prom_query 'up{job="sluice"}')" = 1 ] && return 0
+		sleep 0.1
+	done
+	fail "Prometheus did not scrape $1: $(tail -n 20 "$E2E_TMP/prom/prometheus.log")"
+}
+
+# prom_query PROMQL: the value of its single result ("" while there is none).
+prom_query()
+{
+	curl -s -G --data-urlencode "query=$1" "http://127.0.0.1:$PROM_PORT/api/v1/query" |
+		jq -r 'if .status == "success" and (.data.result | length) == 1
+			then .data.result[0].value[1] else "" end' 2>/dev/null || true
+}

@@ -9,20 +9,10 @@
 . "$(dirname "$0")/lib.sh"
 e2e_init istio-metrics
 
-PROMETHEUS=${PROMETHEUS:-/usr/bin/prometheus}
 PROMTOOL=${PROMTOOL:-/usr/bin/promtool}
 [ -x "$PROMETHEUS" ] && [ -x "$PROMTOOL" ] || fail "prometheus is not installed (scripts/deps.sh)"
 command -v curl >/dev/null || fail "curl is not installed (scripts/deps.sh)"
 
-free_port()
-{
-	local port
-	for _ in $(seq 50); do
-		port=$((20000 + $(od -An -N2 -tu2 /dev/urandom | tr -d ' ') % 40000))
-		ss -Htln "sport = :$port" | grep -q . || { echo "$port"; return 0; }
-	done
-	fail "no free port found"
-}
 
 tb_up n1/c n1/a n1/b
 CLIENT=client-7d4b9c8f6-x2x9q
@@ -183,39 +173,16 @@ assert_match "$(cat "$E2E_TMP/metrics")" '^sluice_events_written_total [0-9]+$'
 log "/metrics: source and destination series of client -> api: 10 connections, $up/$down bytes"
 
 # A real Prometheus scraping the agent.
-PPORT=$(free_port)
-mkdir -p "$E2E_TMP/prom"
-cat >"$E2E_TMP/prom/prometheus.yml" <<YAML
-global: {scrape_interval: 1s, scrape_timeout: 1s, evaluation_interval: 1s}
-scrape_configs:
-- job_name: sluice
-  static_configs: [{targets: ["$ADDR"]}]
-YAML
-(cd "$E2E_TMP/prom" && exec "$PROMETHEUS" --config.file="$E2E_TMP/prom/prometheus.yml" \
-	--storage.tsdb.path="$E2E_TMP/prom/data" --web.listen-address="127.0.0.1:$PPORT" \
-	--log.level=warn >"$E2E_TMP/prom/prometheus.log" 2>&1) &
-E2E_PIDS+=($!)
-query()
-{
-	curl -s -G --data-urlencode "query=$1" "http://127.0.0.1:$PPORT/api/v1/query" |
-		jq -r 'if .status == "success" and (.data.result | length) == 1
-			then .data.result[0].value[1] else "" end' 2>/dev/null || true
-}
-for _ in $(seq 300); do
-	[ "$(query 'up{job="sluice"}')" = 1 ] && break
-	sleep 0.1
-done
-[ "$(query 'up{job="sluice"}')" = 1 ] ||
-	fail "Prometheus did not scrape $ADDR: $(tail -n 20 "$E2E_TMP/prom/prometheus.log")"
+prometheus_start "$ADDR"
 sel="source_workload=\"client\",$api"
-assert_eq "$(query "istio_tcp_connections_opened_total{$src,$sel}")" 10 "source opened in Prometheus"
-assert_eq "$(query "istio_tcp_connections_opened_total{$dst,$sel}")" 10 \
+assert_eq "$(prom_query "istio_tcp_connections_opened_total{$src,$sel}")" 10 "source opened in Prometheus"
+assert_eq "$(prom_query "istio_tcp_connections_opened_total{$dst,$sel}")" 10 \
 	"destination opened in Prometheus"
-assert_eq "$(query "istio_tcp_sent_bytes_total{$dst,$sel}")" "$down" "sent bytes in Prometheus"
-assert_eq "$(query "sluice_tcp_connections_failed_total{$src,$dead}")" 1 "failed in Prometheus"
-assert_eq "$(query "sum(sluice_tcp_connection_duration_seconds_bucket{$src,$sel,le=\"+Inf\"})")" \
+assert_eq "$(prom_query "istio_tcp_sent_bytes_total{$dst,$sel}")" "$down" "sent bytes in Prometheus"
+assert_eq "$(prom_query "sluice_tcp_connections_failed_total{$src,$dead}")" 1 "failed in Prometheus"
+assert_eq "$(prom_query "sum(sluice_tcp_connection_duration_seconds_bucket{$src,$sel,le=\"+Inf\"})")" \
 	10 "durations in Prometheus"
-log "Prometheus on 127.0.0.1:$PPORT: the same values"
+log "Prometheus on 127.0.0.1:$PROM_PORT: the same values"
 
 # top: the service busiest over an interval with 20 connections in it.
 ctl n1 -o json top --interval 2 -n 5 >"$E2E_TMP/top.json" &

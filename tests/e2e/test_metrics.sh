@@ -7,21 +7,11 @@
 . "$(dirname "$0")/lib.sh"
 e2e_init metrics
 
-PROMETHEUS=${PROMETHEUS:-/usr/bin/prometheus}
 PROMTOOL=${PROMTOOL:-/usr/bin/promtool}
 [ -x "$PROMETHEUS" ] && [ -x "$PROMTOOL" ] || fail "prometheus is not installed (scripts/deps.sh)"
 command -v curl >/dev/null || fail "curl is not installed (scripts/deps.sh)"
 
 # A loopback port nothing listens on; random, so parallel runs differ.
-free_port()
-{
-	local port
-	for _ in $(seq 50); do
-		port=$((20000 + $(od -An -N2 -tu2 /dev/urandom | tr -d ' ') % 40000))
-		ss -Htln "sport = :$port" | grep -q . || { echo "$port"; return 0; }
-	done
-	fail "no free port found"
-}
 
 # The package's own state, which this test must never touch.
 package_state()
@@ -171,42 +161,17 @@ assert_eq "$(curl -s -o /dev/null -w '%{http_code}' -X POST "$URL/metrics")" 405
 log "/metrics: $(grep -vc '^#' "$E2E_TMP/metrics") series, promtool clean"
 
 # A real Prometheus, in the test's directory, scraping every second.
-PPORT=$(free_port)
-mkdir -p "$E2E_TMP/prom"
-cat >"$E2E_TMP/prom/prometheus.yml" <<YAML
-global: {scrape_interval: 1s, scrape_timeout: 1s, evaluation_interval: 1s}
-scrape_configs:
-- job_name: sluice
-  static_configs: [{targets: ["$ADDR"]}]
-YAML
-(cd "$E2E_TMP/prom" && exec "$PROMETHEUS" --config.file="$E2E_TMP/prom/prometheus.yml" \
-	--storage.tsdb.path="$E2E_TMP/prom/data" --web.listen-address="127.0.0.1:$PPORT" \
-	--log.level=warn >"$E2E_TMP/prom/prometheus.log" 2>&1) &
-E2E_PIDS+=($!)
-
-# query PROMQL: the value of its single result ("" while there is none).
-query()
-{
-	curl -s -G --data-urlencode "query=$1" "http://127.0.0.1:$PPORT/api/v1/query" |
-		jq -r 'if .status == "success" and (.data.result | length) == 1
-			then .data.result[0].value[1] else "" end' 2>/dev/null || true
-}
-for _ in $(seq 300); do
-	[ "$(query 'up{job="sluice"}')" = 1 ] && break
-	sleep 0.1
-done
-[ "$(query 'up{job="sluice"}')" = 1 ] ||
-	fail "Prometheus did not scrape $ADDR: $(tail -n 20 "$E2E_TMP/prom/prometheus.log")"
+prometheus_start "$ADDR"
 sel='destination_service="web.example.com",vip="10.96.0.10",port="80",protocol="tcp"'
-assert_eq "$(query "sluice_service_connections_total{$sel}")" "$ok" "connections in Prometheus"
-assert_eq "$(query "sluice_service_rate_limited_total{$sel}")" "$refused" \
+assert_eq "$(prom_query "sluice_service_connections_total{$sel}")" "$ok" "connections in Prometheus"
+assert_eq "$(prom_query "sluice_service_rate_limited_total{$sel}")" "$refused" \
 	"rate-limited in Prometheus"
-assert_eq "$(query "sluice_endpoint_selected_total{endpoint=\"$TB_POD_a_IP4:8080\"}")" "$ok" \
+assert_eq "$(prom_query "sluice_endpoint_selected_total{endpoint=\"$TB_POD_a_IP4:8080\"}")" "$ok" \
 	"endpoint in Prometheus"
-assert_eq "$(query 'sluice_config_generation')" 1 "generation in Prometheus"
-assert_eq "$(query 'scrape_samples_scraped{job="sluice"}')" "$(grep -vc '^#' "$E2E_TMP/metrics")" \
+assert_eq "$(prom_query 'sluice_config_generation')" 1 "generation in Prometheus"
+assert_eq "$(prom_query 'scrape_samples_scraped{job="sluice"}')" "$(grep -vc '^#' "$E2E_TMP/metrics")" \
 	"every series scraped"
-log "Prometheus on 127.0.0.1:$PPORT scraped the agent: connections $ok, rate-limited $refused"
+log "Prometheus on 127.0.0.1:$PROM_PORT scraped the agent: connections $ok, rate-limited $refused"
 
 # A hook detached behind the agent's back: no longer ready, and which.
 bpftool link detach pinned "$(bpffs_of n1)/links/getpeername6" ||
