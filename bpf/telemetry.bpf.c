@@ -4,14 +4,15 @@
  * typed, so the socket's storage and TCP counters are at hand), one call
  * per socket where sockops would call back at every state change; the
  * cgroup sock_release hook cannot read TCP's counters. Counts the close
- * with the bytes each way (TCP's counters plus what went through the
- * same-node shortcut), the duration and the smoothed RTT; a connect
+ * with the payload bytes each way (TCP's counters plus what went through
+ * the same-node shortcut), the duration and the smoothed RTT; a connect
  * through a VIP that never got established counts as failed. It runs for
  * every TCP socket of the machine: one storage lookup decides. See
  * bpf/lib/telemetry.h.
  */
 #include <linux/bpf.h>
 #include <bpf/bpf_helpers.h>
+#include <bpf/bpf_core_read.h>
 #include <bpf/bpf_tracing.h>
 #include "lib/telemetry.h"
 
@@ -24,13 +25,31 @@ struct in6_addr___sltel {
 } __attribute__((preserve_access_index));
 
 struct sock_common___sltel {
+	unsigned long skc_flags;	/* sk_flags, here since Linux 6.16 */
 	__be32 skc_rcv_saddr;
+	__u16 skc_num;		/* local port, host order */
 	struct in6_addr___sltel skc_v6_rcv_saddr;
 } __attribute__((preserve_access_index));
 
 struct sock___sltel {
 	struct sock_common___sltel __sk_common;
 } __attribute__((preserve_access_index));
+
+struct sock___sltel_old {
+	unsigned long sk_flags;
+} __attribute__((preserve_access_index));
+
+/* tcp_fin() sets SOCK_DONE: the peer's FIN took a sequence number that
+ * bytes_received counts. */
+static __always_inline bool sl_fin_received(struct sock *sk)
+{
+	struct sock___sltel *s = (void *)sk;
+	struct sock___sltel_old *old = (void *)sk;
+
+	if (bpf_core_field_exists(s->__sk_common.skc_flags))
+		return s->__sk_common.skc_flags & (1UL << SL_SOCK_DONE);
+	return old->sk_flags & (1UL << SL_SOCK_DONE);
+}
 
 /* Bytes that went through the shortcut: the socket's own flow sent them,
  * its peer's flow sent what it received. */
@@ -100,7 +119,8 @@ static __always_inline void sl_count_failed(struct sock *sk)
 	if (t)
 		t->failed++;
 	if (sl_flows_on())
-		sl_conn_event(SL_EVENT_CONNECT_FAILED, &key, NULL, 0);
+		sl_conn_event(SL_EVENT_CONNECT_FAILED, &key, NULL, 0,
+			      bpf_htons(skc->skc_num));
 }
 
 SEC("tp_btf/tcp_destroy_sock")
@@ -118,8 +138,10 @@ int BPF_PROG(sl_tcp_destroyed, struct sock *sk)
 	}
 	tp = (void *)bpf_skc_to_tcp_sock(sk);
 	if (tp) {
-		end.sent = tp->bytes_acked;
+		end.sent = tp->bytes_sent - tp->bytes_retrans;
 		end.received = tp->bytes_received;
+		if (end.received && sl_fin_received(sk))
+			end.received--;
 		end.rtt_us = tp->srtt_us >> 3;
 	}
 	sl_shortcut_bytes(sk, c, &end);
@@ -128,7 +150,7 @@ int BPF_PROG(sl_tcp_destroyed, struct sock *sk)
 	if (t)
 		sl_count_close(t, &end);
 	if (sl_flows_on())
-		sl_conn_event(SL_EVENT_CLOSE, &c->key, &end, 0);
+		sl_conn_event(SL_EVENT_CLOSE, &c->key, &end, 0, sl_conn_sport(c));
 	return 0;
 }
 

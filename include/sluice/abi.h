@@ -647,7 +647,9 @@ struct sl_event {
 	__u8 pad;
 	struct sl_addr src;	/* egress: the client pod's address */
 	struct sl_addr dst;
-	__be16 src_port;	/* 0 at egress: not bound yet */
+	__be16 src_port;	/* policy events at egress: 0, not bound yet;
+				 * connection events: the client's port (0 for
+				 * EJECT) */
 	__be16 dst_port;
 	__u32 policy;
 	__u32 rule;
