@@ -51,31 +51,13 @@ static __always_inline bool sl_fin_received(struct sock *sk)
 	return old->sk_flags & (1UL << SL_SOCK_DONE);
 }
 
-/* Bytes that went through the shortcut: the socket's own flow sent them,
- * its peer's flow sent what it received. */
-static __always_inline void sl_shortcut_bytes(struct sock *sk, const struct sl_conn *c,
-					      struct sl_conn_end *end)
+/* Bytes that went through the shortcut, recorded when the flow closed
+ * (sl_telemetry_shortcut). */
+static __always_inline void sl_shortcut_bytes(const struct sl_conn *c, struct sl_conn_end *end)
 {
-	const struct sl_addr *local, *remote;
-	struct sl_flow *flow;
-	struct sl_view v;
-
-	local = c->key.reporter == SL_REPORTER_SOURCE ? &c->key.src : &c->key.dst;
-	remote = c->key.reporter == SL_REPORTER_SOURCE ? &c->key.dst : &c->key.src;
-	/* Pod addresses (the only ones counted): no namespace cookie in the
-	 * key. */
-	if (!sl_view_build(&v, c->key.family, local, remote, c->local_port, c->remote_port, 0))
-		return;
-	flow = bpf_map_lookup_elem(&sluice_flow, &v.own);
-	if (flow && flow->redirected_bytes) {
-		end->sent += flow->redirected_bytes;
-		end->redirected = 1;
-	}
-	flow = bpf_map_lookup_elem(&sluice_flow, &v.peer);
-	if (flow && flow->redirected_bytes) {
-		end->received += flow->redirected_bytes;
-		end->redirected = 1;
-	}
+	end->sent += c->shortcut_sent;
+	end->received += c->shortcut_received;
+	end->redirected = c->shortcut_sent || c->shortcut_received;
 }
 
 static __always_inline void sl_count_close(struct sl_traffic *t, const struct sl_conn_end *end)
@@ -144,7 +126,7 @@ int BPF_PROG(sl_tcp_destroyed, struct sock *sk)
 			end.received--;
 		end.rtt_us = tp->srtt_us >> 3;
 	}
-	sl_shortcut_bytes(sk, c, &end);
+	sl_shortcut_bytes(c, &end);
 	end.duration_ms = (__u32)((bpf_ktime_get_ns() - c->start_ns) / 1000000);
 	t = sl_traffic_get(&c->key);
 	if (t)

@@ -192,6 +192,26 @@ static __always_inline void sl_telemetry_open(struct bpf_sock_ops *skops, bool a
 		sl_conn_event(SL_EVENT_OPEN, &key, NULL, 0, sl_conn_sport(c));
 }
 
+/* TCP_CLOSE of a shortcut member (sockops), just before its flow entry is
+ * deleted: the bytes it redirected, and those its peer redirected into it
+ * (read from the peer's flow, or left in its own by a peer that closed
+ * first), kept for tcp_destroy_sock, which comes later. */
+static __always_inline void sl_telemetry_shortcut(struct bpf_sock_ops *skops,
+						  const struct sl_flow *own, struct sl_flow *peer)
+{
+	struct sl_conn *c;
+
+	if (peer)
+		peer->peer_bytes = own->redirected_bytes;
+	if (!skops->sk)
+		return;
+	c = bpf_sk_storage_get(&sluice_conn, skops->sk, 0, 0);
+	if (!c)
+		return;
+	c->shortcut_sent = own->redirected_bytes;
+	c->shortcut_received = peer ? peer->redirected_bytes : own->peer_bytes;
+}
+
 /* Outlier detection ejected an endpoint: an event whatever the flow log
  * setting (ejections are rare and an operator wants each). */
 static __always_inline void sl_telemetry_eject(const struct sl_sock_vip *v, __u32 ejections)

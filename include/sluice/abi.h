@@ -369,6 +369,9 @@ struct sl_flow {
 	__u32 reads;			/* publications that found new data read */
 	__u64 redirected_msgs;
 	__u64 redirected_bytes;
+	__u64 peer_bytes;		/* what the peer redirected into this
+					 * socket, left here when the peer closed
+					 * first (for telemetry) */
 };
 
 /*
@@ -796,8 +799,13 @@ struct sl_traffic {
 struct sl_conn {
 	struct sl_traffic_key key;
 	__u64 start_ns;
-	__u32 local_port;	/* as sockops gives them, for the shortcut's */
-	__u32 remote_port;	/* flow keys at release */
+	__u32 local_port;	/* as sockops gives them: the client's port */
+	__u32 remote_port;
+	/* Bytes that went over the same-node shortcut, sent and received,
+	 * taken from the sluice_flow entries when the socket closes (sockops
+	 * TCP_CLOSE deletes them before tcp_destroy_sock runs). */
+	__u64 shortcut_sent;
+	__u64 shortcut_received;
 };
 
 /* Pin layout under the agent's bpffs directory. */
