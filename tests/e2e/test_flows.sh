@@ -110,6 +110,29 @@ assert_eq "$(jq -r '.[0] | "\(.source.namespace)/\(.source.name) \(.source.princ
 	"front/c spiffe://cluster.local/ns/front/sa/web back/s default" "workloads of a record"
 log "$N connections on the node and $FAR across: one open and one close per end, exact bytes"
 
+# ---- the same-node shortcut: request/response turns socket to socket ----
+# The bytes a redirected message carries are counted where TCP does not
+# see them; both ends must agree with each other and with sl-stream.
+stream_serve n1/s
+out=$(in_pod n1/c -- "$STREAM" run --case rr --bytes 200 --timeout "$STREAM_TIMEOUT" "$s4" \
+	"$STREAM_PORT")
+up=$(result_field "$out" bytes_up) down=$(result_field "$out" bytes_down)
+stream=".destination.port == $STREAM_PORT and .verdict == \"closed\""
+wait_count 2 "$stream"
+json=$(records "$stream")
+read -r cs cr cx < <(jq -r '.[] | select(.reporter == "source") |
+	"\(.sent_bytes) \(.received_bytes) \(.redirected)"' <<<"$json")
+read -r ss sr sx < <(jq -r '.[] | select(.reporter == "destination") |
+	"\(.sent_bytes) \(.received_bytes) \(.redirected)"' <<<"$json")
+assert_eq "$cx $sx" "true true" "both ends took the shortcut: $json"
+assert_eq "$cs/$cr" "$sr/$ss" "the two ends of a shortcut connection agree"
+assert_eq "$cr" "$down" "bytes down, as sl-stream counted them"
+# Up: sl-stream counts its payload, not its first line ("CASE rr 200
+# SEED TOKEN\n", random numbers of varying length).
+[ $((cs - up)) -ge 16 ] && [ $((cs - up)) -le 60 ] ||
+	fail "bytes up: $cs, sl-stream sent $up and a header line"
+log "a connection on the same-node shortcut: $cs bytes up and $cr down, both ends"
+
 # ---- a denial and rate-limit refusals ----
 expect_refused n1/d 10.96.0.10 80
 wait_count 2 '.verdict == "denied"'
