@@ -315,6 +315,7 @@ static __always_inline void sl_closed(struct bpf_sock_ops *skops)
 	if (stats && !(flow->flags & SL_FLOW_F_LEFT))
 		__sync_fetch_and_add(&stats->closed, 1);
 	sl_pair_account(&v, flow);
+	sl_telemetry_shortcut(skops, flow, bpf_map_lookup_elem(&sluice_flow, &v.peer));
 	bpf_map_delete_elem(&sluice_flow, &v.own);
 }
 

@@ -4,14 +4,15 @@
  * typed, so the socket's storage and TCP counters are at hand), one call
  * per socket where sockops would call back at every state change; the
  * cgroup sock_release hook cannot read TCP's counters. Counts the close
- * with the bytes each way (TCP's counters plus what went through the
- * same-node shortcut), the duration and the smoothed RTT; a connect
+ * with the payload bytes each way (TCP's counters plus what went through
+ * the same-node shortcut), the duration and the smoothed RTT; a connect
  * through a VIP that never got established counts as failed. It runs for
  * every TCP socket of the machine: one storage lookup decides. See
  * bpf/lib/telemetry.h.
  */
 #include <linux/bpf.h>
 #include <bpf/bpf_helpers.h>
+#include <bpf/bpf_core_read.h>
 #include <bpf/bpf_tracing.h>
 #include "lib/telemetry.h"
 
@@ -24,9 +25,9 @@ struct in6_addr___sltel {
 } __attribute__((preserve_access_index));
 
 struct sock_common___sltel {
-	unsigned long skc_flags;
+	unsigned long skc_flags;	/* sk_flags, here since Linux 6.16 */
 	__be32 skc_rcv_saddr;
-	__u16 skc_num;
+	__u16 skc_num;		/* local port, host order */
 	struct in6_addr___sltel skc_v6_rcv_saddr;
 } __attribute__((preserve_access_index));
 
@@ -34,32 +35,20 @@ struct sock___sltel {
 	struct sock_common___sltel __sk_common;
 } __attribute__((preserve_access_index));
 
-/* Bytes that went through the shortcut: the socket's own flow sent them,
- * its peer's flow sent what it received. Ports as sockops gives them. */
-static __always_inline void sl_shortcut_bytes(const struct sl_traffic_key *key,
-					      __u32 local_port, __u32 remote_port,
-					      struct sl_conn_end *end)
-{
-	const struct sl_addr *local, *remote;
-	struct sl_flow *flow;
-	struct sl_view v;
+struct sock___sltel_old {
+	unsigned long sk_flags;
+} __attribute__((preserve_access_index));
 
-	local = key->reporter == SL_REPORTER_SOURCE ? &key->src : &key->dst;
-	remote = key->reporter == SL_REPORTER_SOURCE ? &key->dst : &key->src;
-	/* Pod addresses (the only ones counted): no namespace cookie in the
-	 * key. */
-	if (!sl_view_build(&v, key->family, local, remote, local_port, remote_port, 0))
-		return;
-	flow = bpf_map_lookup_elem(&sluice_flow, &v.own);
-	if (flow && flow->redirected_bytes) {
-		end->sent += flow->redirected_bytes;
-		end->redirected = 1;
-	}
-	flow = bpf_map_lookup_elem(&sluice_flow, &v.peer);
-	if (flow && flow->redirected_bytes) {
-		end->received += flow->redirected_bytes;
-		end->redirected = 1;
-	}
+/* tcp_fin() sets SOCK_DONE: the peer's FIN took a sequence number that
+ * bytes_received counts. */
+static __always_inline bool sl_fin_received(struct sock *sk)
+{
+	struct sock___sltel *s = (void *)sk;
+	struct sock___sltel_old *old = (void *)sk;
+
+	if (bpf_core_field_exists(s->__sk_common.skc_flags))
+		return s->__sk_common.skc_flags & (1UL << SL_SOCK_DONE);
+	return old->sk_flags & (1UL << SL_SOCK_DONE);
 }
 
 static __always_inline void sl_count_close(struct sl_traffic *t, const struct sl_conn_end *end)
@@ -98,18 +87,11 @@ static __always_inline bool sl_key_of_vip(struct sock *sk, const struct sl_sock_
 	return true;
 }
 
-/* tcp_fin() sets SOCK_DONE (enum sock_flags: 1) when the peer's FIN
- * arrives; nothing else sets it on a TCP socket. */
-#define SL_SOCK_DONE 1
-
-static __always_inline bool fin_received(struct sock *sk)
-{
-	return ((struct sock___sltel *)sk)->__sk_common.skc_flags & (1UL << SL_SOCK_DONE);
-}
-
-/* A connection's end: TCP's counters, the shortcut's, the duration. */
+/* A connection's end: TCP's payload counters plus what the shortcut moved
+ * (recorded when its flow closed), the duration, the RTT. */
 static __always_inline void sl_close(struct sock *sk, const struct sl_traffic_key *key,
-				     __u64 start_ns, __u32 local_port, __u32 remote_port)
+				     __u64 start_ns, __u64 shortcut_sent,
+				     __u64 shortcut_received, __be16 sport)
 {
 	struct sl_conn_end end = {};
 	struct tcp_sock___sltel *tp;
@@ -118,18 +100,20 @@ static __always_inline void sl_close(struct sock *sk, const struct sl_traffic_ke
 	tp = (void *)bpf_skc_to_tcp_sock(sk);
 	if (tp) {
 		end.sent = tp->bytes_sent - tp->bytes_retrans;
-		/* The peer's FIN took one of the sequence space. */
-		end.received = tp->bytes_received - (fin_received(sk) && tp->bytes_received);
+		end.received = tp->bytes_received;
+		if (end.received && sl_fin_received(sk))
+			end.received--;
 		end.rtt_us = tp->srtt_us >> 3;
 	}
-	if (sl_redirect_enabled())
-		sl_shortcut_bytes(key, local_port, remote_port, &end);
+	end.sent += shortcut_sent;
+	end.received += shortcut_received;
+	end.redirected = shortcut_sent || shortcut_received;
 	end.duration_ms = (__u32)((bpf_ktime_get_ns() - start_ns) / 1000000);
 	t = sl_traffic_get(key);
 	if (t)
 		sl_count_close(t, &end);
 	if (sl_flows_on())
-		sl_conn_event(SL_EVENT_CLOSE, key, &end, 0);
+		sl_conn_event(SL_EVENT_CLOSE, key, &end, 0, sport);
 }
 
 /* A client socket through a VIP: established (counted at its end) or
@@ -145,17 +129,16 @@ static __always_inline void sl_vip_end(struct sock *sk)
 	if (!v || !v->start_ns || !sl_telemetry_on() || !sl_key_of_vip(sk, v, &key))
 		return;
 	if (v->established_ns) {
-		sl_close(sk, &key, v->established_ns, skc->skc_num,
-			 (__u32)v->backend_port << 16);
+		sl_close(sk, &key, v->established_ns, v->shortcut_sent, v->shortcut_received,
+			 bpf_htons(skc->skc_num));
 		return;
 	}
 	t = sl_traffic_get(&key);
 	if (t)
 		t->failed++;
 	if (sl_flows_on())
-		sl_conn_event(SL_EVENT_CONNECT_FAILED, &key, NULL, 0);
+		sl_conn_event(SL_EVENT_CONNECT_FAILED, &key, NULL, 0, bpf_htons(skc->skc_num));
 }
-
 
 SEC("tp_btf/tcp_destroy_sock")
 int BPF_PROG(sl_tcp_destroyed, struct sock *sk)
@@ -163,7 +146,8 @@ int BPF_PROG(sl_tcp_destroyed, struct sock *sk)
 	struct sl_conn *c = bpf_sk_storage_get(&sluice_conn, sk, 0, 0);
 
 	if (c)
-		sl_close(sk, &c->key, c->start_ns, c->local_port, c->remote_port);
+		sl_close(sk, &c->key, c->start_ns, c->shortcut_sent, c->shortcut_received,
+			 sl_conn_sport(c));
 	else
 		sl_vip_end(sk);
 	return 0;

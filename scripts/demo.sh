@@ -47,7 +47,7 @@ echo "client $TB_POD_client_IP4, web1 $TB_POD_web1_IP4, web2 $TB_POD_web2_IP4, w
 say "agent: sluiced for node n1's cgroup, configuration examples/demo/"
 cp -r "$ROOT/examples/demo" "$WORK/config"
 "$BUILD/sluiced" --config "$WORK/config" --bpffs "$PINS" --cgroup "$TB_NODE_n1_CGROUP" \
-	>"$WORK/agent.log" 2>&1 &
+	--flows-socket "$WORK/flows.sock" >"$WORK/agent.log" 2>&1 &
 AGENT=$!
 for _ in $(seq 100); do
 	"$BUILD/sluicectl" --bpffs "$PINS" status >/dev/null 2>&1 && break

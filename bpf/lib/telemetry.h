@@ -11,15 +11,18 @@
 
 #include "flow.h"
 
-/* Payload bytes: bytes_acked and bytes_received follow the sequence
- * space, where the SYN and the FIN take one each; bytes_sent counts
- * payload only, retransmissions included. */
+/* TCP's own counters, read once at close. bytes_acked and bytes_received
+ * count the SYN and FIN sequence numbers too; payload is what was
+ * transmitted less what was retransmitted, and what was received less a
+ * FIN (sk_flags SOCK_DONE, set by tcp_fin() alone). */
 struct tcp_sock___sltel {
 	__u64 bytes_received;
-	__u64 bytes_sent;
+	__u64 bytes_sent;	/* payload transmitted, retransmissions included */
 	__u64 bytes_retrans;
 	__u32 srtt_us;		/* smoothed RTT << 3 */
 } __attribute__((preserve_access_index));
+
+#define SL_SOCK_DONE 1		/* enum sock_flags: the peer's FIN arrived */
 
 static __always_inline bool sl_flows_on(void)
 {
@@ -107,8 +110,12 @@ struct sl_conn_end {
 	__u8 redirected;
 };
 
+/* The client's port, which the traffic key leaves out (it would make a
+ * series per connection); the flow log pairs a connection's open and close
+ * by it. sport: network order, 0 when unknown. */
 static __always_inline void sl_conn_event(__u32 type, const struct sl_traffic_key *key,
-					  const struct sl_conn_end *end, __u32 rule)
+					  const struct sl_conn_end *end, __u32 rule,
+					  __be16 sport)
 {
 	struct sl_event *e = bpf_ringbuf_reserve(&sluice_events, sizeof(*e), 0);
 
@@ -123,6 +130,7 @@ static __always_inline void sl_conn_event(__u32 type, const struct sl_traffic_ke
 	e->family = key->family;
 	e->src = key->src;
 	e->dst = key->dst;
+	e->src_port = sport;
 	e->dst_port = key->dst_port;
 	e->policy = key->svc_id;
 	e->rule = rule;
@@ -135,6 +143,16 @@ static __always_inline void sl_conn_event(__u32 type, const struct sl_traffic_ke
 		e->redirected = end->redirected;
 	}
 	sl_event_submit(e);
+}
+
+/* The client's port of a connection, from the ports sockops gave: local
+ * (host order) at the client, remote (network order, upper half) at the
+ * server. */
+static __always_inline __be16 sl_conn_sport(const struct sl_conn *c)
+{
+	if (c->key.reporter == SL_REPORTER_SOURCE)
+		return bpf_htons((__u16)c->local_port);
+	return (__be16)(c->remote_port >> 16);
 }
 
 /* ESTABLISHED, either end: the connection's key kept in its socket until
@@ -185,7 +203,37 @@ static __always_inline void sl_telemetry_open(struct bpf_sock_ops *skops, bool a
 	if (t)
 		t->opened++;
 	if (sl_flows_on())
-		sl_conn_event(SL_EVENT_OPEN, &key, NULL, 0);
+		sl_conn_event(SL_EVENT_OPEN, &key, NULL, 0,
+			      active ? bpf_htons((__u16)skops->local_port) :
+			      (__be16)(skops->remote_port >> 16));
+}
+
+/* TCP_CLOSE of a shortcut member (sockops), just before its flow entry is
+ * deleted: the bytes it redirected, and those its peer redirected into it
+ * (read from the peer's flow, or left in its own by a peer that closed
+ * first), kept for tcp_destroy_sock, which comes later. */
+static __always_inline void sl_telemetry_shortcut(struct bpf_sock_ops *skops,
+						  const struct sl_flow *own, struct sl_flow *peer)
+{
+	struct sl_sock_vip *v;
+	struct sl_conn *c;
+
+	if (peer)
+		peer->peer_bytes = own->redirected_bytes;
+	if (!skops->sk)
+		return;
+	c = bpf_sk_storage_get(&sluice_conn, skops->sk, 0, 0);
+	if (c) {
+		c->shortcut_sent = own->redirected_bytes;
+		c->shortcut_received = peer ? peer->redirected_bytes : own->peer_bytes;
+		return;
+	}
+	/* A client through a VIP keeps them in its VIP record instead. */
+	v = bpf_sk_storage_get(&sluice_sock_vip, skops->sk, 0, 0);
+	if (v) {
+		v->shortcut_sent = own->redirected_bytes;
+		v->shortcut_received = peer ? peer->redirected_bytes : own->peer_bytes;
+	}
 }
 
 /* Outlier detection ejected an endpoint: an event whatever the flow log
@@ -199,7 +247,7 @@ static __always_inline void sl_telemetry_eject(const struct sl_sock_vip *v, __u3
 	key.dst_port = v->backend_port;
 	key.svc_id = v->svc_id + 1;
 	key.reporter = SL_REPORTER_SOURCE;
-	sl_conn_event(SL_EVENT_EJECT, &key, NULL, ejections);
+	sl_conn_event(SL_EVENT_EJECT, &key, NULL, ejections, 0);
 }
 
 #endif /* SLUICE_BPF_TELEMETRY_H */

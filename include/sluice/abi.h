@@ -201,6 +201,8 @@ struct sl_sock_vip {
 	__u32 joined;		/* the client joined the same-node shortcut */
 	__u64 established_ns;	/* telemetry: when it was established, 0: not
 				 * (yet); such a socket needs no sluice_conn */
+	__u64 shortcut_sent;	/* as in struct sl_conn */
+	__u64 shortcut_received;
 };
 
 /* sluice_revnat: (socket, backend) -> VIP, for unconnected UDP sockets,
@@ -371,6 +373,9 @@ struct sl_flow {
 	__u32 reads;			/* publications that found new data read */
 	__u64 redirected_msgs;
 	__u64 redirected_bytes;
+	__u64 peer_bytes;		/* what the peer redirected into this
+					 * socket, left here when the peer closed
+					 * first (for telemetry) */
 };
 
 /*
@@ -652,7 +657,9 @@ struct sl_event {
 	__u8 pad;
 	struct sl_addr src;	/* egress: the client pod's address */
 	struct sl_addr dst;
-	__be16 src_port;	/* 0 at egress: not bound yet */
+	__be16 src_port;	/* policy events at egress: 0, not bound yet;
+				 * connection events: the client's port (0 for
+				 * EJECT) */
 	__be16 dst_port;
 	__u32 policy;
 	__u32 rule;
@@ -802,8 +809,13 @@ struct sl_traffic {
 struct sl_conn {
 	struct sl_traffic_key key;
 	__u64 start_ns;
-	__u32 local_port;	/* as sockops gives them, for the shortcut's */
-	__u32 remote_port;	/* flow keys at release */
+	__u32 local_port;	/* as sockops gives them: the client's port */
+	__u32 remote_port;
+	/* Bytes that went over the same-node shortcut, sent and received,
+	 * taken from the sluice_flow entries when the socket closes (sockops
+	 * TCP_CLOSE deletes them before tcp_destroy_sock runs). */
+	__u64 shortcut_sent;
+	__u64 shortcut_received;
 };
 
 /* Pin layout under the agent's bpffs directory. */

@@ -247,15 +247,19 @@ same_node() { status_field "$1" ".same_node.$2"; }
 
 # agent_start NODE CONFIG [ARGS...]: without --metrics-addr in ARGS, no
 # HTTP listener (agents of parallel tests and nodes would share the
-# default port).
+# default port); without --flows-socket, the flow log's socket in the
+# test's scratch directory (likewise).
 agent_start()
 {
 	local node=$1 config=$2 cg metrics=(--metrics-addr off)
+	local flows=(--flows-socket "$E2E_TMP/flows-$1.sock")
 	shift 2
 	cg=$(eval "printf '%s' \"\$TB_NODE_${node}_CGROUP\"")
 	[[ " $* " == *" --metrics-addr "* ]] && metrics=()
+	[[ " $* " == *" --flows-socket "* ]] && flows=()
 	"$SLUICED" --config "$config" --bpffs "$(bpffs_of "$node")" --cgroup "$cg" \
-		--log-level debug "${metrics[@]}" "$@" >>"$E2E_TMP/agent-$node.log" 2>&1 &
+		--log-level debug "${metrics[@]}" "${flows[@]}" "$@" \
+		>>"$E2E_TMP/agent-$node.log" 2>&1 &
 	E2E_AGENT_PID[$node]=$!
 	E2E_AGENT_NODES[$node]=1
 }

@@ -3,11 +3,14 @@
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
+#include <arpa/inet.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
 #include "addr.h"
+#include "authz.h"
 #include "events.h"
+#include "flowlog.h"
 #include "log.h"
 
 static int64_t mono_ms(void)
@@ -71,6 +74,103 @@ static void log_eject(struct sl_maps *m, const struct sl_event *ev)
 		info.name[0] == '?' ? "?" : info.namespace, info.name, ev->rule);
 }
 
+/* ---- flow records ---- */
+
+/* The kernel stamps events with the monotonic clock; a record shows wall
+ * clock time. */
+static uint64_t wall_ms(uint64_t ts_ns)
+{
+	struct timespec mono, real;
+	uint64_t now_ns, age_ns;
+
+	clock_gettime(CLOCK_MONOTONIC, &mono);
+	clock_gettime(CLOCK_REALTIME, &real);
+	now_ns = (uint64_t)mono.tv_sec * 1000000000ULL + (uint64_t)mono.tv_nsec;
+	age_ns = now_ns > ts_ns ? now_ns - ts_ns : 0;
+	return ((uint64_t)real.tv_sec * 1000000000ULL + (uint64_t)real.tv_nsec - age_ns) /
+	       1000000;
+}
+
+/* Workload names from the address; the identity from the event (policy
+ * events) or else the workload's. */
+static void flow_end(struct sl_maps *m, const struct sl_addr *addr, uint8_t family,
+		     __be16 port, uint32_t identity, struct sl_flow_end *out)
+{
+	struct sl_workload_key k = { .addr = *addr, .family = family };
+	struct sl_identity_info id;
+	struct sl_workload_info w;
+
+	out->addr = *addr;
+	out->port = ntohs(port);
+	if (!bpf_map_lookup_elem(m->workload_info, &k, &w)) {
+		snprintf(out->namespace, sizeof(out->namespace), "%.*s",
+			 (int)sizeof(w.namespace) - 1, w.namespace);
+		snprintf(out->name, sizeof(out->name), "%.*s", (int)sizeof(w.name) - 1, w.name);
+		if (!identity)
+			identity = w.identity;
+	}
+	if (identity && !bpf_map_lookup_elem(m->identity_info, &identity, &id))
+		snprintf(out->principal, sizeof(out->principal), "spiffe://%s/ns/%.*s/sa/%.*s",
+			 SL_TRUST_DOMAIN, (int)sizeof(id.namespace) - 1, id.namespace,
+			 (int)sizeof(id.service_account) - 1, id.service_account);
+}
+
+static void flow_service(struct sl_maps *m, uint32_t svc_id, struct sl_flowrec *r)
+{
+	struct sl_svc_info info;
+
+	if (bpf_map_lookup_elem(m->svc_info, &svc_id, &info))
+		return;
+	snprintf(r->svc_namespace, sizeof(r->svc_namespace), "%.*s",
+		 (int)sizeof(info.namespace) - 1, info.namespace);
+	snprintf(r->svc_name, sizeof(r->svc_name), "%.*s", (int)sizeof(info.name) - 1,
+		 info.name);
+}
+
+static void flow_policy(struct sl_maps *m, const struct sl_event *ev, struct sl_flowrec *r)
+{
+	struct sl_policy_info info;
+
+	r->has_policy = true;
+	r->policy_id = ev->policy;
+	if (!ev->policy || bpf_map_lookup_elem(m->policy_info, &ev->policy, &info))
+		return;
+	snprintf(r->policy_namespace, sizeof(r->policy_namespace), "%.*s",
+		 (int)sizeof(info.namespace) - 1, info.namespace);
+	snprintf(r->policy_name, sizeof(r->policy_name), "%.*s", (int)sizeof(info.name) - 1,
+		 info.name);
+}
+
+/* What `policy` holds depends on the type: a policy id (policy events), a
+ * service id (limit refusals), 1 + a service id (connection events). */
+static void flow_record(struct sl_events *e, const struct sl_event *ev)
+{
+	struct sl_flowrec *r = &e->rec;
+
+	memset(r, 0, sizeof(*r));
+	r->time_ms = wall_ms(ev->ts_ns);
+	r->type = ev->type;
+	r->reporter = ev->reporter;
+	r->at = ev->at;
+	r->proto = ev->proto;
+	r->family = ev->family;
+	flow_end(e->maps, &ev->src, ev->family, ev->src_port, ev->src_identity, &r->src);
+	flow_end(e->maps, &ev->dst, ev->family, ev->dst_port, ev->dst_identity, &r->dst);
+	if (ev->type <= SL_EVENT_AUDIT)
+		flow_policy(e->maps, ev, r);
+	else if (ev->type <= SL_EVENT_POOL_FULL)
+		flow_service(e->maps, ev->policy, r);
+	else if (ev->policy)
+		flow_service(e->maps, ev->policy - 1, r);
+	r->rule = ev->rule;
+	r->sent_bytes = ev->sent_bytes;
+	r->received_bytes = ev->received_bytes;
+	r->duration_ms = ev->duration_ms;
+	r->rtt_us = ev->rtt_us;
+	r->redirected = ev->redirected;
+	sl_flowlog_add(e->flows, r);
+}
+
 static int on_event(void *ctx, void *data, size_t size)
 {
 	static const char *const what[] = { "?", "denied", "would deny (dry-run)",
@@ -82,6 +182,8 @@ static int on_event(void *ctx, void *data, size_t size)
 
 	if (size < sizeof(*ev))
 		return 0;
+	if (e->flows && sl_flow_verdict_of(ev->type) >= 0)
+		flow_record(e, ev);
 	/* Connection events are the flow log's, not the agent log's. */
 	if (ev->type == SL_EVENT_OPEN || ev->type == SL_EVENT_CLOSE ||
 	    ev->type == SL_EVENT_CONNECT_FAILED)
@@ -120,10 +222,12 @@ static int on_event(void *ctx, void *data, size_t size)
 	return 0;
 }
 
-int sl_events_open(struct sl_events *e, struct sl_maps *maps, struct sl_err *err)
+int sl_events_open(struct sl_events *e, struct sl_maps *maps, struct sl_flowlog *flows,
+		   struct sl_err *err)
 {
 	memset(e, 0, sizeof(*e));
 	e->maps = maps;
+	e->flows = flows;
 	e->rb = ring_buffer__new(maps->events, on_event, e, NULL);
 	if (!e->rb)
 		return sl_errf(err, "opening sluice_events: %s", strerror(errno));

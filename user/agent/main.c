@@ -17,6 +17,7 @@
 
 #include "apply.h"
 #include "events.h"
+#include "flowlog.h"
 #include "http.h"
 #include "loader.h"
 #include "locality.h"
@@ -52,6 +53,8 @@ struct options {
 	bool has_locality;
 	struct sl_locality locality;	/* the node's, for localityLbSetting */
 	const char *metrics_addr;	/* NULL: no HTTP listener */
+	const char *flows_socket;	/* NULL: no flow log socket */
+	const char *access_log;		/* NULL: none */
 };
 
 struct agent {
@@ -60,6 +63,7 @@ struct agent {
 	struct sl_tc tc;
 	struct sl_netns_watch netns;
 	struct sl_events events;
+	struct sl_flowlog flows;
 	struct sl_resetter reset;
 	struct sl_metrics metrics;
 	struct sl_http http;
@@ -94,6 +98,11 @@ static void usage(FILE *out)
 		"                         (default on; off: no TCP metrics, no flow log)\n"
 		"      --flow-log on|off  connection events (open, close, connect failed)\n"
 		"                         into the flow log (default on)\n"
+		"      --flows-socket PATH  serve the flow log to sluicectl flows on this\n"
+		"                         unix socket (default " SL_FLOWS_DEFAULT_SOCKET ",\n"
+		"                         \"off\": none)\n"
+		"      --access-log FILE  append every flow record there as a JSON line\n"
+		"                         (reopened on SIGHUP)\n"
 		"      --no-redirect      no same-node acceleration: connections between\n"
 		"                         local pods go through TCP\n"
 		"      --root-namespace NS  AuthorizationPolicies there apply mesh-wide\n"
@@ -109,7 +118,7 @@ static void usage(FILE *out)
 		"  -h, --help             this text\n"
 		"\n"
 		"SIGTERM/SIGINT stop the agent and leave the datapath running; SIGHUP\n"
-		"re-reads the configuration.\n",
+		"re-reads the configuration and reopens the access log.\n",
 		SL_DEFAULT_MAX_SERVICES, SL_DEFAULT_MAX_BACKENDS, SL_DEFAULT_MAX_SLOTS,
 		SL_DEFAULT_MAX_REVNAT, SL_DEFAULT_MAX_SOCKETS, SL_DEFAULT_MAX_IPCACHE / 2,
 		SL_DEFAULT_MAX_POLICY / 2, SL_DEFAULT_MAX_TRAFFIC);
@@ -203,7 +212,7 @@ static int parse_metrics_addr(const char *v, struct options *o)
 enum { OPT_MAX_SERVICES = 256, OPT_MAX_BACKENDS, OPT_MAX_SLOTS, OPT_MAX_REVNAT,
        OPT_MAX_SOCKETS, OPT_MAX_WORKLOADS, OPT_MAX_VERDICTS, OPT_NO_REDIRECT,
        OPT_UNINSTALL, OPT_ROOT_NAMESPACE, OPT_LOCALITY, OPT_METRICS_ADDR,
-       OPT_MAX_TRAFFIC, OPT_FLOW_LOG, OPT_TELEMETRY };
+       OPT_MAX_TRAFFIC, OPT_FLOW_LOG, OPT_TELEMETRY, OPT_FLOWS_SOCKET, OPT_ACCESS_LOG };
 
 static int parse_options(int argc, char **argv, struct options *o)
 {
@@ -223,6 +232,8 @@ static int parse_options(int argc, char **argv, struct options *o)
 		{ "max-traffic", required_argument, NULL, OPT_MAX_TRAFFIC },
 		{ "flow-log", required_argument, NULL, OPT_FLOW_LOG },
 		{ "telemetry", required_argument, NULL, OPT_TELEMETRY },
+		{ "flows-socket", required_argument, NULL, OPT_FLOWS_SOCKET },
+		{ "access-log", required_argument, NULL, OPT_ACCESS_LOG },
 		{ "root-namespace", required_argument, NULL, OPT_ROOT_NAMESPACE },
 		{ "locality", required_argument, NULL, OPT_LOCALITY },
 		{ "metrics-addr", required_argument, NULL, OPT_METRICS_ADDR },
@@ -236,6 +247,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 
 	o->bpffs = DEFAULT_BPFFS;
 	o->metrics_addr = SL_HTTP_DEFAULT_ADDR;
+	o->flows_socket = SL_FLOWS_DEFAULT_SOCKET;
 	o->root_namespace = SL_DEFAULT_ROOT_NAMESPACE;
 	o->limits = (struct sl_limits){ SL_DEFAULT_MAX_SERVICES, SL_DEFAULT_MAX_BACKENDS,
 					SL_DEFAULT_MAX_SLOTS, SL_DEFAULT_MAX_REVNAT,
@@ -309,6 +321,12 @@ static int parse_options(int argc, char **argv, struct options *o)
 		case OPT_TELEMETRY:
 			if (parse_switch("--telemetry", optarg, &o->no_telemetry))
 				return -1;
+			break;
+		case OPT_FLOWS_SOCKET:
+			o->flows_socket = strcmp(optarg, "off") ? optarg : NULL;
+			break;
+		case OPT_ACCESS_LOG:
+			o->access_log = optarg;
 			break;
 		case OPT_NO_REDIRECT:
 			o->no_redirect = true;
@@ -385,15 +403,16 @@ static int64_t now_ms(void)
 }
 
 /* Returns true to keep running. */
-static bool handle_signals(int sfd, bool *reload)
+static bool handle_signals(struct agent *ag, bool *reload)
 {
 	struct signalfd_siginfo si;
 	bool run = true;
 
-	while (read(sfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
+	while (read(ag->sfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
 		if (si.ssi_signo == SIGHUP) {
 			sl_info("SIGHUP: re-reading the configuration");
 			*reload = true;
+			sl_flowlog_reopen(&ag->flows);
 		} else {
 			sl_info("signal %u: stopping; the datapath keeps running", si.ssi_signo);
 			run = false;
@@ -417,10 +436,12 @@ static int run_loop(struct agent *ag)
 	bool force = false;
 
 	for (;;) {
-		struct pollfd fds[5] = { { ag->sfd, POLLIN, 0 }, { ag->watch.fd, POLLIN, 0 },
-					 { ag->netns.inotify_fd, POLLIN, 0 },
-					 { sl_events_fd(&ag->events), POLLIN, 0 },
-					 { sl_http_fd(&ag->http), POLLIN, 0 } };
+		struct pollfd fds[5 + SL_FLOWS_POLLFDS] = {
+			{ ag->sfd, POLLIN, 0 }, { ag->watch.fd, POLLIN, 0 },
+			{ ag->netns.inotify_fd, POLLIN, 0 },
+			{ sl_events_fd(&ag->events), POLLIN, 0 },
+			{ sl_http_fd(&ag->http), POLLIN, 0 } };
+		size_t n_flows = sl_flowlog_pollfds(&ag->flows, &fds[5]);
 		int64_t next = scan_due;
 		int timeout;
 
@@ -432,11 +453,12 @@ static int run_loop(struct agent *ag)
 		if (timeout > EVENTS_POLL_MS)
 			timeout = EVENTS_POLL_MS;
 		timeout = sl_http_timeout(&ag->http, timeout);
-		if (poll(fds, 5, timeout) < 0 && errno != EINTR)
+		if (poll(fds, 5 + n_flows, timeout) < 0 && errno != EINTR)
 			return -1;
-		if ((fds[0].revents & POLLIN) && !handle_signals(ag->sfd, &force))
+		if ((fds[0].revents & POLLIN) && !handle_signals(ag, &force))
 			return 0;
 		sl_events_drain(&ag->events);
+		sl_flowlog_run(&ag->flows, &fds[5], n_flows);
 		/* Also when only a client's timeout is due. */
 		sl_http_run(&ag->http);
 		if (sl_netns_drain(&ag->netns) || now_ms() >= scan_due) {
@@ -471,12 +493,17 @@ static int start(struct agent *ag, struct sl_loader *loader, const struct option
 	    sl_netns_init(&ag->netns, o->bpffs, o->cgroup,
 			  sl_loader_prog_fd(loader, "sl_sk_lookup"), &loader->maps, &ag->tc,
 			  err) < 0 ||
-	    sl_events_open(&ag->events, &loader->maps, err) < 0 ||
+	    sl_flowlog_init(&ag->flows, &loader->maps, o->flows_socket, o->access_log,
+			    err) < 0 ||
+	    sl_events_open(&ag->events, &loader->maps, &ag->flows, err) < 0 ||
 	    sl_reset_init(&ag->reset, sl_loader_prog(loader, "sl_reset_removed"),
 			  &loader->maps, &ag->netns, err) < 0 ||
 	    sl_watch_init(&ag->watch, o->config, err) < 0)
 		return -1;
 	ag->applier.resetter = &ag->reset;
+	sl_flowlog_publish(&ag->flows, true);
+	if (o->flows_socket)
+		sl_info("serving the flow log on %s", o->flows_socket);
 	scan_pods(&ag->netns);
 	sl_applier_run(&ag->applier, true);
 	scan_pods(&ag->netns);	/* the policers of the limits just applied */
@@ -489,6 +516,9 @@ static int start(struct agent *ag, struct sl_loader *loader, const struct option
 static void stop(struct agent *ag)
 {
 	sl_http_stop(&ag->http);
+	if (ag->flows.ring)
+		sl_flowlog_publish(&ag->flows, false);
+	sl_flowlog_free(&ag->flows);
 	sl_applier_stop(&ag->applier);
 	if (ag->watch.fd > 0)
 		sl_watch_close(&ag->watch);

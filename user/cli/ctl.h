@@ -18,7 +18,7 @@
 #define CTL_DEFAULT_BPFFS "/sys/fs/bpf/sluice"
 
 /* Options of one command alone (explain's --from and --to). */
-#define CTL_MAX_CMD_OPTS 4
+#define CTL_MAX_CMD_OPTS 5
 
 struct ctl {
 	const char *bpffs;
@@ -34,7 +34,8 @@ struct ctl_command {
 	const char *summary;
 	int (*run)(struct ctl *ctl, int argc, char **argv);
 	/* Long options of this command, each taking a value; NULL-terminated,
-	 * at most CTL_MAX_CMD_OPTS. NULL: none. */
+	 * at most CTL_MAX_CMD_OPTS. NULL: none. A name starting with '+'
+	 * takes no value (--follow): given, its opt[] is "". */
 	const char *const *value_opts;
 	const char *help;	/* more text for COMMAND --help, or NULL */
 };
@@ -66,6 +67,9 @@ extern const char ctl_explain_help[];
 int cmd_top(struct ctl *ctl, int argc, char **argv);
 extern const char *const ctl_top_opts[];
 extern const char ctl_top_help[];
+int cmd_flows(struct ctl *ctl, int argc, char **argv);
+extern const char *const ctl_flows_opts[];
+extern const char ctl_flows_help[];
 
 /* ---- identity and authorization, shared by identities, policies and
  * explain (cmd_authz.c) ---- */

@@ -26,6 +26,9 @@ static const struct ctl_command commands[] = {
 	  cmd_identities, NULL, NULL },
 	{ "policies", "", "AuthorizationPolicies and the decisions each made",
 	  cmd_policies, NULL, NULL },
+	{ "flows", "[--follow] [FILTERS]",
+	  "the agent's flow log: connections, refusals, policy decisions", cmd_flows,
+	  ctl_flows_opts, ctl_flows_help },
 	{ "explain", "--from SRC --to DST:PORT[/PROTO]",
 	  "would a connection be allowed, and by which policy rule?", cmd_explain,
 	  ctl_explain_opts, ctl_explain_help },
@@ -98,8 +101,9 @@ static void build_longopts(const struct ctl_command *cmd, struct option *opts)
 		opts[n] = common[n];
 	for (size_t i = 0; cmd && cmd->value_opts && i < CTL_MAX_CMD_OPTS &&
 			   cmd->value_opts[i]; i++)
-		opts[n++] = (struct option){ cmd->value_opts[i], required_argument, NULL,
-					     CTL_OPT_CMD + (int)i };
+		opts[n++] = (struct option){ cmd->value_opts[i] + (cmd->value_opts[i][0] == '+'),
+					     cmd->value_opts[i][0] == '+' ? no_argument :
+					     required_argument, NULL, CTL_OPT_CMD + (int)i };
 	opts[n] = (struct option){ NULL, 0, NULL, 0 };
 }
 
@@ -152,7 +156,7 @@ int ctl_parse_common(struct ctl *ctl, const struct ctl_command *cmd, int argc,
 		default:
 			if (c < CTL_OPT_CMD || c >= CTL_OPT_CMD + CTL_MAX_CMD_OPTS)
 				return -1;
-			ctl->opt[c - CTL_OPT_CMD] = optarg;
+			ctl->opt[c - CTL_OPT_CMD] = optarg ? optarg : "";
 		}
 	}
 	return 0;
