@@ -27,7 +27,8 @@ struct in6_addr___sltel {
 struct sock_common___sltel {
 	unsigned long skc_flags;	/* sk_flags, here since Linux 6.16 */
 	__be32 skc_rcv_saddr;
-	__u16 skc_num;		/* local port, host order */
+	__u16 skc_num;		/* local port, host order; 0 once the port
+				 * is released (TCP_CLOSE) */
 	struct in6_addr___sltel skc_v6_rcv_saddr;
 } __attribute__((preserve_access_index));
 
@@ -130,7 +131,7 @@ static __always_inline void sl_vip_end(struct sock *sk)
 		return;
 	if (v->established_ns) {
 		sl_close(sk, &key, v->established_ns, v->shortcut_sent, v->shortcut_received,
-			 bpf_htons(skc->skc_num));
+			 v->sport);
 		return;
 	}
 	t = sl_traffic_get(&key);

@@ -190,6 +190,7 @@ static __always_inline void sl_telemetry_open(struct bpf_sock_ops *skops, bool a
 		/* The VIP record stands for sluice_conn: one storage
 		 * allocation less per connection. */
 		v->established_ns = bpf_ktime_get_ns();
+		v->sport = bpf_htons((__u16)skops->local_port);
 	} else {
 		c = bpf_sk_storage_get(&sluice_conn, sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
 		if (!c)
@@ -215,24 +216,27 @@ static __always_inline void sl_telemetry_open(struct bpf_sock_ops *skops, bool a
 static __always_inline void sl_telemetry_shortcut(struct bpf_sock_ops *skops,
 						  const struct sl_flow *own, struct sl_flow *peer)
 {
+	struct bpf_sock *sk = skops->sk;
+	__u64 received;
 	struct sl_sock_vip *v;
 	struct sl_conn *c;
 
 	if (peer)
 		peer->peer_bytes = own->redirected_bytes;
-	if (!skops->sk)
+	if (!sk)
 		return;
-	c = bpf_sk_storage_get(&sluice_conn, skops->sk, 0, 0);
+	received = peer ? peer->redirected_bytes : own->peer_bytes;
+	c = bpf_sk_storage_get(&sluice_conn, sk, 0, 0);
 	if (c) {
 		c->shortcut_sent = own->redirected_bytes;
-		c->shortcut_received = peer ? peer->redirected_bytes : own->peer_bytes;
+		c->shortcut_received = received;
 		return;
 	}
 	/* A client through a VIP keeps them in its VIP record instead. */
-	v = bpf_sk_storage_get(&sluice_sock_vip, skops->sk, 0, 0);
+	v = bpf_sk_storage_get(&sluice_sock_vip, sk, 0, 0);
 	if (v) {
 		v->shortcut_sent = own->redirected_bytes;
-		v->shortcut_received = peer ? peer->redirected_bytes : own->peer_bytes;
+		v->shortcut_received = received;
 	}
 }
 

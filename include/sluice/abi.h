@@ -203,6 +203,9 @@ struct sl_sock_vip {
 				 * (yet); such a socket needs no sluice_conn */
 	__u64 shortcut_sent;	/* as in struct sl_conn */
 	__u64 shortcut_received;
+	__be16 sport;		/* the client's port once established (the
+				 * kernel clears it from the socket at close) */
+	__u16 pad4[3];
 };
 
 /* sluice_revnat: (socket, backend) -> VIP, for unconnected UDP sockets,
