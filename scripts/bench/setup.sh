@@ -387,7 +387,8 @@ agents_start()
 		fi
 		AGENT_PINS+=("$pins")
 		"$BUILD/sluiced" --config "$dir/config" --bpffs "$pins" \
-			--cgroup "$cg" --log-level warn --metrics-addr off "$@" \
+			--cgroup "$cg" --log-level warn --metrics-addr off \
+			--flows-socket "$dir/flows-$node.sock" "$@" \
 			>>"$dir/agent-$node.log" 2>&1 &
 		AGENTS+=($!)
 		AGENTS_OF[$key]="${AGENTS_OF[$key]:-} $!"
