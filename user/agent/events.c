@@ -143,9 +143,9 @@ static void flow_policy(struct sl_maps *m, const struct sl_event *ev, struct sl_
 
 /* What `policy` holds depends on the type: a policy id (policy events), a
  * service id (limit refusals), 1 + a service id (connection events). */
-static void flow_record(struct sl_events *e, const struct sl_event *ev)
+static void flow_record(void *ctx, const struct sl_event *ev, struct sl_flowrec *r)
 {
-	struct sl_flowrec *r = &e->rec;
+	struct sl_events *e = ctx;
 
 	memset(r, 0, sizeof(*r));
 	r->time_ms = wall_ms(ev->ts_ns);
@@ -168,7 +168,6 @@ static void flow_record(struct sl_events *e, const struct sl_event *ev)
 	r->duration_ms = ev->duration_ms;
 	r->rtt_us = ev->rtt_us;
 	r->redirected = ev->redirected;
-	sl_flowlog_add(e->flows, r);
 }
 
 static int on_event(void *ctx, void *data, size_t size)
@@ -183,7 +182,7 @@ static int on_event(void *ctx, void *data, size_t size)
 	if (size < sizeof(*ev))
 		return 0;
 	if (e->flows && sl_flow_verdict_of(ev->type) >= 0)
-		flow_record(e, ev);
+		sl_flowlog_add_event(e->flows, ev);
 	/* Connection events are the flow log's, not the agent log's. */
 	if (ev->type == SL_EVENT_OPEN || ev->type == SL_EVENT_CLOSE ||
 	    ev->type == SL_EVENT_CONNECT_FAILED)
@@ -228,6 +227,10 @@ int sl_events_open(struct sl_events *e, struct sl_maps *maps, struct sl_flowlog 
 	memset(e, 0, sizeof(*e));
 	e->maps = maps;
 	e->flows = flows;
+	if (flows) {
+		flows->resolve = flow_record;
+		flows->resolve_ctx = e;
+	}
 	e->rb = ring_buffer__new(maps->events, on_event, e, NULL);
 	if (!e->rb)
 		return sl_errf(err, "opening sluice_events: %s", strerror(errno));

@@ -25,7 +25,6 @@ struct sl_events {
 	struct ring_buffer *rb;
 	struct sl_maps *maps;
 	struct sl_flowlog *flows;
-	struct sl_flowrec rec;		/* scratch: too large for the stack */
 	int64_t window_start_ms;
 	uint32_t logged_in_window;
 	uint64_t suppressed;

@@ -86,29 +86,57 @@ void sl_flowlog_publish(struct sl_flowlog *fl, bool serving)
 		sl_error("%s", err.msg);
 }
 
-void sl_flowlog_add(struct sl_flowlog *fl, const struct sl_flowrec *r)
+static bool has_clients(const struct sl_flowlog *fl)
 {
-	struct sl_flow_entry *e = &fl->ring[fl->head % fl->cap];
-	size_t len;
-	char *line = sl_flowrec_json(r, &len);
+	for (size_t i = 0; i < SL_FLOWS_MAX_CLIENTS; i++)
+		if (fl->clients[i])
+			return true;
+	return false;
+}
 
+bool sl_flowlog_ready(struct sl_flowlog *fl, struct sl_flow_entry *e)
+{
+	struct sl_flowrec *r = &fl->scratch;
+	char *line;
+
+	if (!e->pending)
+		return e->line != NULL;
+	fl->resolve(fl->resolve_ctx, &e->raw, r);
+	line = sl_flowrec_json(r, &e->len);
 	if (!line) {
 		sl_error("flow log: out of memory formatting a record");
-		return;
-	}
-	if (fl->access && fwrite(line, 1, len, fl->access) != len)
-		sl_debug("access log %s: short write", fl->access_path);
-	/* The oldest record makes room; clients that had not taken it yet
-	 * count it as dropped. */
-	if (e->line) {
-		sl_flowsrv_evict(fl, e, fl->head - fl->cap);
-		free(e->line);
+		return false;
 	}
 	e->line = line;
-	e->len = len;
+	e->pending = false;
 	sl_flowrec_keys(r, &e->keys);
+	return true;
+}
+
+void sl_flowlog_add_event(struct sl_flowlog *fl, const struct sl_event *ev)
+{
+	struct sl_flow_entry *e = &fl->ring[fl->head % fl->cap];
+	bool clients = has_clients(fl);
+
+	/* The oldest record makes room; clients that had not taken it yet
+	 * count it as dropped. */
+	if (e->line || e->pending) {
+		if (clients && sl_flowlog_ready(fl, e))
+			sl_flowsrv_evict(fl, e, fl->head - fl->cap);
+		free(e->line);
+		e->line = NULL;
+	}
+	e->raw = *ev;
+	e->pending = true;
 	fl->head++;
-	sl_flowsrv_pump_all(fl);
+	if (!fl->access && !clients)
+		return;
+	if (!sl_flowlog_ready(fl, e))
+		return;
+	if (fl->access && fwrite(e->line, 1, e->len, fl->access) != e->len)
+		sl_debug("access log %s: short write", fl->access_path);
+	if (clients)
+		sl_flowsrv_pump_all(fl);
 }
 
 void sl_flowlog_reopen(struct sl_flowlog *fl)

@@ -31,17 +31,29 @@
 /* poll entries the flow log needs: its listener and its clients. */
 #define SL_FLOWS_POLLFDS (1 + SL_FLOWS_MAX_CLIENTS)
 
+/* A record is made from its event only when something reads it (a
+ * client, the access log): with nobody reading, keeping an event costs a
+ * copy, where naming its workloads and writing JSON costs map lookups
+ * (system calls) and allocations, per connection end. */
 struct sl_flow_entry {
 	struct sl_flow_keys keys;
-	char *line;			/* JSON and a newline */
+	char *line;			/* JSON and a newline; NULL while pending */
 	size_t len;
+	bool pending;			/* raw holds an event not made a record yet */
+	struct sl_event raw;
 };
+
+/* Makes an event into a record (names from the maps), for the flow log. */
+typedef void (*sl_flow_resolver)(void *ctx, const struct sl_event *ev, struct sl_flowrec *r);
 
 struct sl_flow_client;
 
 struct sl_flowlog {
 	struct sl_maps *maps;
 	struct sl_flow_entry *ring;
+	sl_flow_resolver resolve;	/* set by the event reader */
+	void *resolve_ctx;
+	struct sl_flowrec scratch;
 	size_t cap;
 	uint64_t head;			/* sequence number of the next record */
 	int listen_fd;			/* -1: no socket (--flows-socket off) */
@@ -62,7 +74,6 @@ int sl_flowlog_init(struct sl_flowlog *fl, struct sl_maps *maps, const char *soc
 		    const char *access_path, struct sl_err *err);
 /* Records the socket's path in sluice_status for sluicectl ("" if none). */
 void sl_flowlog_publish(struct sl_flowlog *fl, bool serving);
-void sl_flowlog_add(struct sl_flowlog *fl, const struct sl_flowrec *r);
 /* Fills at most SL_FLOWS_POLLFDS entries; returns how many. */
 size_t sl_flowlog_pollfds(struct sl_flowlog *fl, struct pollfd *fds);
 /* Accepts, reads requests, writes what clients can take; checks losses. */
@@ -76,7 +87,12 @@ void sl_flowlog_free(struct sl_flowlog *fl);
 
 /* flowsrv.c: the socket and its clients. */
 int sl_flowsrv_listen(struct sl_flowlog *fl, const char *path, struct sl_err *err);
-void sl_flowsrv_evict(struct sl_flowlog *fl, const struct sl_flow_entry *e, uint64_t seq);
+void sl_flowsrv_evict(struct sl_flowlog *fl, struct sl_flow_entry *e, uint64_t seq);
+/* An event into the ring: made a record at once only if something reads
+ * (the access log, a client). */
+void sl_flowlog_add_event(struct sl_flowlog *fl, const struct sl_event *ev);
+/* The entry made a record if it was pending; false when that failed. */
+bool sl_flowlog_ready(struct sl_flowlog *fl, struct sl_flow_entry *e);
 void sl_flowsrv_pump_all(struct sl_flowlog *fl);
 void sl_flowsrv_close(struct sl_flowlog *fl);
 

@@ -164,9 +164,10 @@ static void pump(struct sl_flowlog *fl, struct sl_flow_client *c)
 		return;
 	put_dropped(c);
 	while (c->next_seq < end) {
-		const struct sl_flow_entry *e = &fl->ring[c->next_seq % fl->cap];
+		struct sl_flow_entry *e = &fl->ring[c->next_seq % fl->cap];
 
-		if (sl_flow_filter_match(&c->filter, &e->keys) && !put(c, e->line, e->len))
+		if (sl_flowlog_ready(fl, e) && sl_flow_filter_match(&c->filter, &e->keys) &&
+		    !put(c, e->line, e->len))
 			return;
 		c->next_seq++;
 	}
@@ -183,7 +184,7 @@ void sl_flowsrv_pump_all(struct sl_flowlog *fl)
 			pump(fl, fl->clients[i]);
 }
 
-void sl_flowsrv_evict(struct sl_flowlog *fl, const struct sl_flow_entry *e, uint64_t seq)
+void sl_flowsrv_evict(struct sl_flowlog *fl, struct sl_flow_entry *e, uint64_t seq)
 {
 	for (size_t i = 0; i < SL_FLOWS_MAX_CLIENTS; i++) {
 		struct sl_flow_client *c = fl->clients[i];
