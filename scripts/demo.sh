@@ -95,6 +95,12 @@ run "$BUILD/sluicectl" --bpffs "$PINS" explain --from shop/web1 --to shop/paymen
 run "$BUILD/sluicectl" --bpffs "$PINS" policies
 run "$BUILD/sluicectl" --bpffs "$PINS" identities
 
+say "observability: the flow log of those refusals, and Istio's TCP metrics"
+run "$BUILD/sluicectl" --bpffs "$PINS" flows --verdict denied
+curl -s "http://127.0.0.1:9464/metrics" | grep '^istio_tcp_connections_opened_total' |
+	grep 'reporter="source"' | sed 's/^/  /' | head -n 4 ||
+	echo "  (no /metrics on 127.0.0.1:9464: is the port taken?)"
+
 say "a broken edit is refused and changes nothing"
 printf 'apiVersion: v1\nkind: Service\nmetadata: {name: broken}\nspec: {ports: [{port: 0}]}\n' \
 	>"$WORK/config/broken.yaml"
