@@ -1,7 +1,25 @@
 #!/usr/bin/env bash
-# Install every Debian package Sluice needs to build, test, demo and benchmark.
-# Idempotent: packages already present are not touched. Run as root.
+# Install every Debian package Sluice needs to build, test, demo and benchmark,
+# then the npm packages of the schema tests (tests/schema). Idempotent:
+# packages already present are not touched. Run as root.
 set -euo pipefail
+
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+
+# The schema tests' npm packages, at the versions of their lock file:
+# installed when node_modules is missing or the lock changed since.
+schema_deps()
+{
+	local dir=$ROOT/tests/schema stamp sum
+	stamp=$dir/node_modules/.sluice-lock.sha256
+	sum=$(sha256sum "$dir/package-lock.json" | cut -d' ' -f1)
+	if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$sum" ]; then
+		return 0
+	fi
+	echo "deps.sh: npm ci --prefix tests/schema"
+	npm ci --prefix "$dir" --no-audit --no-fund --loglevel=error >/dev/null
+	echo "$sum" >"$stamp"
+}
 
 PACKAGES=(
 	# build
@@ -14,6 +32,15 @@ PACKAGES=(
 	# workloads (request/response, bulk, HTTP) and their servers
 	iptables haproxy sockperf iperf3 wrk nginx-light
 )
+# tests (schema): node and npm run tests/schema/validate.mjs. Asked for by
+# command, not by package: a Node.js from elsewhere (NodeSource's nodejs
+# carries npm and conflicts with Debian's npm package) does as well.
+for cmd in node npm; do
+	if ! command -v "$cmd" >/dev/null 2>&1; then
+		PACKAGES+=(nodejs npm)
+		break
+	fi
+done
 
 # Packages that come with a system service. The benchmarks and tests start
 # their own copies (in network namespaces, or on ports of their own); one
@@ -29,6 +56,7 @@ for p in "${PACKAGES[@]}"; do
 done
 
 if [ ${#missing[@]} -eq 0 ]; then
+	schema_deps
 	exit 0
 fi
 
@@ -69,3 +97,5 @@ done
 if ss -Hltnp 2>/dev/null | grep -E '"(nginx|haproxy|iperf3|prometheus)"'; then
 	echo "deps.sh: warning: the servers above listen in the root netns" >&2
 fi
+
+schema_deps

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Runs every test: unit (cmocka, sanitizers on), BPF (BPF_PROG_TEST_RUN),
-# then end-to-end in private netns testbeds against the sanitizer builds of
+# Runs every test: schema (deploy/ and examples/ against Kubernetes' and
+# Istio's published schemas), unit (cmocka, sanitizers on), BPF
+# (BPF_PROG_TEST_RUN), then end-to-end in private netns testbeds against the sanitizer builds of
 # the agent and CLI. Prints a summary; exits non-zero if anything failed or
 # a test left state behind on the machine.
 set -uo pipefail
@@ -45,6 +46,12 @@ snapshot_state()
 }
 
 before=$(snapshot_state)
+echo "== schema"
+# Every manifest and example valid, and every deliberately broken one in
+# tests/schema/bad refused (so the validation cannot pass by checking
+# nothing). Packages: scripts/deps.sh (npm ci).
+run schema/manifests node "$ROOT/tests/schema/validate.mjs" "$ROOT/deploy" "$ROOT/examples"
+run schema/self-check node "$ROOT/tests/schema/validate.mjs" --expect-fail "$ROOT/tests/schema/bad"
 echo "== unit"
 for t in "$BUILD"/tests/unit/test_*; do
 	run "unit/${t##*/}" "$t"
