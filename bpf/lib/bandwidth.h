@@ -19,8 +19,7 @@
 
 static __always_inline bool sl_bw_configured(void)
 {
-	__u32 zero = 0;
-	struct sl_settings *cfg = bpf_map_lookup_elem(&sluice_settings, &zero);
+	struct sl_settings *cfg = sl_settings();
 
 	return cfg && cfg->bandwidth;
 }

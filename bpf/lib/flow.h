@@ -206,8 +206,7 @@ static __always_inline struct sl_redir_stats *sl_redir_stats(void)
 
 static __always_inline bool sl_redirect_enabled(void)
 {
-	__u32 zero = 0;
-	struct sl_settings *cfg = bpf_map_lookup_elem(&sluice_settings, &zero);
+	struct sl_settings *cfg = sl_settings();
 
 	return cfg && cfg->redirect;
 }

@@ -328,6 +328,36 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } sluice_events SEC(".maps") __weak;
 
+/* The agent's settings; NULL only if the array were empty. */
+static __always_inline struct sl_settings *sl_settings(void)
+{
+	__u32 zero = 0;
+
+	return bpf_map_lookup_elem(&sluice_settings, &zero);
+}
+
+/* A zeroed, time-stamped event from the ring buffer, or NULL when it is
+ * full; either way counted in sluice_event_stats. */
+static __always_inline struct sl_event *sl_event_reserve(__u32 type)
+{
+	struct sl_event *e = bpf_ringbuf_reserve(&sluice_events, sizeof(*e), 0);
+	__u32 zero = 0;
+	struct sl_event_stats *st = bpf_map_lookup_elem(&sluice_event_stats, &zero);
+
+	if (st) {
+		if (e)
+			st->written++;
+		else
+			st->dropped++;
+	}
+	if (!e)
+		return NULL;
+	__builtin_memset(e, 0, sizeof(*e));
+	e->ts_ns = bpf_ktime_get_ns();
+	e->type = type;
+	return e;
+}
+
 /* Submit without waking the reader unless enough is waiting. */
 static __always_inline void sl_event_submit(void *e)
 {

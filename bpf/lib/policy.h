@@ -29,8 +29,7 @@ struct sl_decision {
  * else is looked up. */
 static __always_inline __u32 sl_policy_state(void)
 {
-	__u32 zero = 0;
-	struct sl_settings *cfg = bpf_map_lookup_elem(&sluice_settings, &zero);
+	struct sl_settings *cfg = sl_settings();
 
 	return cfg ? cfg->policy : 0;
 }
@@ -117,21 +116,10 @@ static __always_inline void sl_policy_event(__u32 type, __u8 at, __u8 proto,
 					    const struct sl_decision *d, __u32 policy,
 					    __u32 rule)
 {
-	struct sl_event *e = bpf_ringbuf_reserve(&sluice_events, sizeof(*e), 0);
-	__u32 zero = 0;
-	struct sl_event_stats *st = bpf_map_lookup_elem(&sluice_event_stats, &zero);
+	struct sl_event *e = sl_event_reserve(type);
 
-	if (st) {
-		if (e)
-			st->written++;
-		else
-			st->dropped++;
-	}
 	if (!e)
 		return;
-	__builtin_memset(e, 0, sizeof(*e));
-	e->ts_ns = bpf_ktime_get_ns();
-	e->type = type;
 	e->at = at;
 	e->proto = proto;
 	e->family = dst->family;

@@ -26,31 +26,16 @@ struct tcp_sock___sltel {
 
 static __always_inline bool sl_flows_on(void)
 {
-	__u32 zero = 0;
-	struct sl_settings *cfg = bpf_map_lookup_elem(&sluice_settings, &zero);
+	struct sl_settings *cfg = sl_settings();
 
 	return cfg && cfg->flows;
 }
 
 static __always_inline bool sl_telemetry_on(void)
 {
-	__u32 zero = 0;
-	struct sl_settings *cfg = bpf_map_lookup_elem(&sluice_settings, &zero);
+	struct sl_settings *cfg = sl_settings();
 
 	return cfg && cfg->telemetry;
-}
-
-static __always_inline void sl_event_count(bool written)
-{
-	__u32 zero = 0;
-	struct sl_event_stats *st = bpf_map_lookup_elem(&sluice_event_stats, &zero);
-
-	if (!st)
-		return;
-	if (written)
-		st->written++;
-	else
-		st->dropped++;
 }
 
 /* Bucket i counts values below 2^i; the last counts the rest. */
@@ -117,14 +102,10 @@ static __always_inline void sl_conn_event(__u32 type, const struct sl_traffic_ke
 					  const struct sl_conn_end *end, __u32 rule,
 					  __be16 sport)
 {
-	struct sl_event *e = bpf_ringbuf_reserve(&sluice_events, sizeof(*e), 0);
+	struct sl_event *e = sl_event_reserve(type);
 
-	sl_event_count(e != NULL);
 	if (!e)
 		return;
-	__builtin_memset(e, 0, sizeof(*e));
-	e->ts_ns = bpf_ktime_get_ns();
-	e->type = type;
 	e->at = key->reporter == SL_REPORTER_SOURCE ? SL_AT_EGRESS : SL_AT_INGRESS;
 	e->proto = SL_PROTO_TCP;
 	e->family = key->family;
