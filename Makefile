@@ -10,6 +10,8 @@ ARCH_INCLUDE := /usr/include/$(shell $(CC) -dumpmachine)
 CFLAGS_COMMON := -std=gnu11 -g -Wall -Wextra -Werror -Iinclude -Iuser/lib -Itests/bpf -I$(BUILD)
 CFLAGS ?= -O2
 LDLIBS := -lbpf -lelf -lz -lyaml -lxxhash -ljson-c -lmicrohttpd
+# The agent's Kubernetes source only.
+AGENT_LDLIBS := $(LDLIBS) -lcurl
 # sluice_build_info's version label (metrics.c only, so a commit does not
 # rebuild everything; `make clean` refreshes it).
 VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo unknown)
@@ -104,13 +106,13 @@ $(BUILD)/obj/user/agent/metrics.o $(BUILD)/asan/obj/user/agent/metrics.o: \
 	CFLAGS_COMMON += -DSL_VERSION='"$(VERSION)"'
 
 $(BUILD)/sluiced: $(AGENT_OBJS) $(LIB_OBJS)
-	$(CC) -o $@ $^ $(LDLIBS)
+	$(CC) -o $@ $^ $(AGENT_LDLIBS)
 
 $(BUILD)/sluicectl: $(CLI_OBJS) $(LIB_OBJS)
 	$(CC) -o $@ $^ $(LDLIBS)
 
 $(BUILD)/asan/sluiced: $(SAN_AGENT_OBJS) $(SAN_LIB_OBJS)
-	$(CC) $(SAN_FLAGS) -o $@ $^ $(LDLIBS)
+	$(CC) $(SAN_FLAGS) -o $@ $^ $(AGENT_LDLIBS)
 
 $(BUILD)/asan/sluicectl: $(SAN_CLI_OBJS) $(SAN_LIB_OBJS)
 	$(CC) $(SAN_FLAGS) -o $@ $^ $(LDLIBS)

@@ -25,7 +25,7 @@ PACKAGES=(
 	# build
 	make gcc clang llvm bpftool
 	libbpf-dev libelf-dev zlib1g-dev libyaml-dev libjson-c-dev libxxhash-dev
-	libmicrohttpd-dev
+	libmicrohttpd-dev libcurl4-openssl-dev
 	# tests (prometheus: test_metrics scrapes the agent with a real one)
 	libcmocka-dev iproute2 util-linux procps jq curl prometheus
 	# benchmarks: the kube-proxy-style baseline, the sidecar baseline, the

@@ -25,6 +25,7 @@ int sl_applier_init(struct sl_applier *a, struct sl_maps *maps,
 	a->config_path = config_path;
 	a->cgroup_path = cgroup_path;
 	a->cgroup_id = cgroup_id;
+	sl_applier_set_source(a, NULL, NULL);
 	if (sl_state_load(&a->state, maps, err) < 0)
 		return -1;
 	sl_info("adopted %zu frontends and %zu backends from the pinned maps",
@@ -45,6 +46,36 @@ int sl_applier_init(struct sl_applier *a, struct sl_maps *maps,
 	else
 		st.locality[0] = '\0';
 	return sl_status_write(maps, &st, err);
+}
+
+void sl_applier_set_locality(struct sl_applier *a, const struct sl_locality *locality)
+{
+	struct sl_status st;
+	struct sl_err err;
+
+	if (a->locality == locality)
+		return;
+	a->locality = locality;
+	if (sl_status_read(a->maps, &st, &err) < 0)
+		return;
+	if (locality)
+		sl_locality_format(locality, st.locality, sizeof(st.locality));
+	else
+		st.locality[0] = '\0';
+	sl_status_write(a->maps, &st, &err);
+}
+
+static int load_files(void *arg, struct sl_config *cfg, struct sl_err *err)
+{
+	const struct sl_applier *a = arg;
+
+	return sl_config_load(a->config_path, cfg, err);
+}
+
+void sl_applier_set_source(struct sl_applier *a, sl_config_source_fn fn, void *arg)
+{
+	a->source = fn ? fn : load_files;
+	a->source_arg = fn ? arg : a;
 }
 
 /* As many whole warnings as fit, one per line, so that `sluicectl status`
@@ -110,9 +141,22 @@ static double mono_ms(void)
 	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
 }
 
-static void log_report(const struct sl_reconcile_report *r,
-		       const struct sl_authz_report *z, uint64_t generation)
+static double mono_ns_to_ms_ago(int64_t at_ns)
 {
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ((double)ts.tv_sec * 1e9 + (double)ts.tv_nsec - (double)at_ns) / 1e6;
+}
+
+static void log_report(const struct sl_reconcile_report *r,
+		       const struct sl_authz_report *z, uint64_t generation,
+		       int64_t changed_at_ns)
+{
+	if (changed_at_ns)
+		sl_info("configuration generation %llu in the maps %.2f ms after its first "
+			"change arrived", (unsigned long long)generation,
+			mono_ns_to_ms_ago(changed_at_ns));
 	sl_info("configuration applied (generation %llu): frontends +%zu ~%zu -%zu "
 		"=%zu, backends +%zu ~%zu -%zu; %zu policies, %zu identities, "
 		"%zu workloads compiled into %zu classes, %zu destination sets, "
@@ -188,7 +232,7 @@ static int run(struct sl_applier *a, bool force)
 	struct sl_model model;
 	struct sl_err err;
 
-	if (sl_config_load(a->config_path, &cfg, &err) < 0) {
+	if (a->source(a->source_arg, &cfg, &err) < 0) {
 		reject(a, err.msg);
 		return -1;
 	}
@@ -242,7 +286,9 @@ static int run(struct sl_applier *a, bool force)
 		sl_model_free(&a->applied);
 	a->applied = model;
 	a->have_applied = true;
-	log_report(&rep, &zrep, record(a, SL_RESULT_APPLIED, "", cfg.digest, &cfg.warnings));
+	log_report(&rep, &zrep, record(a, SL_RESULT_APPLIED, "", cfg.digest, &cfg.warnings),
+		   a->changed_at_ns);
+	a->changed_at_ns = 0;
 	sl_config_free(&cfg);
 	return 1;
 }

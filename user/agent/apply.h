@@ -17,8 +17,13 @@
 #include "state.h"
 #include "wltable.h"
 
+/* Where configurations come from: files, or the Kubernetes source. */
+typedef int (*sl_config_source_fn)(void *arg, struct sl_config *cfg, struct sl_err *err);
+
 struct sl_applier {
-	const char *config_path;
+	const char *config_path;	/* files, or what the source is called */
+	sl_config_source_fn source;
+	void *source_arg;
 	const char *cgroup_path;
 	uint64_t cgroup_id;
 	struct sl_maps *maps;
@@ -33,6 +38,10 @@ struct sl_applier {
 	struct sl_authz_state authz;
 	struct sl_resetter *resetter;	/* NULL: endpoints removed, connections kept */
 	const struct sl_locality *locality;	/* the node's, NULL: unknown */
+	bool locality_fixed;		/* given by --locality, not the Node */
+	/* When the oldest change of the next apply arrived (monotonic ns,
+	 * 0: unknown): logged as how long it took to reach the maps. */
+	int64_t changed_at_ns;
 	/* For the metrics, read by the same thread (the event loop). */
 	uint64_t n_applied;		/* attempts that changed the maps */
 	uint64_t n_rejected;
@@ -43,6 +52,10 @@ int sl_applier_init(struct sl_applier *a, struct sl_maps *maps,
 		    const char *config_path, const char *cgroup_path,
 		    uint64_t cgroup_id, const char *root_namespace,
 		    const struct sl_locality *locality, struct sl_err *err);
+/* The node's locality from now on (NULL: unknown), also in the status. */
+void sl_applier_set_locality(struct sl_applier *a, const struct sl_locality *locality);
+/* Takes configurations from fn instead of the files at config_path. */
+void sl_applier_set_source(struct sl_applier *a, sl_config_source_fn fn, void *arg);
 /* Returns 0 when the configuration is in force (applied now or already),
  * -1 when it was rejected. force: reconcile even if the files did not
  * change (at start, to repair the maps). */

@@ -19,6 +19,7 @@
 #include "events.h"
 #include "flowlog.h"
 #include "http.h"
+#include "kube.h"
 #include "loader.h"
 #include "locality.h"
 #include "metrics.h"
@@ -42,6 +43,9 @@
 
 struct options {
 	const char *config;
+	bool kubernetes;		/* the API server, not files */
+	const char *kubeconfig;		/* NULL: in-cluster */
+	const char *node_name;		/* NULL: $NODE_NAME, or none */
 	const char *bpffs;
 	char cgroup[4096];
 	struct sl_limits limits;
@@ -60,6 +64,8 @@ struct options {
 struct agent {
 	struct sl_applier applier;
 	struct sl_watch watch;
+	struct sl_kube kube;
+	bool kube_on;
 	struct sl_tc tc;
 	struct sl_netns_watch netns;
 	struct sl_events events;
@@ -74,12 +80,19 @@ static void usage(FILE *out)
 {
 	fprintf(out,
 		"Usage: sluiced --config PATH [options]\n"
+		"       sluiced --kubernetes [--kubeconfig FILE] [--node-name NAME] [options]\n"
 		"       sluiced --uninstall [--bpffs DIR]\n"
 		"\n"
 		"Sluice node agent: balances connections to service VIPs inside the\n"
 		"kernel for every process in a cgroup subtree.\n"
 		"\n"
 		"  -c, --config PATH      YAML file or directory of YAML files (watched)\n"
+		"  -k, --kubernetes       list and watch the Kubernetes API server instead\n"
+		"                         (in-cluster service account, or --kubeconfig)\n"
+		"      --kubeconfig FILE  the API server and credentials of FILE's current\n"
+		"                         context (implies --kubernetes)\n"
+		"      --node-name NAME   this node (default $NODE_NAME): its Node's topology\n"
+		"                         labels give the locality, its pods are meshed at once\n"
 		"  -b, --bpffs DIR        pin directory (default " DEFAULT_BPFFS ")\n"
 		"  -g, --cgroup DIR       cgroup v2 directory whose processes are meshed\n"
 		"                         (default: the cgroup v2 root from /proc/mounts)\n"
@@ -168,6 +181,8 @@ static int absolute_paths(struct options *o)
 		return -1;
 	}
 	snprintf(o->cgroup, sizeof(o->cgroup), "%s", resolved);
+	if (o->kubernetes)
+		return 0;
 	if (realpath(o->config, config))
 		goto done;
 	base = strrchr(o->config, '/');
@@ -212,12 +227,16 @@ static int parse_metrics_addr(const char *v, struct options *o)
 enum { OPT_MAX_SERVICES = 256, OPT_MAX_BACKENDS, OPT_MAX_SLOTS, OPT_MAX_REVNAT,
        OPT_MAX_SOCKETS, OPT_MAX_WORKLOADS, OPT_MAX_VERDICTS, OPT_NO_REDIRECT,
        OPT_UNINSTALL, OPT_ROOT_NAMESPACE, OPT_LOCALITY, OPT_METRICS_ADDR,
-       OPT_MAX_TRAFFIC, OPT_FLOW_LOG, OPT_TELEMETRY, OPT_FLOWS_SOCKET, OPT_ACCESS_LOG };
+       OPT_MAX_TRAFFIC, OPT_FLOW_LOG, OPT_TELEMETRY, OPT_FLOWS_SOCKET, OPT_ACCESS_LOG,
+       OPT_KUBECONFIG, OPT_NODE_NAME };
 
 static int parse_options(int argc, char **argv, struct options *o)
 {
 	static const struct option longopts[] = {
 		{ "config", required_argument, NULL, 'c' },
+		{ "kubernetes", no_argument, NULL, 'k' },
+		{ "kubeconfig", required_argument, NULL, OPT_KUBECONFIG },
+		{ "node-name", required_argument, NULL, OPT_NODE_NAME },
 		{ "bpffs", required_argument, NULL, 'b' },
 		{ "cgroup", required_argument, NULL, 'g' },
 		{ "log-level", required_argument, NULL, 'l' },
@@ -253,10 +272,20 @@ static int parse_options(int argc, char **argv, struct options *o)
 					SL_DEFAULT_MAX_SLOTS, SL_DEFAULT_MAX_REVNAT,
 					SL_DEFAULT_MAX_SOCKETS, SL_DEFAULT_MAX_IPCACHE / 2,
 					SL_DEFAULT_MAX_POLICY / 2, SL_DEFAULT_MAX_TRAFFIC };
-	while ((c = getopt_long(argc, argv, "c:b:g:l:h", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "c:kb:g:l:h", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'c':
 			o->config = optarg;
+			break;
+		case 'k':
+			o->kubernetes = true;
+			break;
+		case OPT_KUBECONFIG:
+			o->kubernetes = true;
+			o->kubeconfig = optarg;
+			break;
+		case OPT_NODE_NAME:
+			o->node_name = optarg[0] ? optarg : NULL;
 			break;
 		case 'b':
 			if (!optarg[0]) {
@@ -368,11 +397,13 @@ static int parse_options(int argc, char **argv, struct options *o)
 		fprintf(stderr, "sluiced: unexpected argument \"%s\"\n", argv[optind]);
 		return -1;
 	}
-	if (!o->uninstall && !o->config) {
-		fprintf(stderr, "sluiced: --config is required\n");
+	if (!o->uninstall && !o->config == !o->kubernetes) {
+		fprintf(stderr, "sluiced: give either --config or --kubernetes\n");
 		usage(stderr);
 		return -1;
 	}
+	if (o->kubernetes && !o->node_name && getenv("NODE_NAME") && getenv("NODE_NAME")[0])
+		o->node_name = getenv("NODE_NAME");
 	if (!o->uninstall && !o->cgroup[0] &&
 	    sl_cgroup2_root(o->cgroup, sizeof(o->cgroup), &err) < 0) {
 		fprintf(stderr, "sluiced: %s\n", err.msg);
@@ -429,6 +460,31 @@ static void scan_pods(struct sl_netns_watch *n)
 		sl_error("looking for pods: %s", err.msg);
 }
 
+/* The Kubernetes source: moves its transfers on, and applies what
+ * changed, at once (the events of one read are one apply), once every
+ * resource has been listed. */
+static void kube_step(struct agent *ag, const struct pollfd *fds, size_t n, bool *force)
+{
+	struct sl_kube *k = &ag->kube;
+	bool first;
+
+	sl_kube_run(k, fds, n);
+	if (k->scan_pods) {
+		k->scan_pods = false;
+		scan_pods(&ag->netns);
+	}
+	if (!sl_kube_synced(k) || (!k->changed && !*force))
+		return;
+	first = !ag->applier.have_applied;
+	if (!ag->applier.locality_fixed)
+		sl_applier_set_locality(&ag->applier, k->has_locality ? &k->locality : NULL);
+	ag->applier.changed_at_ns = k->changed_at_ns;
+	k->changed = false;
+	sl_applier_run(&ag->applier, *force || first);
+	scan_pods(&ag->netns);	/* bandwidth policers follow at once */
+	*force = false;
+}
+
 static int run_loop(struct agent *ag)
 {
 	int64_t due = -1;	/* when to re-read, or -1 */
@@ -436,12 +492,13 @@ static int run_loop(struct agent *ag)
 	bool force = false;
 
 	for (;;) {
-		struct pollfd fds[5 + SL_FLOWS_POLLFDS] = {
+		struct pollfd fds[5 + SL_FLOWS_POLLFDS + SL_KUBE_POLLFDS] = {
 			{ ag->sfd, POLLIN, 0 }, { ag->watch.fd, POLLIN, 0 },
 			{ ag->netns.inotify_fd, POLLIN, 0 },
 			{ sl_events_fd(&ag->events), POLLIN, 0 },
 			{ sl_http_fd(&ag->http), POLLIN, 0 } };
 		size_t n_flows = sl_flowlog_pollfds(&ag->flows, &fds[5]);
+		size_t n_kube = ag->kube_on ? sl_kube_pollfds(&ag->kube, &fds[5 + n_flows]) : 0;
 		int64_t next = scan_due;
 		int timeout;
 
@@ -453,7 +510,9 @@ static int run_loop(struct agent *ag)
 		if (timeout > EVENTS_POLL_MS)
 			timeout = EVENTS_POLL_MS;
 		timeout = sl_http_timeout(&ag->http, timeout);
-		if (poll(fds, 5 + n_flows, timeout) < 0 && errno != EINTR)
+		if (ag->kube_on)
+			timeout = sl_kube_timeout(&ag->kube, timeout);
+		if (poll(fds, 5 + n_flows + n_kube, timeout) < 0 && errno != EINTR)
 			return -1;
 		if ((fds[0].revents & POLLIN) && !handle_signals(ag, &force))
 			return 0;
@@ -461,6 +520,8 @@ static int run_loop(struct agent *ag)
 		sl_flowlog_run(&ag->flows, &fds[5], n_flows);
 		/* Also when only a client's timeout is due. */
 		sl_http_run(&ag->http);
+		if (ag->kube_on)
+			kube_step(ag, &fds[5 + n_flows], n_kube, &force);
 		if (sl_netns_drain(&ag->netns) || now_ms() >= scan_due) {
 			scan_pods(&ag->netns);
 			/* Connection timeouts are judged on the same beat. */
@@ -468,9 +529,9 @@ static int run_loop(struct agent *ag)
 				sl_reset_sweep(&ag->reset);
 			scan_due = now_ms() + NETNS_SCAN_MS;
 		}
-		if (force && due < 0)
+		if (force && due < 0 && !ag->kube_on)
 			due = now_ms();
-		if (sl_watch_drain(&ag->watch))
+		if (!ag->kube_on && sl_watch_drain(&ag->watch))
 			due = now_ms() + DEBOUNCE_MS;
 		if (due >= 0 && now_ms() >= due) {
 			sl_applier_run(&ag->applier, force);
@@ -481,10 +542,24 @@ static int run_loop(struct agent *ag)
 	}
 }
 
+static int kube_config(void *arg, struct sl_config *cfg, struct sl_err *err)
+{
+	struct sl_kube *k = arg;
+
+	return sl_kstore_config(&k->store, cfg, err);
+}
+
 static int start(struct agent *ag, struct sl_loader *loader, const struct options *o,
 		 struct sl_err *err)
 {
-	if (sl_applier_init(&ag->applier, &loader->maps, o->config, o->cgroup,
+	char source[4096];
+
+	if (o->kubernetes)
+		snprintf(source, sizeof(source), "kubernetes:%s",
+			 o->kubeconfig ? o->kubeconfig : "in-cluster");
+	else
+		snprintf(source, sizeof(source), "%s", o->config);
+	if (sl_applier_init(&ag->applier, &loader->maps, strdup(source), o->cgroup,
 			    loader->cgroup_id, o->root_namespace,
 			    o->has_locality ? &o->locality : NULL, err) < 0)
 		return -1;
@@ -497,16 +572,29 @@ static int start(struct agent *ag, struct sl_loader *loader, const struct option
 			    err) < 0 ||
 	    sl_events_open(&ag->events, &loader->maps, &ag->flows, err) < 0 ||
 	    sl_reset_init(&ag->reset, sl_loader_prog(loader, "sl_reset_removed"),
-			  &loader->maps, &ag->netns, err) < 0 ||
-	    sl_watch_init(&ag->watch, o->config, err) < 0)
+			  &loader->maps, &ag->netns, err) < 0)
 		return -1;
+	if (o->kubernetes) {
+		ag->watch.fd = -1;
+		ag->watch.wd = 0;
+		if (sl_kube_init(&ag->kube, o->kubeconfig, o->node_name, err) < 0)
+			return -1;
+		ag->kube_on = true;
+		sl_applier_set_source(&ag->applier, kube_config, &ag->kube);
+		ag->applier.locality_fixed = o->has_locality;
+	} else if (sl_watch_init(&ag->watch, o->config, err) < 0) {
+		return -1;
+	}
 	ag->applier.resetter = &ag->reset;
 	sl_flowlog_publish(&ag->flows, true);
 	if (o->flows_socket)
 		sl_info("serving the flow log on %s", o->flows_socket);
 	scan_pods(&ag->netns);
-	sl_applier_run(&ag->applier, true);
-	scan_pods(&ag->netns);	/* the policers of the limits just applied */
+	/* The API's objects are applied once all are listed (kube_step). */
+	if (!ag->kube_on) {
+		sl_applier_run(&ag->applier, true);
+		scan_pods(&ag->netns);	/* the policers of the limits just applied */
+	}
 	/* Requests waiting since the listener was bound are answered by the
 	 * loop, from here on. */
 	return sl_metrics_init(&ag->metrics, &ag->applier, &loader->maps, o->bpffs,
@@ -522,6 +610,8 @@ static void stop(struct agent *ag)
 	sl_applier_stop(&ag->applier);
 	if (ag->watch.fd > 0)
 		sl_watch_close(&ag->watch);
+	if (ag->kube_on)
+		sl_kube_free(&ag->kube);
 	if (ag->events.rb)
 		sl_events_close(&ag->events);
 	sl_reset_free(&ag->reset);

@@ -6,6 +6,10 @@
 
 #include "arena.h"
 
+/* Blocks double from the first to the last size: a configuration load
+ * fills many large blocks, while the Kubernetes source keeps one arena per
+ * object (most of them a few hundred bytes), thousands at once. */
+#define ARENA_FIRST_BLOCK 512
 #define ARENA_BLOCK_SIZE (64 * 1024)
 
 struct sl_arena_block {
@@ -36,7 +40,12 @@ void *sl_arena_alloc(struct sl_arena *arena, size_t size)
 	if (rounded == 0)
 		rounded = align;
 	if (!b || b->size - b->off < rounded) {
-		size_t cap = rounded > ARENA_BLOCK_SIZE ? rounded : ARENA_BLOCK_SIZE;
+		size_t cap = b ? b->size * 2 : ARENA_FIRST_BLOCK;
+
+		if (cap > ARENA_BLOCK_SIZE)
+			cap = ARENA_BLOCK_SIZE;
+		if (cap < rounded)
+			cap = rounded;
 
 		b = xcalloc(1, sizeof(*b) + cap);
 		b->size = cap;

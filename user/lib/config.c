@@ -17,9 +17,6 @@
 
 #define SL_MAX_FILE_SIZE (256u << 20)
 
-static int decode_document(struct sl_yctx *ctx, yaml_node_t *root,
-			   struct sl_config *cfg);
-
 static bool api_group_is(const char *api_version, const char *group)
 {
 	size_t len = strlen(group);
@@ -31,7 +28,7 @@ static int decode_list_item(struct sl_yctx *ctx, yaml_node_t *item,
 			    size_t index, void *obj)
 {
 	(void)index;
-	return decode_document(ctx, item, obj);
+	return sl_config_decode(ctx, item, obj);
 }
 
 static const char *const core_v1[] = { "v1", NULL };
@@ -92,8 +89,7 @@ static bool is_mesh_group(const char *api_version)
 	       api_group_is(api_version, "sluice.dev");
 }
 
-static int decode_document(struct sl_yctx *ctx, yaml_node_t *root,
-			   struct sl_config *cfg)
+int sl_config_decode(struct sl_yctx *ctx, yaml_node_t *root, struct sl_config *cfg)
 {
 	const struct kind_decoder *kd;
 	yaml_node_t *api_node, *kind_node;
@@ -179,7 +175,7 @@ int sl_config_load_buffer(const char *name, const char *data, size_t len,
 			yaml_document_delete(&doc);
 			break;
 		}
-		ret = decode_document(&ctx, root, cfg);
+		ret = sl_config_decode(&ctx, root, cfg);
 		yaml_document_delete(&doc);
 		if (ret < 0)
 			break;

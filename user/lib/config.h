@@ -393,6 +393,8 @@ int sl_config_load(const char *path, struct sl_config *cfg, struct sl_err *err);
 /* Same, from a buffer; `name` stands for the file in messages. */
 int sl_config_load_buffer(const char *name, const char *data, size_t len,
 			  struct sl_config *cfg, struct sl_err *err);
+/* One document (or a v1 List of them), dispatched on apiVersion and kind. */
+int sl_config_decode(struct sl_yctx *ctx, yaml_node_t *root, struct sl_config *cfg);
 /* Checks across documents (one name per kind and namespace); part of
  * sl_config_load, separate for callers of sl_config_load_buffer. */
 int sl_config_check(const struct sl_config *cfg, struct sl_err *err);

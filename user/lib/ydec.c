@@ -68,9 +68,12 @@ static void format_at(struct sl_yctx *ctx, yaml_node_t *node, char *buf,
 {
 	size_t off = 0;
 
-	append(buf, len, &off, "%s:%zu:%zu: ", ctx->file,
-	       node ? node->start_mark.line + 1 : 0,
-	       node ? node->start_mark.column + 1 : 0);
+	if (ctx->api_object)
+		append(buf, len, &off, "%s: ", ctx->file);
+	else
+		append(buf, len, &off, "%s:%zu:%zu: ", ctx->file,
+		       node ? node->start_mark.line + 1 : 0,
+		       node ? node->start_mark.column + 1 : 0);
 	if (ctx->path_len)
 		append(buf, len, &off, "%s: ", ctx->path);
 	appendv(buf, len, &off, fmt, ap);
@@ -290,8 +293,10 @@ int sl_y_map(struct sl_yctx *ctx, yaml_node_t *node,
 			ret = sl_y_fail(ctx, key, "field given twice");
 		} else {
 			f = find_field(fields, name);
-			if (!f)
+			if (!f && !ctx->api_object)
 				ret = sl_y_fail(ctx, key, "unknown field \"%s\"", name);
+			else if (!f)
+				ret = 0;
 			else if (f->kind == SL_YF_DECODE && !sl_y_is_null(value))
 				ret = f->decode(ctx, value, obj);
 		}

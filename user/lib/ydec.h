@@ -36,6 +36,10 @@ struct sl_yctx {
 	struct sl_warnings *warnings;
 	char path[512];
 	size_t path_len;
+	/* An object from the API server: it has no lines to point at, and
+	 * the server validated it, so a field this build does not know (a
+	 * newer Kubernetes) is skipped, not refused. */
+	bool api_object;
 };
 
 /* How a known field is treated by sl_y_map(). */

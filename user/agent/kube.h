@@ -1,0 +1,114 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * The Kubernetes source: lists, then watches, every resource Sluice
+ * applies (Services, EndpointSlices, Pods, the Istio kinds, TrafficLimits)
+ * and this node's Node, over libcurl driven by the agent's poll loop.
+ *
+ * Each resource keeps its position (resourceVersion): a watch that ends
+ * resumes from it, bookmarks move it on, a 410 Gone (position compacted
+ * away) lists again, replacing that resource's objects in one sweep, and
+ * failures retry with exponential backoff. Objects are decoded once as
+ * they arrive (kstore.h); nothing is applied until every resource has been
+ * listed once, so a restarted agent never applies a partial view (which
+ * would remove endpoints and reset their connections).
+ */
+#ifndef SLUICE_KUBE_H
+#define SLUICE_KUBE_H
+
+#include <poll.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <curl/curl.h>
+#include <json-c/json.h>
+
+#include "err.h"
+#include "kstore.h"
+#include "kubeconfig.h"
+#include "locality.h"
+
+#define SL_KUBE_POLLFDS 24
+#define SL_KUBE_RESOURCES 10
+
+enum sl_kube_phase {
+	SL_KUBE_LISTING,
+	SL_KUBE_WATCHING,
+	SL_KUBE_BACKOFF,	/* waiting to retry */
+	SL_KUBE_ABSENT,		/* not served (a CRD not installed): looked for again later */
+};
+
+struct sl_kube_buf {
+	char *data;
+	size_t len, cap;
+};
+
+struct sl_kube;
+
+struct sl_kube_watch {
+	struct sl_kube *kube;
+	const struct sl_kube_resource *res;
+	unsigned int index;
+	unsigned int version;		/* which of res->versions is served */
+	enum sl_kube_phase phase;
+	enum sl_kube_phase retry;	/* what to do when the backoff is over */
+	CURL *easy;			/* the request in flight, or NULL */
+	struct curl_slist *headers;
+	struct sl_kube_buf body;	/* a list page, or a watch's unfinished line */
+	char *rv;			/* position: the last resourceVersion seen */
+	char *cont;			/* the next list page's continue token */
+	bool synced;			/* listed once */
+	bool gone;			/* the watch said 410: list again */
+	bool absent;			/* last seen not served */
+	int64_t retry_at;		/* ms, monotonic */
+	int64_t started_at;
+	unsigned int backoff_ms;
+	uint64_t n_events, n_lists, n_errors;
+	uint64_t events_at_start;	/* n_events when the watch began */
+};
+
+struct sl_kube {
+	struct sl_kubeconfig kc;
+	const char *node_name;		/* NULL: no Node watched */
+	CURLM *multi;
+	struct sl_kube_watch watches[SL_KUBE_RESOURCES];
+	size_t n_watches;
+	struct sl_kstore store;
+	struct pollfd socks[SL_KUBE_POLLFDS];
+	size_t n_socks;
+	int64_t curl_due;		/* libcurl's timer, ms monotonic, -1: none */
+	char *token;			/* bearer token in use */
+	int64_t token_at;
+	/* For the agent: */
+	bool changed;			/* the store changed since last taken */
+	int64_t changed_at_ns;		/* when the oldest change not applied arrived */
+	bool scan_pods;			/* a pod of this node changed */
+	bool has_locality;		/* the Node's topology labels */
+	struct sl_locality locality;
+};
+
+/* kubeconfig NULL: in-cluster. node_name NULL: no locality, no local pods. */
+int sl_kube_init(struct sl_kube *k, const char *kubeconfig, const char *node_name,
+		 struct sl_err *err);
+void sl_kube_free(struct sl_kube *k);
+/* The sockets to poll (at most SL_KUBE_POLLFDS) and the poll timeout
+ * capped by what is due. */
+size_t sl_kube_pollfds(struct sl_kube *k, struct pollfd *fds);
+int sl_kube_timeout(struct sl_kube *k, int timeout);
+/* Moves every transfer on whose socket is ready or whose time is due. */
+void sl_kube_run(struct sl_kube *k, const struct pollfd *fds, size_t n);
+/* Every resource listed once (absent ones count as listed, empty). */
+bool sl_kube_synced(const struct sl_kube *k);
+
+/* kube_events.c: one object of a list or watch event into the store. */
+void sl_kube_object(struct sl_kube *k, struct sl_kube_watch *w, const char *type,
+		    struct json_object *obj);
+
+struct sl_kube_resource {
+	const char *group;		/* "" for the core group */
+	const char *const *versions;	/* tried in order while not served */
+	const char *plural;
+	const char *kind;
+	bool optional;			/* a CRD: may not be installed */
+	bool node;			/* this node's Node, not configuration */
+};
+
+#endif

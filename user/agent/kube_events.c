@@ -1,0 +1,153 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/*
+ * What an object of a list or a watch event does to the store: decoded
+ * (once) and kept, refused with the previous version kept, or removed.
+ * The Node gives the locality; a pod of this node asks for a scan of the
+ * node's pod network namespaces, so a new pod is meshed at once.
+ */
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "kobj.h"
+#include "kube.h"
+#include "log.h"
+
+static void mark_changed(struct sl_kube *k)
+{
+	struct timespec ts;
+
+	if (k->changed)
+		return;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	k->changed = true;
+	k->changed_at_ns = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+static const char *label(struct json_object *obj, const char *key)
+{
+	struct json_object *meta, *labels, *v;
+
+	if (!json_object_object_get_ex(obj, "metadata", &meta) ||
+	    !json_object_object_get_ex(meta, "labels", &labels) ||
+	    !json_object_object_get_ex(labels, key, &v))
+		return "";
+	return json_object_get_string(v);
+}
+
+/* topology.kubernetes.io/region and zone, topology.istio.io/subzone. */
+static void node_locality(struct sl_kube *k, const char *type, struct json_object *obj)
+{
+	struct sl_locality loc;
+	char text[3 * SL_LOCALITY_LEN + 3];
+	const char *why;
+
+	if (type && !strcmp(type, "DELETED")) {
+		k->has_locality = false;
+		mark_changed(k);
+		return;
+	}
+	snprintf(text, sizeof(text), "%s/%s/%s", label(obj, "topology.kubernetes.io/region"),
+		 label(obj, "topology.kubernetes.io/zone"), label(obj, "topology.istio.io/subzone"));
+	/* Trailing unknown parts are left out; a zone without a region is
+	 * no locality to compare with. */
+	while (strlen(text) && text[strlen(text) - 1] == '/')
+		text[strlen(text) - 1] = '\0';
+	if (!text[0]) {
+		if (k->has_locality)
+			mark_changed(k);
+		k->has_locality = false;
+		return;
+	}
+	why = sl_locality_parse(text, &loc);
+	if (why) {
+		sl_warn("kubernetes: node %s: locality \"%s\": %s; ignored", k->node_name, text, why);
+		return;
+	}
+	if (!k->has_locality || memcmp(&loc, &k->locality, sizeof(loc))) {
+		sl_info("kubernetes: node %s is in %s", k->node_name, text);
+		k->locality = loc;
+		k->has_locality = true;
+		mark_changed(k);
+	}
+}
+
+static bool on_this_node(struct sl_kube *k, struct json_object *obj)
+{
+	struct json_object *spec, *node;
+
+	return k->node_name && json_object_object_get_ex(obj, "spec", &spec) &&
+	       json_object_object_get_ex(spec, "nodeName", &node) &&
+	       !strcmp(json_object_get_string(node), k->node_name);
+}
+
+static void decode(struct sl_kube *k, struct sl_kube_watch *w, const char *key,
+		   struct json_object *obj)
+{
+	const char *rv = sl_kobj_meta(obj, "resourceVersion");
+	struct sl_config cfg = { 0 };
+	char origin[768], api[128];
+	struct sl_err err;
+
+	snprintf(api, sizeof(api), "%s%s%s", w->res->group, w->res->group[0] ? "/" : "",
+		 w->res->versions[w->version]);
+	snprintf(origin, sizeof(origin), "%s %.500s (resourceVersion %.100s)", w->res->kind, key,
+		 rv ? rv : "?");
+	if (sl_kobj_decode(obj, api, w->res->kind, origin, &cfg, &err) < 0) {
+		sl_config_free(&cfg);
+		sl_error("kubernetes: refused, the version before stays in force: %s", err.msg);
+		sl_kstore_refuse(&k->store, w->index, key, rv, err.msg);
+		return;
+	}
+	for (size_t i = 0; i < cfg.warnings.n; i++)
+		sl_warn("kubernetes: %s", cfg.warnings.msgs[i]);
+	sl_kstore_put(&k->store, w->index, key, rv, &cfg);
+}
+
+/* A list after a 410 or a restart of the watch repeats objects kept:
+ * the version kept is marked listed, not decoded again. */
+static bool same_version(struct sl_kube *k, struct sl_kube_watch *w, const char *key,
+			 struct json_object *obj)
+{
+	struct sl_kstore_obj *o = sl_kstore_get(&k->store, w->index, key);
+	const char *rv = sl_kobj_meta(obj, "resourceVersion");
+
+	if (!o || !o->rv || !rv || strcmp(o->rv, rv))
+		return false;
+	o->seen = true;
+	return true;
+}
+
+void sl_kube_object(struct sl_kube *k, struct sl_kube_watch *w, const char *type,
+		    struct json_object *obj)
+{
+	const char *ns, *name;
+	char key[512];
+
+	if (type && !strcmp(type, "SWEPT")) {
+		mark_changed(k);
+		return;
+	}
+	if (w->res->node) {
+		node_locality(k, type, obj);
+		return;
+	}
+	ns = sl_kobj_meta(obj, "namespace");
+	name = sl_kobj_meta(obj, "name");
+	if (!name) {
+		sl_error("kubernetes: %s: an object without metadata.name", w->res->plural);
+		return;
+	}
+	snprintf(key, sizeof(key), "%s%s%s", ns ? ns : "", ns ? "/" : "", name);
+	if (on_this_node(k, obj))
+		k->scan_pods = true;
+	if (type && !strcmp(type, "DELETED")) {
+		if (sl_kstore_remove(&k->store, w->index, key))
+			mark_changed(k);
+		return;
+	}
+	if (same_version(k, w, key, obj))
+		return;
+	decode(k, w, key, obj);
+	mark_changed(k);
+}

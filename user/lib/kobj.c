@@ -1,0 +1,106 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+#include <string.h>
+
+#include "kobj.h"
+
+/* Adds the node for v to doc; returns its id, 0 on failure. JSON strings
+ * become quoted scalars, so a string where a number belongs is refused as
+ * in YAML; numbers, booleans and null are plain scalars. */
+static int add_node(yaml_document_t *doc, struct json_object *v)
+{
+	const char *text;
+	yaml_scalar_style_t style = YAML_PLAIN_SCALAR_STYLE;
+	int id;
+
+	switch (json_object_get_type(v)) {
+	case json_type_object:
+		id = yaml_document_add_mapping(doc, NULL, YAML_BLOCK_MAPPING_STYLE);
+		if (!id)
+			return 0;
+		json_object_object_foreach(v, key, value) {
+			int k = yaml_document_add_scalar(doc, NULL, (yaml_char_t *)key,
+							 (int)strlen(key),
+							 YAML_DOUBLE_QUOTED_SCALAR_STYLE);
+			int val = add_node(doc, value);
+
+			if (!k || !val || !yaml_document_append_mapping_pair(doc, id, k, val))
+				return 0;
+		}
+		return id;
+	case json_type_array:
+		id = yaml_document_add_sequence(doc, NULL, YAML_BLOCK_SEQUENCE_STYLE);
+		if (!id)
+			return 0;
+		for (size_t i = 0; i < json_object_array_length(v); i++) {
+			int item = add_node(doc, json_object_array_get_idx(v, i));
+
+			if (!item || !yaml_document_append_sequence_item(doc, id, item))
+				return 0;
+		}
+		return id;
+	case json_type_null:
+		text = "null";
+		break;
+	case json_type_string:
+		style = YAML_DOUBLE_QUOTED_SCALAR_STYLE;
+		/* fall through */
+	default:
+		text = json_object_get_string(v);
+		break;
+	}
+	return yaml_document_add_scalar(doc, NULL, (yaml_char_t *)text, (int)strlen(text), style);
+}
+
+static void set_type_meta(struct json_object *obj, const char *api_version, const char *kind)
+{
+	struct json_object *v;
+
+	if (!json_object_object_get_ex(obj, "apiVersion", &v))
+		json_object_object_add(obj, "apiVersion", json_object_new_string(api_version));
+	if (!json_object_object_get_ex(obj, "kind", &v))
+		json_object_object_add(obj, "kind", json_object_new_string(kind));
+}
+
+int sl_kobj_decode(struct json_object *obj, const char *api_version, const char *kind,
+		   const char *origin, struct sl_config *cfg, struct sl_err *err)
+{
+	yaml_document_t doc;
+	int root, ret;
+
+	if (!json_object_is_type(obj, json_type_object))
+		return sl_errf(err, "%s: not a JSON object", origin);
+	set_type_meta(obj, api_version, kind);
+	if (!yaml_document_initialize(&doc, NULL, NULL, NULL, 1, 1))
+		return sl_errf(err, "%s: out of memory", origin);
+	root = add_node(&doc, obj);
+	if (!root) {
+		yaml_document_delete(&doc);
+		return sl_errf(err, "%s: out of memory", origin);
+	}
+	{
+		struct sl_yctx ctx = {
+			.doc = &doc,
+			.file = sl_arena_strdup(&cfg->arena, origin),
+			.err = err,
+			.arena = &cfg->arena,
+			.warnings = &cfg->warnings,
+			.api_object = true,
+		};
+
+		ret = sl_config_decode(&ctx, yaml_document_get_node(&doc, root), cfg);
+	}
+	yaml_document_delete(&doc);
+	cfg->n_files = 1;
+	return ret;
+}
+
+const char *sl_kobj_meta(struct json_object *obj, const char *field)
+{
+	struct json_object *meta, *v;
+
+	if (!json_object_object_get_ex(obj, "metadata", &meta) ||
+	    !json_object_object_get_ex(meta, field, &v) ||
+	    !json_object_is_type(v, json_type_string))
+		return NULL;
+	return json_object_get_string(v);
+}

@@ -1,0 +1,28 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * One object as the Kubernetes API server sends it (JSON, parsed with
+ * json-c), decoded by the same decoders as the YAML files: the document is
+ * rebuilt as a libyaml node tree, so every rule and every message is the
+ * files' own. Fields this build does not know are skipped (the API server
+ * validated the object; a newer Kubernetes adds fields).
+ */
+#ifndef SLUICE_KOBJ_H
+#define SLUICE_KOBJ_H
+
+#include <json-c/json.h>
+
+#include "config.h"
+#include "err.h"
+
+/* Decodes obj into cfg (zeroed by the caller; freed with sl_config_free),
+ * which then holds exactly the resources obj defines. api_version and kind
+ * are set on obj when it lacks them (items of a list do). `origin` names
+ * the object in messages, in place of a file. */
+int sl_kobj_decode(struct json_object *obj, const char *api_version, const char *kind,
+		   const char *origin, struct sl_config *cfg, struct sl_err *err);
+
+/* metadata.namespace ("" when cluster-scoped), metadata.name,
+ * metadata.resourceVersion: NULL when absent or not strings. */
+const char *sl_kobj_meta(struct json_object *obj, const char *field);
+
+#endif

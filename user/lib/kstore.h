@@ -1,0 +1,72 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * The objects the Kubernetes source holds, each decoded once when it
+ * arrives and kept with its resourceVersion until it changes or goes: one
+ * change costs one object's decoding, never a re-read of the rest. The
+ * configuration applied is assembled from the decoded objects (their
+ * structs copied, their strings shared), so the applier sees the same
+ * struct sl_config as from files.
+ *
+ * An object the decoders refuse keeps its last good version in force (or
+ * none, if it never had one), and its error is kept to be reported: one
+ * team's bad DestinationRule must not hold back every other update.
+ */
+#ifndef SLUICE_KSTORE_H
+#define SLUICE_KSTORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "config.h"
+
+struct sl_kstore_obj {
+	struct sl_kstore_obj *next;	/* in its hash chain */
+	unsigned int kind;		/* the source's index of its resource */
+	char *key;			/* "namespace/name", or "name" */
+	char *rv;			/* resourceVersion of the version kept */
+	struct sl_config cfg;		/* the last version decoded without error */
+	char *error;			/* why the newest version was refused, or NULL */
+	bool seen;			/* in the list being taken (relist) */
+};
+
+struct sl_kstore {
+	struct sl_kstore_obj **buckets;
+	size_t n_buckets;
+	size_t n_objects;
+	size_t n_refused;		/* objects whose newest version is refused */
+	uint64_t generation;		/* bumped by every change */
+};
+
+int sl_kstore_init(struct sl_kstore *s, struct sl_err *err);
+void sl_kstore_free(struct sl_kstore *s);
+
+struct sl_kstore_obj *sl_kstore_get(struct sl_kstore *s, unsigned int kind, const char *key);
+/* Adds or replaces an object with the version in *cfg (taken over: *cfg
+ * is zeroed). Returns the object. */
+struct sl_kstore_obj *sl_kstore_put(struct sl_kstore *s, unsigned int kind, const char *key,
+				    const char *rv, struct sl_config *cfg);
+/* Records that the newest version of an object was refused: the version
+ * kept (if any) stays in force. */
+void sl_kstore_refuse(struct sl_kstore *s, unsigned int kind, const char *key,
+		      const char *rv, const char *error);
+/* Removes an object; false if it was not there. */
+bool sl_kstore_remove(struct sl_kstore *s, unsigned int kind, const char *key);
+
+/* A full list replaces everything of its kind: mark, put each item (which
+ * marks it seen), then sweep what the list no longer holds. */
+void sl_kstore_mark(struct sl_kstore *s, unsigned int kind);
+size_t sl_kstore_sweep(struct sl_kstore *s, unsigned int kind);
+
+/* Calls fn for every object (any order). */
+void sl_kstore_each(struct sl_kstore *s, void (*fn)(struct sl_kstore_obj *o, void *arg),
+		    void *arg);
+
+/* The configuration of every object kept, in *cfg (zeroed here), valid
+ * until the store next changes; free with sl_kstore_config_free (the
+ * objects' memory is not the configuration's). Objects refused are named
+ * in cfg->warnings. */
+int sl_kstore_config(struct sl_kstore *s, struct sl_config *cfg, struct sl_err *err);
+void sl_kstore_config_free(struct sl_config *cfg);
+
+#endif
