@@ -245,7 +245,7 @@ same_node() { status_field "$1" ".same_node.$2"; }
 
 # ---- agents ------------------------------------------------------------------
 
-# agent_start NODE CONFIG [ARGS...]: without --metrics-addr in ARGS, no
+# agent_start NODE CONFIG|kube [ARGS...]: without --metrics-addr in ARGS, no
 # HTTP listener (agents of parallel tests and nodes would share the
 # default port); without --flows-socket, the flow log's socket in the
 # test's scratch directory (likewise).
@@ -257,7 +257,10 @@ agent_start()
 	cg=$(eval "printf '%s' \"\$TB_NODE_${node}_CGROUP\"")
 	[[ " $* " == *" --metrics-addr "* ]] && metrics=()
 	[[ " $* " == *" --flows-socket "* ]] && flows=()
-	"$SLUICED" --config "$config" --bpffs "$(bpffs_of "$node")" --cgroup "$cg" \
+	# "kube": the replay API server of kube_lib.sh, not files.
+	local source=(--config "$config")
+	[ "$config" = kube ] && source=(--kubeconfig "$E2E_TMP/kubeconfig" --node-name "$node")
+	"$SLUICED" "${source[@]}" --bpffs "$(bpffs_of "$node")" --cgroup "$cg" \
 		--log-level debug "${metrics[@]}" "${flows[@]}" "$@" \
 		>>"$E2E_TMP/agent-$node.log" 2>&1 &
 	E2E_AGENT_PID[$node]=$!

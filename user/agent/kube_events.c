@@ -59,6 +59,7 @@ static void node_locality(struct sl_kube *k, const char *type, struct json_objec
 		k->has_locality = false;
 		return;
 	}
+	memset(&loc, 0, sizeof(loc));	/* compared and hashed whole */
 	why = sl_locality_parse(text, &loc);
 	if (why) {
 		sl_warn("kubernetes: node %s: locality \"%s\": %s; ignored", k->node_name, text, why);

@@ -14,6 +14,7 @@
 #include <sys/signalfd.h>
 #include <time.h>
 #include <unistd.h>
+#include <xxhash.h>
 
 #include "apply.h"
 #include "events.h"
@@ -66,6 +67,7 @@ struct agent {
 	struct sl_watch watch;
 	struct sl_kube kube;
 	bool kube_on;
+	char source[4096];		/* what the configuration comes from */
 	struct sl_tc tc;
 	struct sl_netns_watch netns;
 	struct sl_events events;
@@ -546,20 +548,23 @@ static int kube_config(void *arg, struct sl_config *cfg, struct sl_err *err)
 {
 	struct sl_kube *k = arg;
 
-	return sl_kstore_config(&k->store, cfg, err);
+	if (sl_kstore_config(&k->store, cfg, err) < 0)
+		return -1;
+	/* The Node's locality changes what is applied, as a file would. */
+	if (k->has_locality)
+		cfg->digest ^= XXH3_64bits(&k->locality, sizeof(k->locality));
+	return 0;
 }
 
 static int start(struct agent *ag, struct sl_loader *loader, const struct options *o,
 		 struct sl_err *err)
 {
-	char source[4096];
-
 	if (o->kubernetes)
-		snprintf(source, sizeof(source), "kubernetes:%s",
+		snprintf(ag->source, sizeof(ag->source), "kubernetes:%s",
 			 o->kubeconfig ? o->kubeconfig : "in-cluster");
 	else
-		snprintf(source, sizeof(source), "%s", o->config);
-	if (sl_applier_init(&ag->applier, &loader->maps, strdup(source), o->cgroup,
+		snprintf(ag->source, sizeof(ag->source), "%s", o->config);
+	if (sl_applier_init(&ag->applier, &loader->maps, ag->source, o->cgroup,
 			    loader->cgroup_id, o->root_namespace,
 			    o->has_locality ? &o->locality : NULL, err) < 0)
 		return -1;

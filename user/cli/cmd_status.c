@@ -208,7 +208,7 @@ static void print_table(const struct ctl *ctl, const struct status_view *v)
 	printf("locality:    %s\n", st->locality[0] ? st->locality :
 	       "unknown (sluiced --locality not given: localityLbSetting has no effect)");
 	printf("warnings:    %u%s\n", st->n_warnings,
-	       st->n_warnings ? " (fields Sluice does not implement yet):" : "");
+	       st->n_warnings ? " (fields Sluice does not implement; objects refused):" : "");
 	for (const char *line = st->warnings; *line;) {
 		const char *end = strchr(line, '\n');
 		int len = end ? (int)(end - line) : (int)strlen(line);

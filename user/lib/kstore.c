@@ -234,11 +234,21 @@ static void append(struct sl_arena *arena, void **dst, size_t *n_dst, size_t *ca
 	append(&(out)->arena, (void **)&(out)->field, &(out)->n_##field,             \
 	       &(out)->cap_##field, (in)->field, (in)->n_##field, sizeof(*(out)->field))
 
+/* The digest of a configuration is that of its objects' identities and
+ * versions, in any order: the same objects give the same digest after a
+ * restart, so an unchanged cluster keeps its generation. */
+static uint64_t object_digest(const struct sl_kstore_obj *o)
+{
+	return XXH3_64bits_withSeed(o->key, strlen(o->key), o->kind) ^
+	       XXH3_64bits(o->rv ? o->rv : "", o->rv ? strlen(o->rv) : 0);
+}
+
 static void add_object(struct sl_kstore_obj *o, void *arg)
 {
 	struct sl_config *out = arg;
 	const struct sl_config *in = &o->cfg;
 
+	out->digest += object_digest(o);
 	APPEND(out, in, drules);
 	APPEND(out, in, vservices);
 	APPEND(out, in, limits);
@@ -259,7 +269,6 @@ int sl_kstore_config(struct sl_kstore *s, struct sl_config *cfg, struct sl_err *
 {
 	memset(cfg, 0, sizeof(*cfg));
 	sl_kstore_each(s, add_object, cfg);
-	cfg->digest = XXH3_64bits(&s->generation, sizeof(s->generation));
 	if (sl_config_check(cfg, err) < 0) {
 		sl_kstore_config_free(cfg);
 		return -1;

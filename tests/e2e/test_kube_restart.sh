@@ -1,0 +1,75 @@
+#!/usr/bin/env bash
+# With the Kubernetes source, new connections through a VIP never fail
+# while endpoints churn, a watch is expired (410, re-list) and the agent
+# restarts (changes made while it is down included). Pods that ran before
+# the agent started are meshed; a restart with an unchanged cluster
+# rewrites nothing and keeps the generation.
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/kube_lib.sh"
+e2e_init kube_restart
+
+tb_up n1/c n1/a n1/b
+serve n1/a a --tcp 8080
+serve n1/b b --tcp 8080
+in_pod n1/c -- sleep 600 &	# the client pod runs before the agent too
+E2E_PIDS+=($!)
+scenario=$E2E_TMP/scenario.json
+jq -n --argjson svc "$(k8s_service shop web 10.96.0.10)" \
+	--argjson slice "$(k8s_slice shop web-abcde web "$TB_POD_a_IP4 $TB_POD_b_IP4")" \
+	--argjson pa "$(k8s_pod shop a n1 "$TB_POD_a_IP4")" \
+	--argjson pb "$(k8s_pod shop b n1 "$TB_POD_b_IP4")" \
+	--argjson pc "$(k8s_pod shop c n1 "$TB_POD_c_IP4")" \
+	'{objects: {"/api/v1/services": [$svc],
+		"/apis/discovery.k8s.io/v1/endpointslices": [$slice],
+		"/api/v1/pods": [$pa, $pb, $pc]}}' >"$scenario"
+kube_start "$scenario"
+agent_start n1 kube
+agent_wait_applied n1
+agent_wait_pods n1 3
+
+dial n1/c --duration 60 --interval-ms 2 --stop-file "$E2E_TMP/stop" 10.96.0.10 80 \
+	>"$E2E_TMP/stream.out" &
+E2E_PIDS+=($!)
+sleep 0.3
+churn()
+{
+	local i sets=("$TB_POD_a_IP4" "$TB_POD_a_IP4 $TB_POD_b_IP4" "$TB_POD_b_IP4"
+		"$TB_POD_a_IP4 $TB_POD_b_IP4")
+	for i in $(seq 0 $(($1 - 1))); do
+		kube_apply $KUBE_SLICES "$(k8s_slice shop web-abcde web "${sets[$((i % 4))]}")"
+		sleep 0.05
+	done
+}
+log "endpoint churn"
+churn 20
+log "410 during churn"
+kube_ctl compact >/dev/null
+kube_ctl expire "path=$KUBE_SLICES" >/dev/null
+churn 8
+log "restart, with changes while the agent is down"
+agent_stop n1
+churn 4
+agent_start n1 kube
+kube_wait_log n1 'configuration applied.*frontends .* =1'
+churn 4
+sleep 0.3
+log "restart with nothing changed"
+gen=$(generation n1)
+agent_stop n1
+agent_start n1 kube
+agent_wait_applied n1 "$gen"
+sleep 0.3
+touch "$E2E_TMP/stop"
+wait "${E2E_PIDS[-1]}" || true
+out=$(cat "$E2E_TMP/stream.out")
+log "$(grep total <<<"$out")"
+assert_eq "$(total_failed "$out")" 0 "connections failed during churn, 410 and restarts"
+[ "$(total_ok "$out")" -gt 300 ] || fail "too few connections to mean anything: $out"
+[ "$(tally "$out" reply a)" -gt 0 ] && [ "$(tally "$out" reply b)" -gt 0 ] ||
+	fail "both endpoints should have served: $out"
+assert_eq "$(generation n1)" "$gen" "an unchanged cluster keeps its generation"
+assert_match "$(tail -n 5 "$E2E_TMP/agent-n1.log")" 'frontends \+0 ~0 -0 =1, backends \+0 ~0 -0' \
+	"the restart rewrote nothing"
+assert_eq "$(status_field n1 .policy.local_pods)" 3 "pods that ran before the agent are meshed"
+agent_stop n1
+log ok

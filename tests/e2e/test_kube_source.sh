@@ -1,0 +1,123 @@
+#!/usr/bin/env bash
+# The agent learns services from the Kubernetes API (replayed in the API
+# server's wire format, over TLS with a bearer token): list, then watch;
+# a change reaches the datapath; a dropped watch resumes from its
+# resourceVersion (the changes made meanwhile replayed, no re-list); a
+# bookmark moves the position; 410 Gone lists again and what disappeared
+# meanwhile goes; an unchanged re-list applies nothing; a refused object
+# keeps its previous version in force while others still apply; failed
+# requests are retried with growing delays; the Node gives the locality.
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/kube_lib.sh"
+e2e_init kube_source
+
+tb_up n1/c n1/a n1/b
+serve n1/a a --tcp 8080
+serve n1/b b --tcp 8080
+scenario=$E2E_TMP/scenario.json
+jq -n --argjson svc "$(k8s_service shop web 10.96.0.10)" \
+	--argjson slice "$(k8s_slice shop web-abcde web "$TB_POD_a_IP4")" \
+	--argjson pa "$(k8s_pod shop a n1 "$TB_POD_a_IP4" '{"app":"web"}')" \
+	--argjson pb "$(k8s_pod shop b n1 "$TB_POD_b_IP4" '{"app":"web"}')" \
+	--argjson pc "$(k8s_pod shop c n1 "$TB_POD_c_IP4" '{"app":"client"}')" \
+	--argjson node "$(k8s_node n1 eu-west-1 eu-west-1b)" \
+	'{objects: {"/api/v1/services": [$svc],
+		"/apis/discovery.k8s.io/v1/endpointslices": [$slice],
+		"/api/v1/pods": [$pa, $pb, $pc], "/api/v1/nodes": [$node]}}' >"$scenario"
+kube_start "$scenario"
+agent_start n1 kube
+agent_wait_applied n1
+expect_reached n1/c 10.96.0.10 80 a
+assert_eq "$(status_field n1 .locality)" eu-west-1/eu-west-1b "locality from the Node's labels"
+assert_eq "$(kube_requests | jq '[.[] | select(.auth | not)] | length')" 0 \
+	"every request carried the token"
+
+log "a watched change reaches the maps"
+kube_apply $KUBE_SLICES "$(k8s_slice shop web-abcde web "$TB_POD_a_IP4 $TB_POD_b_IP4")"
+agent_wait_applied n1 2
+out=$(dial n1/c --count 40 --timeout-ms 2000 10.96.0.10 80)
+[ "$(tally "$out" reply a)" -gt 0 ] && [ "$(tally "$out" reply b)" -gt 0 ] ||
+	fail "both endpoints should serve: $out"
+
+log "a dropped watch resumes from its resourceVersion"
+rv=$(kube_rv)
+kube_ctl requests/clear >/dev/null
+kube_ctl drop "path=$KUBE_SLICES" >/dev/null
+kube_apply $KUBE_SLICES "$(k8s_slice shop web-abcde web "$TB_POD_b_IP4")"
+agent_wait_applied n1 3
+expect_reached n1/c 10.96.0.10 80 b
+reqs=$(kube_requests)
+assert_eq "$(jq --arg p $KUBE_SLICES '[.[] | select(.path == $p and .query.watch == null)] | length' <<<"$reqs")" 0 \
+	"no list after a dropped watch"
+assert_eq "$(jq -r --arg p $KUBE_SLICES '[.[] | select(.path == $p and .query.watch != null)][0].query.resourceVersion' <<<"$reqs")" "$rv" \
+	"the watch resumed from the last resourceVersion"
+
+log "a bookmark moves the position on"
+kube_apply $KUBE_PODS "$(k8s_pod other x n9 10.200.0.9)"	# not a slice: RV moves
+rv=$(kube_rv)
+kube_ctl bookmark "path=$KUBE_SLICES" >/dev/null
+sleep 0.3
+kube_ctl requests/clear >/dev/null
+kube_ctl drop "path=$KUBE_SLICES" >/dev/null
+for _ in $(seq 100); do
+	[ "$(kube_ctl watchers "" "" GET | jq --arg p $KUBE_SLICES '.[$p]')" = 1 ] && break
+	sleep 0.05
+done
+assert_eq "$(kube_requests | jq -r --arg p $KUBE_SLICES '[.[] | select(.path == $p)][0].query.resourceVersion')" "$rv" \
+	"the watch resumed from the bookmark's resourceVersion"
+
+log "410 Gone: list again; an unchanged list applies nothing"
+gen=$(generation n1)
+kube_ctl requests/clear >/dev/null
+kube_ctl compact >/dev/null
+kube_ctl expire "path=$KUBE_SLICES" >/dev/null
+kube_wait_log n1 'endpointslices: too old resource version.*listing again'
+for _ in $(seq 100); do
+	[ "$(kube_requests | jq --arg p $KUBE_SLICES '[.[] | select(.path == $p and .query.watch != null)] | length')" -ge 1 ] && break
+	sleep 0.05
+done
+assert_eq "$(kube_requests | jq --arg p $KUBE_SLICES '[.[] | select(.path == $p and .query.watch == null)] | length')" 1 \
+	"one list after 410"
+sleep 0.3
+assert_eq "$(generation n1)" "$gen" "a re-list of unchanged objects changes nothing"
+
+log "what went while the watch was away goes with the next list"
+kube_ctl drop >/dev/null
+kube_delete $KUBE_SERVICES shop web
+kube_ctl compact >/dev/null
+agent_wait_applied n1 $((gen + 1))
+assert_eq "$(ctl n1 -o json services | jq length)" 0 "the deleted Service is gone"
+
+log "a refused object keeps its previous version; others still apply"
+kube_apply $KUBE_SERVICES "$(k8s_service shop web 10.96.0.10)"
+agent_wait_applied n1 $((gen + 2))
+bad=$(k8s_service shop web 10.96.0.10 | jq -c '.spec.ports[0].port = 0')
+kube_apply $KUBE_SERVICES "$bad"
+kube_wait_log n1 'refused, the version before stays in force: Service shop/web .*spec.ports\[0\].port'
+kube_apply $KUBE_SERVICES "$(k8s_service shop api 10.96.0.11)"
+kube_apply $KUBE_SLICES "$(k8s_slice shop api-xyz api "$TB_POD_a_IP4")"
+for _ in $(seq 100); do
+	[ "$(ctl n1 -o json services | jq length)" = 2 ] && break
+	sleep 0.05
+done
+expect_reached n1/c 10.96.0.11 80 a
+expect_reached n1/c 10.96.0.10 80 b
+assert_match "$(status_field n1 .config.warning_messages)" 'Service shop/web' "the refusal is in the status"
+
+log "failed requests are retried with growing delays"
+kube_ctl requests/clear >/dev/null
+kube_ctl fail "path=$KUBE_SLICES&code=500&count=3" >/dev/null
+kube_ctl drop "path=$KUBE_SLICES" >/dev/null
+kube_apply $KUBE_SLICES "$(k8s_slice shop api-xyz api "$TB_POD_b_IP4")"
+for _ in $(seq 200); do
+	[ "$(kube_requests | jq --arg p $KUBE_SLICES '[.[] | select(.path == $p)] | length')" -ge 4 ] && break
+	sleep 0.05
+done
+times=$(kube_requests | jq -c --arg p $KUBE_SLICES '[.[] | select(.path == $p) | .time]')
+gaps=$(jq -c '[range(1; length) as $i | .[$i] - .[$i - 1]]' <<<"$times")
+log "retry gaps (ms): $gaps"
+jq -e 'length >= 3 and .[0] >= 200 and .[1] > .[0] and .[2] > .[1]' <<<"$gaps" >/dev/null ||
+	fail "retries should back off: $gaps"
+expect_reached n1/c 10.96.0.11 80 b --timeout-ms 4000
+agent_stop n1
+log ok
