@@ -649,6 +649,17 @@ int main(int argc, char **argv)
 		sl_error("signalfd: %s", strerror(errno));
 		return 1;
 	}
+	/* Checked first, like the listener: a kubeconfig that cannot be used
+	 * fails the start before the datapath is touched. */
+	if (o.kubernetes) {
+		struct sl_kubeconfig kc;
+
+		if (sl_kubeconfig_load(o.kubeconfig, NULL, &kc, &err) < 0) {
+			sl_error("%s", err.msg);
+			return 1;
+		}
+		sl_kubeconfig_free(&kc);
+	}
 	/* Bound first: a taken address fails the start before the datapath
 	 * is touched. */
 	if (o.metrics_addr && sl_http_start(&ag.http, o.metrics_addr, &ag.metrics, &err) < 0) {
