@@ -63,6 +63,7 @@ struct sl_kube_watch {
 	unsigned int backoff_ms;
 	uint64_t n_events, n_lists, n_errors;
 	uint64_t events_at_start;	/* n_events when the watch began */
+	unsigned int bytes_per_node;	/* decoded size estimate (kobj.h) */
 };
 
 struct sl_kube {

@@ -94,7 +94,7 @@ static void decode(struct sl_kube *k, struct sl_kube_watch *w, const char *key,
 		 w->res->versions[w->version]);
 	snprintf(origin, sizeof(origin), "%s %.500s (resourceVersion %.100s)", w->res->kind, key,
 		 rv ? rv : "?");
-	if (sl_kobj_decode(obj, api, w->res->kind, origin, &cfg, &err) < 0) {
+	if (sl_kobj_decode(obj, api, w->res->kind, origin, &w->bytes_per_node, &cfg, &err) < 0) {
 		sl_config_free(&cfg);
 		sl_error("kubernetes: refused, the version before stays in force: %s", err.msg);
 		sl_kstore_refuse(&k->store, w->index, key, rv, err.msg);

@@ -15,6 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 #include <xxhash.h>
+#include <malloc.h>
 
 #include "apply.h"
 #include "events.h"
@@ -485,6 +486,10 @@ static void kube_step(struct agent *ag, const struct pollfd *fds, size_t n, bool
 	sl_applier_run(&ag->applier, *force || first);
 	scan_pods(&ag->netns);	/* bandwidth policers follow at once */
 	*force = false;
+	/* The lists' pages and the first build were transient: give the
+	 * heap they grew back to the system. */
+	if (first)
+		malloc_trim(0);
 }
 
 static int run_loop(struct agent *ag)

@@ -58,6 +58,17 @@ void *sl_arena_alloc(struct sl_arena *arena, size_t size)
 	return p;
 }
 
+void sl_arena_reserve(struct sl_arena *arena, size_t size)
+{
+	struct sl_arena_block *b;
+
+	if (arena->head)
+		return;
+	b = xcalloc(1, sizeof(*b) + size);
+	b->size = size;
+	arena->head = b;
+}
+
 char *sl_arena_strdup(struct sl_arena *arena, const char *s)
 {
 	size_t len = strlen(s);
@@ -75,7 +86,9 @@ void sl_arena_grow(struct sl_arena *arena, void **array, size_t *cap,
 
 	if (need <= *cap)
 		return;
-	new_cap = *cap ? *cap * 2 : 4;
+	/* From the first need: a resource of the Kubernetes source holds
+	 * one of its kind, not four. */
+	new_cap = *cap ? *cap * 2 : need;
 	while (new_cap < need)
 		new_cap *= 2;
 	p = sl_arena_alloc(arena, new_cap * elem_size);

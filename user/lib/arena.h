@@ -18,6 +18,9 @@ struct sl_arena {
 /* Zeroed memory; aborts the process on exhaustion, like the rest of the
  * agent's allocations: a node agent that cannot allocate cannot recover. */
 void *sl_arena_alloc(struct sl_arena *arena, size_t size);
+/* Sizes the first block of an empty arena (an estimate of all it will
+ * hold): one allocation instead of a series of doubling blocks. */
+void sl_arena_reserve(struct sl_arena *arena, size_t size);
 char *sl_arena_strdup(struct sl_arena *arena, const char *s);
 /* Grows *array (of *cap elements of elem_size) to hold at least need. */
 void sl_arena_grow(struct sl_arena *arena, void **array, size_t *cap,

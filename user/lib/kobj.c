@@ -61,8 +61,34 @@ static void set_type_meta(struct json_object *obj, const char *api_version, cons
 		json_object_object_add(obj, "kind", json_object_new_string(kind));
 }
 
+static size_t node_count(const yaml_document_t *doc)
+{
+	return (size_t)(doc->nodes.top - doc->nodes.start);
+}
+
+/* What a decoded object takes grows with its document's nodes, at a rate
+ * per kind the caller keeps (bytes per node, in 16ths): the arena gets one
+ * block of that size, and the rate only rises when an object needed more. */
+static size_t reserve_for(const yaml_document_t *doc, unsigned int per_node)
+{
+	size_t n = node_count(doc) * per_node / 16 + 64;
+
+	return n > 65536 ? 65536 : n;
+}
+
+static void learn_rate(const yaml_document_t *doc, const struct sl_arena *arena,
+		       unsigned int *per_node)
+{
+	size_t nodes = node_count(doc);
+	size_t rate = nodes ? arena->used * 16 / nodes + 1 : 0;
+
+	if (rate > *per_node)
+		*per_node = (unsigned int)(rate + rate / 16);
+}
+
 int sl_kobj_decode(struct json_object *obj, const char *api_version, const char *kind,
-		   const char *origin, struct sl_config *cfg, struct sl_err *err)
+		   const char *origin, unsigned int *per_node, struct sl_config *cfg,
+		   struct sl_err *err)
 {
 	yaml_document_t doc;
 	int root, ret;
@@ -77,6 +103,9 @@ int sl_kobj_decode(struct json_object *obj, const char *api_version, const char 
 		yaml_document_delete(&doc);
 		return sl_errf(err, "%s: out of memory", origin);
 	}
+	if (*per_node == 0)
+		*per_node = SL_KOBJ_PER_NODE;
+	sl_arena_reserve(&cfg->arena, reserve_for(&doc, *per_node));
 	{
 		struct sl_yctx ctx = {
 			.doc = &doc,
@@ -89,6 +118,7 @@ int sl_kobj_decode(struct json_object *obj, const char *api_version, const char 
 
 		ret = sl_config_decode(&ctx, yaml_document_get_node(&doc, root), cfg);
 	}
+	learn_rate(&doc, &cfg->arena, per_node);
 	yaml_document_delete(&doc);
 	cfg->n_files = 1;
 	return ret;

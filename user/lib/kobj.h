@@ -17,9 +17,13 @@
 /* Decodes obj into cfg (zeroed by the caller; freed with sl_config_free),
  * which then holds exactly the resources obj defines. api_version and kind
  * are set on obj when it lacks them (items of a list do). `origin` names
- * the object in messages, in place of a file. */
+ * the object in messages, in place of a file. *per_node (0 at first) is
+ * the caller's per-kind estimate of the memory an object takes, learnt
+ * here: thousands of objects are kept, each in an arena of one block. */
+#define SL_KOBJ_PER_NODE (8 * 16)
 int sl_kobj_decode(struct json_object *obj, const char *api_version, const char *kind,
-		   const char *origin, struct sl_config *cfg, struct sl_err *err);
+		   const char *origin, unsigned int *per_node, struct sl_config *cfg,
+		   struct sl_err *err);
 
 /* metadata.namespace ("" when cluster-scoped), metadata.name,
  * metadata.resourceVersion: NULL when absent or not strings. */

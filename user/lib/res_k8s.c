@@ -379,6 +379,11 @@ static int ep_address_item(struct sl_yctx *ctx, yaml_node_t *item, size_t index,
 
 static int ep_addresses(struct sl_yctx *ctx, yaml_node_t *node, void *obj)
 {
+	struct ep_decode *d = obj;
+
+	/* Sized once: the Kubernetes source keeps 100,000s of these. */
+	sl_arena_grow(ctx->arena, (void **)&d->ep.addrs, &d->ep.cap_addrs,
+		      sl_y_seq_len(node), sizeof(*d->ep.addrs));
 	return sl_y_seq(ctx, node, ep_address_item, obj);
 }
 
@@ -488,6 +493,10 @@ static int slice_endpoint_item(struct sl_yctx *ctx, yaml_node_t *item,
 
 static int slice_endpoints(struct sl_yctx *ctx, yaml_node_t *node, void *obj)
 {
+	struct sl_endpoint_slice *slice = obj;
+
+	sl_arena_grow(ctx->arena, (void **)&slice->endpoints, &slice->cap_endpoints,
+		      sl_y_seq_len(node), sizeof(*slice->endpoints));
 	return sl_y_seq(ctx, node, slice_endpoint_item, obj);
 }
 

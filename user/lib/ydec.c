@@ -307,6 +307,13 @@ int sl_y_map(struct sl_yctx *ctx, yaml_node_t *node,
 	return 0;
 }
 
+size_t sl_y_seq_len(yaml_node_t *node)
+{
+	if (!node || node->type != YAML_SEQUENCE_NODE)
+		return 0;
+	return (size_t)(node->data.sequence.items.top - node->data.sequence.items.start);
+}
+
 int sl_y_seq(struct sl_yctx *ctx, yaml_node_t *node,
 	     int (*fn)(struct sl_yctx *ctx, yaml_node_t *item, size_t index,
 		       void *obj),

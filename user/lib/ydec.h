@@ -97,6 +97,9 @@ int sl_y_seq(struct sl_yctx *ctx, yaml_node_t *node,
 		       void *obj),
 	     void *obj);
 
+/* Items of a sequence (0 if not one): lets a decoder size its array once. */
+size_t sl_y_seq_len(yaml_node_t *node);
+
 /* Looks up a key of a mapping without consuming it; NULL if absent. */
 yaml_node_t *sl_y_get(struct sl_yctx *ctx, yaml_node_t *map, const char *key);
 
