@@ -47,7 +47,7 @@ BPFTEST_SRCS := $(wildcard tests/bpf/test_*.c)
 BPFTEST_BINS := $(patsubst tests/bpf/%.c,$(BUILD)/tests/bpf/%,$(BPFTEST_SRCS))
 TOOLS := $(BUILD)/sl-probe $(BUILD)/sl-stream
 
-.PHONY: all asan tests deps test demo bench clean
+.PHONY: all asan tests deps test demo bench bench-control clean
 .SECONDARY:
 
 all: $(BUILD)/sluiced $(BUILD)/sluicectl $(TOOLS)
@@ -71,6 +71,10 @@ demo: deps
 bench: deps
 	$(MAKE) all
 	scripts/bench.sh
+
+bench-control: deps
+	$(MAKE) all
+	scripts/bench_control.sh
 
 clean:
 	rm -rf $(BUILD)

@@ -9,7 +9,8 @@ const [services, endpoints] = process.argv.slice(2, 4).map(Number);
 const firstIps = (process.argv[4] || '').split(' ').filter(Boolean);
 
 export function vip(i) {
-	return `10.${96 + (i >> 16)}.${(i >> 8) & 255}.${i & 255}`;
+	const n = i + 1;	/* not x.x.0.0 */
+	return `10.${96 + (n >> 16)}.${(n >> 8) & 255}.${n & 255}`;
 }
 
 export function endpointIp(n) {

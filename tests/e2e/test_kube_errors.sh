@@ -53,6 +53,8 @@ E2E_AGENT_PID[n1]=$!
 kube_wait_log n1 'list services: HTTP 401: Unauthorized'
 code=$(curl -s -o "$E2E_TMP/readyz" -w '%{http_code}' "http://127.0.0.1:$port/readyz")
 assert_eq "$code" 503 "/readyz while nothing could be listed"
+assert_match "$(cat "$E2E_TMP/readyz")" 'waiting for the Kubernetes API: .* not listed yet' \
+	"/readyz says why"
 assert_eq "$(ctl n1 -o json services | jq length)" 0 "nothing applied"
 agent_stop n1
 

@@ -25,7 +25,8 @@ jq -n --argjson svc "$(k8s_service shop web 10.96.0.10)" \
 		"/apis/discovery.k8s.io/v1/endpointslices": [$slice],
 		"/api/v1/pods": [$pa, $pb, $pc], "/api/v1/nodes": [$node]}}' >"$scenario"
 kube_start "$scenario"
-agent_start n1 kube
+mport=$(free_port)
+agent_start n1 kube --metrics-addr "127.0.0.1:$mport"
 agent_wait_applied n1
 expect_reached n1/c 10.96.0.10 80 a
 assert_eq "$(status_field n1 .locality)" eu-west-1/eu-west-1b "locality from the Node's labels"
@@ -103,6 +104,18 @@ done
 expect_reached n1/c 10.96.0.11 80 a
 expect_reached n1/c 10.96.0.10 80 b
 assert_match "$(status_field n1 .config.warning_messages)" 'Service shop/web' "the refusal is in the status"
+
+log "the source's metrics"
+metrics=$(curl -sf "http://127.0.0.1:$mport/metrics")
+for want in 'sluice_kubernetes_synced 1' 'sluice_kubernetes_refused_objects 1' \
+	'sluice_kubernetes_objects\{resource="services"\} 2' \
+	'sluice_kubernetes_objects\{resource="endpointslices"\} 2' \
+	'sluice_kubernetes_lists_total\{resource="endpointslices"\} 3' \
+	'sluice_kubernetes_watching\{resource="endpointslices"\} 1'; do
+	assert_match "$metrics" "^$want\$" "metric"
+done
+count=$(awk '$1 == "sluice_kubernetes_change_to_maps_seconds_count" { print $2 }' <<<"$metrics")
+[ "${count:-0}" -ge 5 ] || fail "change latencies recorded: ${count:-none}"
 
 log "failed requests are retried with growing delays"
 kube_ctl requests/clear >/dev/null

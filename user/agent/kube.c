@@ -655,10 +655,26 @@ void sl_kube_run(struct sl_kube *k, const struct pollfd *fds, size_t n)
 	}
 }
 
-bool sl_kube_synced(const struct sl_kube *k)
+const struct sl_kube_watch *sl_kube_waiting(const struct sl_kube *k)
 {
 	for (size_t i = 0; i < k->n_watches; i++)
 		if (!k->watches[i].synced)
-			return false;
-	return true;
+			return &k->watches[i];
+	return NULL;
+}
+
+bool sl_kube_synced(const struct sl_kube *k)
+{
+	return !sl_kube_waiting(k);
+}
+
+void sl_kube_latency(struct sl_kube *k, double seconds)
+{
+	size_t i = 0;
+
+	while (i + 1 < SL_KUBE_LATENCY_BUCKETS &&
+	       seconds >= (double)(1u << i) * SL_KUBE_LATENCY_UNIT_S)
+		i++;
+	k->latency[i]++;
+	k->latency_sum_s += seconds;
 }

@@ -28,6 +28,8 @@
 
 #define SL_KUBE_POLLFDS 24
 #define SL_KUBE_RESOURCES 10
+#define SL_KUBE_LATENCY_BUCKETS 20
+#define SL_KUBE_LATENCY_UNIT_S 1e-4
 
 enum sl_kube_phase {
 	SL_KUBE_LISTING,
@@ -84,6 +86,10 @@ struct sl_kube {
 	bool scan_pods;			/* a pod of this node changed */
 	bool has_locality;		/* the Node's topology labels */
 	struct sl_locality locality;
+	/* From a change's arrival to its apply's last map write: log2
+	 * buckets of 100 us (bucket i: below 2^i * 100 us). */
+	uint64_t latency[SL_KUBE_LATENCY_BUCKETS];
+	double latency_sum_s;
 };
 
 /* kubeconfig NULL: in-cluster. node_name NULL: no locality, no local pods. */
@@ -98,6 +104,10 @@ int sl_kube_timeout(struct sl_kube *k, int timeout);
 void sl_kube_run(struct sl_kube *k, const struct pollfd *fds, size_t n);
 /* Every resource listed once (absent ones count as listed, empty). */
 bool sl_kube_synced(const struct sl_kube *k);
+/* The first resource not listed yet, for /readyz; NULL when synced. */
+const struct sl_kube_watch *sl_kube_waiting(const struct sl_kube *k);
+/* Records how long an apply took to reach the maps since its change came. */
+void sl_kube_latency(struct sl_kube *k, double seconds);
 
 /* kube_events.c: one object of a list or watch event into the store. */
 void sl_kube_object(struct sl_kube *k, struct sl_kube_watch *w, const char *type,

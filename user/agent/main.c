@@ -428,6 +428,14 @@ static int signal_fd(void)
 	return signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
 }
 
+static int64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
 static int64_t now_ms(void)
 {
 	struct timespec ts;
@@ -481,9 +489,14 @@ static void kube_step(struct agent *ag, const struct pollfd *fds, size_t n, bool
 	first = !ag->applier.have_applied;
 	if (!ag->applier.locality_fixed)
 		sl_applier_set_locality(&ag->applier, k->has_locality ? &k->locality : NULL);
-	ag->applier.changed_at_ns = k->changed_at_ns;
+	uint64_t applied = ag->applier.n_applied;
+	int64_t at = k->changed_at_ns;
+
+	ag->applier.changed_at_ns = at;
 	k->changed = false;
 	sl_applier_run(&ag->applier, *force || first);
+	if (ag->applier.n_applied > applied && at)
+		sl_kube_latency(k, (double)(mono_ns() - at) / 1e9);
 	scan_pods(&ag->netns);	/* bandwidth policers follow at once */
 	*force = false;
 	/* The lists' pages and the first build were transient: give the
@@ -607,8 +620,11 @@ static int start(struct agent *ag, struct sl_loader *loader, const struct option
 	}
 	/* Requests waiting since the listener was bound are answered by the
 	 * loop, from here on. */
-	return sl_metrics_init(&ag->metrics, &ag->applier, &loader->maps, o->bpffs,
-			       loader->cgroup_id, err);
+	if (sl_metrics_init(&ag->metrics, &ag->applier, &loader->maps, o->bpffs,
+			    loader->cgroup_id, err) < 0)
+		return -1;
+	ag->metrics.kube = ag->kube_on ? &ag->kube : NULL;
+	return 0;
 }
 
 static void stop(struct agent *ag)

@@ -100,6 +100,8 @@ bool sl_metrics_ready(struct sl_metrics *m, char *why, size_t len)
 	struct sl_status st;
 	struct sl_err err;
 
+	if (!sl_metrics_kube_ready(m, why, len))
+		return false;
 	if (!m->applier->have_applied) {
 		if (sl_status_read(m->maps, &st, &err) < 0)
 			snprintf(why, len, "no configuration applied yet (%s)", err.msg);
@@ -420,6 +422,7 @@ void sl_metrics_render(struct sl_metrics *m, struct sl_prom *p)
 	sl_metrics_policies(m, p);
 	sl_metrics_same_node(m, p);
 	sl_metrics_bandwidth(m, p);
+	sl_metrics_kube(m, p);
 	sl_metrics_traffic(m, p);
 	sl_metrics_maps(m, p);
 }

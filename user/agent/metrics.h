@@ -31,8 +31,11 @@ struct sl_map_fill {
 	bool ok;
 };
 
+struct sl_kube;
+
 struct sl_metrics {
 	const struct sl_applier *applier;
+	const struct sl_kube *kube;	/* the Kubernetes source, NULL: files */
 	struct sl_maps *maps;
 	const char *bpffs;
 	uint64_t cgroup_id;	/* where the cgroup hooks must be attached */
@@ -55,6 +58,10 @@ void sl_metrics_maps(struct sl_metrics *m, struct sl_prom *p);
 void sl_metrics_policies(struct sl_metrics *m, struct sl_prom *p);
 void sl_metrics_same_node(struct sl_metrics *m, struct sl_prom *p);
 void sl_metrics_bandwidth(struct sl_metrics *m, struct sl_prom *p);
+/* The Kubernetes source's state (metrics_kube.c); nothing with files. */
+void sl_metrics_kube(struct sl_metrics *m, struct sl_prom *p);
+/* false, with why, while the Kubernetes source has not listed everything. */
+bool sl_metrics_kube_ready(const struct sl_metrics *m, char *why, size_t len);
 
 /* Istio's TCP metrics and Sluice's connection histograms from
  * sluice_traffic, and the event counters (metrics_traffic.c). */

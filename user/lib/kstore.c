@@ -43,6 +43,12 @@ static size_t bucket_of(const struct sl_kstore *s, unsigned int kind, const char
 	return (XXH3_64bits_withSeed(key, strlen(key), kind)) & (s->n_buckets - 1);
 }
 
+static void count(struct sl_kstore *s, unsigned int kind, int delta)
+{
+	if (kind < SL_KSTORE_KINDS)
+		s->n_by_kind[kind] += (size_t)delta;
+}
+
 static void obj_free(struct sl_kstore_obj *o)
 {
 	sl_config_free(&o->cfg);
@@ -116,6 +122,7 @@ static struct sl_kstore_obj *get_or_add(struct sl_kstore *s, unsigned int kind, 
 	o->next = s->buckets[b];
 	s->buckets[b] = o;
 	s->n_objects++;
+	count(s, kind, 1);
 	return o;
 }
 
@@ -168,6 +175,7 @@ bool sl_kstore_remove(struct sl_kstore *s, unsigned int kind, const char *key)
 		*p = o->next;
 		if (o->error)
 			s->n_refused--;
+		count(s, kind, -1);
 		obj_free(o);
 		s->n_objects--;
 		s->generation++;
@@ -201,6 +209,7 @@ size_t sl_kstore_sweep(struct sl_kstore *s, unsigned int kind)
 			*p = o->next;
 			if (o->error)
 				s->n_refused--;
+			count(s, kind, -1);
 			obj_free(o);
 			s->n_objects--;
 			removed++;

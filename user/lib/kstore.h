@@ -30,10 +30,13 @@ struct sl_kstore_obj {
 	bool seen;			/* in the list being taken (relist) */
 };
 
+#define SL_KSTORE_KINDS 16
+
 struct sl_kstore {
 	struct sl_kstore_obj **buckets;
 	size_t n_buckets;
 	size_t n_objects;
+	size_t n_by_kind[SL_KSTORE_KINDS];	/* kinds >= SL_KSTORE_KINDS not counted */
 	size_t n_refused;		/* objects whose newest version is refused */
 	uint64_t generation;		/* bumped by every change */
 };
