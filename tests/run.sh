@@ -50,7 +50,8 @@ echo "== schema"
 # Every manifest and example valid, and every deliberately broken one in
 # tests/schema/bad refused (so the validation cannot pass by checking
 # nothing). Packages: scripts/deps.sh (npm ci).
-run schema/manifests node "$ROOT/tests/schema/validate.mjs" "$ROOT/deploy" "$ROOT/examples"
+run schema/manifests node "$ROOT/tests/schema/validate.mjs" "$ROOT/deploy" "$ROOT/examples" \
+	"$ROOT/tests/e2e/fixtures"
 run schema/self-check node "$ROOT/tests/schema/validate.mjs" --expect-fail "$ROOT/tests/schema/bad"
 echo "== unit"
 for t in "$BUILD"/tests/unit/test_*; do

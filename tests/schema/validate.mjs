@@ -48,7 +48,7 @@ function yamlFiles(p) {
 		.flatMap((e) => {
 			const q = path.join(p, e.name);
 			if (e.isDirectory()) return yamlFiles(q);
-			return /\.ya?ml$/.test(e.name) ? [q] : [];
+			return /\.(ya?ml|json)$/.test(e.name) ? [q] : [];
 		});
 }
 
@@ -140,10 +140,30 @@ async function checkObject(o) {
 }
 
 // [{where, kind, errors}] for one file.
+// A scenario of the replay API server (tests/tools/kube-replay.mjs):
+// {"objects": {COLLECTION: [object, ...]}}, objects as the API server
+// returns them, each checked against its kind's schema.
+async function checkScenario(rel, text) {
+	const results = [];
+	let scenario;
+	try {
+		scenario = JSON.parse(text);
+	} catch (e) {
+		return [{ where: `${rel}:0`, kind: "-", errors: [e.message] }];
+	}
+	for (const [coll, objects] of Object.entries(scenario.objects ?? {}))
+		for (const [i, o] of objects.entries())
+			results.push({ where: `${rel}:${coll}[${i}]`, kind: o.kind ?? "-",
+				       errors: await checkObject(o) });
+	return results;
+}
+
 async function checkFile(file) {
 	const rel = shown(file);
 	const text = fs.readFileSync(file, "utf8");
 	const results = [];
+	if (file.endsWith(".json"))
+		return checkScenario(rel, text);
 	const docs = YAML.parseAllDocuments(text, { prettyErrors: true });
 	if (path.basename(file) === "kustomization.yaml")
 		return checkKustomization(rel, file, docs);
