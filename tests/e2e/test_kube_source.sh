@@ -42,18 +42,34 @@ assert_eq "$(kube_requests | jq '[.[] | select(.auth | not)] | length')" 0 \
 	"every request carried the token"
 
 log "a watched change reaches the maps"
-kube_apply $KUBE_SLICES "$(k8s_slice shop web-abcde web "$TB_POD_a_IP4 $TB_POD_b_IP4")"
+slice_rv=$(kube_ctl apply "path=$KUBE_SLICES" \
+	"$(k8s_slice shop web-abcde web "$TB_POD_a_IP4 $TB_POD_b_IP4")" | jq -r .resourceVersion)
 agent_wait_applied n1 2
 out=$(dial n1/c --count 40 --timeout-ms 2000 10.96.0.10 80)
 [ "$(tally "$out" reply a)" -gt 0 ] && [ "$(tally "$out" reply b)" -gt 0 ] ||
 	fail "both endpoints should serve: $out"
 
+log "a change of nothing Sluice reads applies nothing"
+pod_events() { curl -sf "http://127.0.0.1:$mport/metrics" |
+	awk '$1 == "sluice_kubernetes_watch_events_total{resource=\"pods\"}" { print $2 }'; }
+gen=$(generation n1)
+before=$(pod_events)
+kube_apply $KUBE_PODS "$(k8s_pod shop a n1 "$TB_POD_a_IP4" '{"app":"web"}' |
+	jq -c '.status.conditions += [{type: "ContainersReady", status: "True"}]')"
+for _ in $(seq 100); do
+	[ "$(pod_events)" -gt "$before" ] && break
+	sleep 0.05
+done
+[ "$(pod_events)" -gt "$before" ] || fail "the pod's change did not arrive"
+sleep 0.2
+assert_eq "$(generation n1)" "$gen" "a status change re-applied the configuration"
+
 log "a dropped watch resumes from its resourceVersion"
-rv=$(kube_rv)
+rv=$slice_rv	# the last the slices' watch saw (the pod's change was another's)
 kube_ctl requests/clear >/dev/null
 kube_ctl drop "path=$KUBE_SLICES" >/dev/null
 kube_apply $KUBE_SLICES "$(k8s_slice shop web-abcde web "$TB_POD_b_IP4")"
-agent_wait_applied n1 3
+agent_wait_applied n1 $((gen + 1))
 expect_reached n1/c 10.96.0.10 80 b
 reqs=$(kube_requests)
 assert_eq "$(jq --arg p $KUBE_SLICES '[.[] | select(.path == $p and .query.watch == null)] | length' <<<"$reqs")" 0 \

@@ -56,6 +56,57 @@ static void test_api_object_decoded(void **state)
 	sl_config_free(&cfg);
 }
 
+/* service_json with `from` replaced by `to` (once). */
+static char *edited(const char *from, const char *to)
+{
+	const char *at = strstr(service_json, from);
+	char *p;
+
+	assert_non_null(at);
+	if (asprintf(&p, "%.*s%s%s", (int)(at - service_json), service_json, to,
+		     at + strlen(from)) < 0)
+		abort();
+	return p;
+}
+
+static uint64_t digest_json(const char *json)
+{
+	struct sl_config cfg;
+	struct sl_err err;
+	uint64_t d;
+
+	if (decode(json, "v1", "Service", &cfg, &err) < 0)
+		fail_msg("%s", err.msg);
+	d = cfg.digest;
+	sl_config_free(&cfg);
+	return d;
+}
+
+/* What the decoders read is the object's digest; the rest is not. */
+static void test_api_object_content_digest(void **state)
+{
+	const struct { const char *from, *to; bool same; } cases[] = {
+		{ "\"48397\"", "\"50000\"", true },			/* resourceVersion */
+		{ "\"loadBalancer\":{}", "\"loadBalancer\":{\"ingress\":[{\"ip\":\"192.0.2.1\"}]}",
+		  true },						/* status */
+		{ "\"manager\":\"kubectl\"", "\"manager\":\"helm\"", true },	/* managedFields */
+		{ "\"port\":80", "\"port\":81", false },
+		{ "{\"app\":\"web\"}", "{\"app\":\"web\",\"tier\":\"1\"}", false },	/* labels */
+		{ "\"sessionAffinity\":\"None\"", "\"sessionAffinity\":\"ClientIP\"", false },
+	};
+	uint64_t base = digest_json(service_json);
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char *json = edited(cases[i].from, cases[i].to);
+
+		if ((digest_json(json) == base) != cases[i].same)
+			fail_msg("%s -> %s: digest %s", cases[i].from, cases[i].to,
+				 cases[i].same ? "changed" : "unchanged");
+		free(json);
+	}
+}
+
 static void test_api_object_refused_by_field(void **state)
 {
 	const char *bad = "{\"metadata\":{\"name\":\"web\",\"namespace\":\"shop\"},"
@@ -120,7 +171,12 @@ static void test_store_digest_is_the_objects(void **state)
 	put(&b, 0, "shop/two", "6", two);	/* another order, another run */
 	put(&b, 0, "shop/one", "5", one);
 	assert_int_equal(digest_of(&a, 2), digest_of(&b, 2));
-	put(&b, 0, "shop/one", "7", one);	/* a new version */
+	/* A new version that changes nothing Sluice reads: the same. */
+	put(&b, 0, "shop/one", "7", one);
+	assert_int_equal(digest_of(&a, 2), digest_of(&b, 2));
+	free(one);
+	one = service_named("one", "10.96.0.3");	/* one that does */
+	put(&b, 0, "shop/one", "8", one);
 	assert_int_not_equal(digest_of(&a, 2), digest_of(&b, 2));
 	assert_int_equal(a.n_by_kind[0], 2);
 	sl_kstore_free(&a);
@@ -274,6 +330,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_api_object_decoded),
+		cmocka_unit_test(test_api_object_content_digest),
 		cmocka_unit_test(test_api_object_refused_by_field),
 		cmocka_unit_test(test_store_digest_is_the_objects),
 		cmocka_unit_test(test_store_relist_sweeps_and_refusal_keeps),

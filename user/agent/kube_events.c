@@ -88,7 +88,9 @@ static void decode(struct sl_kube *k, struct sl_kube_watch *w, const char *key,
 	const char *rv = sl_kobj_meta(obj, "resourceVersion");
 	struct sl_config cfg = { 0 };
 	char origin[768], api[128];
+	struct sl_kstore_obj *kept;
 	struct sl_err err;
+	bool same;
 
 	snprintf(api, sizeof(api), "%s%s%s", w->res->group, w->res->group[0] ? "/" : "",
 		 w->res->versions[w->version]);
@@ -98,11 +100,18 @@ static void decode(struct sl_kube *k, struct sl_kube_watch *w, const char *key,
 		sl_config_free(&cfg);
 		sl_error("kubernetes: refused, the version before stays in force: %s", err.msg);
 		sl_kstore_refuse(&k->store, w->index, key, rv, err.msg);
+		mark_changed(k);	/* the refusal is reported with the next apply */
 		return;
 	}
 	for (size_t i = 0; i < cfg.warnings.n; i++)
 		sl_warn("kubernetes: %s", cfg.warnings.msgs[i]);
+	kept = sl_kstore_get(&k->store, w->index, key);
+	/* A change of nothing Sluice reads (a Pod's container statuses, an
+	 * annotation of someone else's) is kept, not applied. */
+	same = kept && !kept->error && kept->cfg.digest == cfg.digest;
 	sl_kstore_put(&k->store, w->index, key, rv, &cfg);
+	if (!same)
+		mark_changed(k);
 }
 
 /* A list after a 410 or a restart of the watch repeats objects kept:
@@ -150,5 +159,4 @@ void sl_kube_object(struct sl_kube *k, struct sl_kube_watch *w, const char *type
 	if (same_version(k, w, key, obj))
 		return;
 	decode(k, w, key, obj);
-	mark_changed(k);
 }

@@ -1,5 +1,7 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+#include <stdlib.h>
 #include <string.h>
+#include <xxhash.h>
 
 #include "kobj.h"
 
@@ -90,6 +92,7 @@ int sl_kobj_decode(struct json_object *obj, const char *api_version, const char 
 		   const char *origin, unsigned int *per_node, struct sl_config *cfg,
 		   struct sl_err *err)
 {
+	XXH3_state_t *content;
 	yaml_document_t doc;
 	int root, ret;
 
@@ -106,6 +109,10 @@ int sl_kobj_decode(struct json_object *obj, const char *api_version, const char 
 	if (*per_node == 0)
 		*per_node = SL_KOBJ_PER_NODE;
 	sl_arena_reserve(&cfg->arena, reserve_for(&doc, *per_node));
+	content = XXH3_createState();
+	if (!content)
+		abort();
+	XXH3_64bits_reset(content);
 	{
 		struct sl_yctx ctx = {
 			.doc = &doc,
@@ -114,12 +121,15 @@ int sl_kobj_decode(struct json_object *obj, const char *api_version, const char 
 			.arena = &cfg->arena,
 			.warnings = &cfg->warnings,
 			.api_object = true,
+			.content = content,
 		};
 
 		ret = sl_config_decode(&ctx, yaml_document_get_node(&doc, root), cfg);
 	}
 	learn_rate(&doc, &cfg->arena, per_node);
 	yaml_document_delete(&doc);
+	cfg->digest = XXH3_64bits_digest(content);
+	XXH3_freeState(content);
 	cfg->n_files = 1;
 	return ret;
 }

@@ -15,7 +15,9 @@
 #include "err.h"
 
 /* Decodes obj into cfg (zeroed by the caller; freed with sl_config_free),
- * which then holds exactly the resources obj defines. api_version and kind
+ * which then holds exactly the resources obj defines, and cfg->digest the
+ * hash of every field the decoders read (a change elsewhere, a Pod's
+ * container statuses, leaves it as it was). api_version and kind
  * are set on obj when it lacks them (items of a list do). `origin` names
  * the object in messages, in place of a file. *per_node (0 at first) is
  * the caller's per-kind estimate of the memory an object takes, learnt

@@ -244,12 +244,16 @@ static void append(struct sl_arena *arena, void **dst, size_t *n_dst, size_t *ca
 	       &(out)->cap_##field, (in)->field, (in)->n_##field, sizeof(*(out)->field))
 
 /* The digest of a configuration is that of its objects' identities and
- * versions, in any order: the same objects give the same digest after a
- * restart, so an unchanged cluster keeps its generation. */
+ * contents (what the decoders read, kobj.h), in any order: the same
+ * objects give the same digest after a restart, so an unchanged cluster
+ * keeps its generation. A refused version counts by its resourceVersion. */
 static uint64_t object_digest(const struct sl_kstore_obj *o)
 {
-	return XXH3_64bits_withSeed(o->key, strlen(o->key), o->kind) ^
-	       XXH3_64bits(o->rv ? o->rv : "", o->rv ? strlen(o->rv) : 0);
+	uint64_t d = XXH3_64bits_withSeed(o->key, strlen(o->key), o->kind) ^ o->cfg.digest;
+
+	if (o->error)
+		d ^= XXH3_64bits(o->rv ? o->rv : "", o->rv ? strlen(o->rv) : 0);
+	return d;
 }
 
 static void add_object(struct sl_kstore_obj *o, void *arg)

@@ -6,7 +6,17 @@
 #include <string.h>
 #include <strings.h>
 
+#include <xxhash.h>
+
 #include "ydec.h"
+
+static void content_add(struct sl_yctx *ctx, const char *value)
+{
+	if (!ctx->content)
+		return;
+	XXH3_64bits_update(ctx->content, ctx->path, ctx->path_len + 1);
+	XXH3_64bits_update(ctx->content, value, strlen(value) + 1);
+}
 
 yaml_node_t *sl_y_node(struct sl_yctx *ctx, int id)
 {
@@ -142,6 +152,7 @@ const char *sl_y_scalar(struct sl_yctx *ctx, yaml_node_t *node)
 			  node_type_name(node));
 		return NULL;
 	}
+	content_add(ctx, (const char *)node->data.scalar.value);
 	return (const char *)node->data.scalar.value;
 }
 
@@ -299,6 +310,8 @@ int sl_y_map(struct sl_yctx *ctx, yaml_node_t *node,
 				ret = 0;
 			else if (f->kind == SL_YF_DECODE && !sl_y_is_null(value))
 				ret = f->decode(ctx, value, obj);
+			if (f && f->kind == SL_YF_DECODE)
+				content_add(ctx, "");	/* given, even if null */
 		}
 		sl_y_pop(ctx, mark);
 		if (ret < 0)

@@ -40,6 +40,10 @@ struct sl_yctx {
 	 * the server validated it, so a field this build does not know (a
 	 * newer Kubernetes) is skipped, not refused. */
 	bool api_object;
+	/* When set (an XXH3_state_t), every value a decoder reads and every
+	 * field it decodes, with its path, is hashed into it: the digest of
+	 * what the object means to Sluice, blind to the fields it skips. */
+	void *content;
 };
 
 /* How a known field is treated by sl_y_map(). */
