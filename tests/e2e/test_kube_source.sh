@@ -130,13 +130,15 @@ expect_reached n1/c 10.96.0.11 80 a
 expect_reached n1/c 10.96.0.10 80 b
 assert_match "$(status_field n1 .config.warning_messages)" 'Service shop/web' "the refusal is in the status"
 
-log "the source's metrics"
+log "the source's metrics (pods a and b run servers, c nothing right now)"
 metrics=$(curl -sf "http://127.0.0.1:$mport/metrics")
 for want in 'sluice_kubernetes_synced 1' 'sluice_kubernetes_refused_objects 1' \
 	'sluice_kubernetes_objects\{resource="services"\} 3' \
 	'sluice_kubernetes_objects\{resource="endpointslices"\} 3' \
 	'sluice_kubernetes_lists_total\{resource="endpointslices"\} 3' \
-	'sluice_kubernetes_watching\{resource="endpointslices"\} 1'; do
+	'sluice_kubernetes_watching\{resource="endpointslices"\} 1' \
+	'sluice_kubernetes_node_pods\{state="meshed"\} 2' \
+	'sluice_kubernetes_node_pods\{state="not_found"\} 1'; do
 	assert_match "$metrics" "^$want\$" "metric"
 done
 count=$(awk '$1 == "sluice_kubernetes_change_to_maps_seconds_count" { print $2 }' <<<"$metrics")

@@ -86,6 +86,9 @@ struct sl_kube {
 	bool scan_pods;			/* a pod of this node changed */
 	bool has_locality;		/* the Node's topology labels */
 	struct sl_locality locality;
+	/* Pods the API places on this node (running, with an address, not
+	 * hostNetwork): found in a pod network namespace, or not. */
+	size_t node_pods_meshed, node_pods_missing;
 	/* From a change's arrival to its apply's last map write: log2
 	 * buckets of 100 us (bucket i: below 2^i * 100 us). */
 	uint64_t latency[SL_KUBE_LATENCY_BUCKETS];
@@ -108,6 +111,12 @@ bool sl_kube_synced(const struct sl_kube *k);
 const struct sl_kube_watch *sl_kube_waiting(const struct sl_kube *k);
 /* Records how long an apply took to reach the maps since its change came. */
 void sl_kube_latency(struct sl_kube *k, double seconds);
+
+struct sl_netns_watch;
+/* kube_pods.c: checks the pods the API places on this node against the
+ * pod network namespaces found; a pod not found for 30 s is warned about
+ * once (a wrong --cgroup, or a pod outside it). */
+void sl_kube_check_pods(struct sl_kube *k, const struct sl_netns_watch *n);
 
 /* kube_events.c: one object of a list or watch event into the store. */
 void sl_kube_object(struct sl_kube *k, struct sl_kube_watch *w, const char *type,

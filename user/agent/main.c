@@ -544,6 +544,8 @@ static int run_loop(struct agent *ag)
 			kube_step(ag, &fds[5 + n_flows], n_kube, &force);
 		if (sl_netns_drain(&ag->netns) || now_ms() >= scan_due) {
 			scan_pods(&ag->netns);
+			if (ag->kube_on)
+				sl_kube_check_pods(&ag->kube, &ag->netns);
 			/* Connection timeouts are judged on the same beat. */
 			if (sl_reset_needs_sweep(&ag->applier.state))
 				sl_reset_sweep(&ag->reset);

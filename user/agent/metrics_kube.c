@@ -92,6 +92,16 @@ void sl_metrics_kube(struct sl_metrics *m, struct sl_prom *p)
 	sl_prom_family(p, "sluice_kubernetes_synced", "gauge",
 		       "1 once every resource was listed (nothing is applied before).");
 	sl_prom_u64(p, "sluice_kubernetes_synced", NULL, sl_kube_synced(k));
+	if (k->node_name) {
+		sl_prom_family(p, "sluice_kubernetes_node_pods", "gauge",
+			       "Pods the API places on this node (running, with an address, "
+			       "not hostNetwork), by whether their network namespace was found "
+			       "(a process of theirs in the --cgroup subtree).");
+		sl_prom_u64(p, "sluice_kubernetes_node_pods", "state=\"meshed\"",
+			    k->node_pods_meshed);
+		sl_prom_u64(p, "sluice_kubernetes_node_pods", "state=\"not_found\"",
+			    k->node_pods_missing);
+	}
 	sl_prom_family(p, "sluice_kubernetes_refused_objects", "gauge",
 		       "Objects whose newest version the agent refuses (the version "
 		       "before stays in force); the log and sluicectl status say why.");

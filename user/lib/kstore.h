@@ -28,6 +28,10 @@ struct sl_kstore_obj {
 	struct sl_config cfg;		/* the last version decoded without error */
 	char *error;			/* why the newest version was refused, or NULL */
 	bool seen;			/* in the list being taken (relist) */
+	/* The agent's bookkeeping of a pod of its node not found running
+	 * there (kube_pods.c): since when, and whether it was said. */
+	int64_t missing_since_ms;
+	bool missing_reported;
 };
 
 #define SL_KSTORE_KINDS 16
