@@ -19,12 +19,23 @@ struct sl_arena_block {
 	max_align_t data[];
 };
 
-static void *xcalloc(size_t n, size_t size)
+void *sl_xcalloc(size_t n, size_t size)
 {
 	void *p = calloc(n, size);
 
 	if (!p) {
 		fprintf(stderr, "out of memory allocating %zu bytes\n", n * size);
+		abort();
+	}
+	return p;
+}
+
+char *sl_xstrdup(const char *s)
+{
+	char *p = strdup(s ? s : "");
+
+	if (!p) {
+		fprintf(stderr, "out of memory\n");
 		abort();
 	}
 	return p;
@@ -47,7 +58,7 @@ void *sl_arena_alloc(struct sl_arena *arena, size_t size)
 		if (cap < rounded)
 			cap = rounded;
 
-		b = xcalloc(1, sizeof(*b) + cap);
+		b = sl_xcalloc(1, sizeof(*b) + cap);
 		b->size = cap;
 		b->next = arena->head;
 		arena->head = b;
@@ -64,7 +75,7 @@ void sl_arena_reserve(struct sl_arena *arena, size_t size)
 
 	if (arena->head)
 		return;
-	b = xcalloc(1, sizeof(*b) + size);
+	b = sl_xcalloc(1, sizeof(*b) + size);
 	b->size = size;
 	arena->head = b;
 }

@@ -27,4 +27,9 @@ void sl_arena_grow(struct sl_arena *arena, void **array, size_t *cap,
 		   size_t need, size_t elem_size);
 void sl_arena_free(struct sl_arena *arena);
 
+/* Outside arenas, with the same policy: abort on exhaustion. NULL is
+ * duplicated as "". */
+void *sl_xcalloc(size_t n, size_t size);
+char *sl_xstrdup(const char *s);
+
 #endif

@@ -4,29 +4,11 @@
 #include <string.h>
 #include <xxhash.h>
 
+#include "arena.h"
 #include "kstore.h"
 
 #define INITIAL_BUCKETS 1024
 
-static void *xcalloc(size_t n, size_t size)
-{
-	void *p = calloc(n, size);
-
-	if (!p) {
-		fprintf(stderr, "out of memory allocating %zu bytes\n", n * size);
-		abort();
-	}
-	return p;
-}
-
-static char *xstrdup(const char *s)
-{
-	char *p = strdup(s ? s : "");
-
-	if (!p)
-		abort();
-	return p;
-}
 
 int sl_kstore_init(struct sl_kstore *s, struct sl_err *err)
 {
@@ -76,7 +58,7 @@ void sl_kstore_free(struct sl_kstore *s)
 static void grow(struct sl_kstore *s)
 {
 	size_t n = s->n_buckets * 2;
-	struct sl_kstore_obj **nb = xcalloc(n, sizeof(*nb));
+	struct sl_kstore_obj **nb = sl_xcalloc(n, sizeof(*nb));
 	struct sl_kstore_obj **old = s->buckets;
 	size_t old_n = s->n_buckets;
 
@@ -115,9 +97,9 @@ static struct sl_kstore_obj *get_or_add(struct sl_kstore *s, unsigned int kind, 
 		return o;
 	if (s->n_objects >= s->n_buckets)
 		grow(s);
-	o = xcalloc(1, sizeof(*o));
+	o = sl_xcalloc(1, sizeof(*o));
 	o->kind = kind;
-	o->key = xstrdup(key);
+	o->key = sl_xstrdup(key);
 	b = bucket_of(s, kind, key);
 	o->next = s->buckets[b];
 	s->buckets[b] = o;
@@ -129,7 +111,7 @@ static struct sl_kstore_obj *get_or_add(struct sl_kstore *s, unsigned int kind, 
 static void set_str(char **field, const char *v)
 {
 	free(*field);
-	*field = v ? xstrdup(v) : NULL;
+	*field = v ? sl_xstrdup(v) : NULL;
 }
 
 struct sl_kstore_obj *sl_kstore_put(struct sl_kstore *s, unsigned int kind, const char *key,
@@ -163,6 +145,19 @@ void sl_kstore_refuse(struct sl_kstore *s, unsigned int kind, const char *key,
 	s->generation++;
 }
 
+/* Takes *p out of its chain and frees it. */
+static void unlink_obj(struct sl_kstore *s, struct sl_kstore_obj **p)
+{
+	struct sl_kstore_obj *o = *p;
+
+	*p = o->next;
+	if (o->error)
+		s->n_refused--;
+	count(s, o->kind, -1);
+	obj_free(o);
+	s->n_objects--;
+}
+
 bool sl_kstore_remove(struct sl_kstore *s, unsigned int kind, const char *key)
 {
 	struct sl_kstore_obj **p = &s->buckets[bucket_of(s, kind, key)];
@@ -172,12 +167,7 @@ bool sl_kstore_remove(struct sl_kstore *s, unsigned int kind, const char *key)
 
 		if (o->kind != kind || strcmp(o->key, key))
 			continue;
-		*p = o->next;
-		if (o->error)
-			s->n_refused--;
-		count(s, kind, -1);
-		obj_free(o);
-		s->n_objects--;
+		unlink_obj(s, p);
 		s->generation++;
 		return true;
 	}
@@ -206,12 +196,7 @@ size_t sl_kstore_sweep(struct sl_kstore *s, unsigned int kind)
 				p = &o->next;
 				continue;
 			}
-			*p = o->next;
-			if (o->error)
-				s->n_refused--;
-			count(s, kind, -1);
-			obj_free(o);
-			s->n_objects--;
+			unlink_obj(s, p);
 			removed++;
 		}
 	}

@@ -5,19 +5,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "arena.h"
 #include "kubeconfig.h"
 #include "ydec.h"
 
 #define MAX_FILE (1u << 20)
-
-static char *xstrdup(const char *s)
-{
-	char *p = strdup(s);
-
-	if (!p)
-		abort();
-	return p;
-}
 
 static int read_all(const char *path, struct sl_kube_blob *b, struct sl_err *err)
 {
@@ -124,7 +116,7 @@ static char *resolve(const char *kubeconfig, const char *file)
 	char *p;
 
 	if (file[0] == '/' || !slash)
-		return xstrdup(file);
+		return sl_xstrdup(file);
 	if (asprintf(&p, "%.*s/%s", (int)(slash - kubeconfig), kubeconfig, file) < 0)
 		abort();
 	return p;
@@ -149,7 +141,7 @@ static int take_cluster(struct sl_yctx *ctx, yaml_node_t *c, const char *path,
 
 	if (!v)
 		return sl_y_fail(ctx, c, "the cluster has no server");
-	kc->server = xstrdup(v);
+	kc->server = sl_xstrdup(v);
 	if (kc->server[0] && kc->server[strlen(kc->server) - 1] == '/')
 		kc->server[strlen(kc->server) - 1] = '\0';
 	if ((v = str_at(ctx, c, "certificate-authority")))
@@ -170,7 +162,7 @@ static int take_user(struct sl_yctx *ctx, yaml_node_t *u, const char *path,
 		return sl_y_fail(ctx, u, "exec and auth-provider credential plugins are not "
 				 "supported; use a token, tokenFile or client certificate");
 	if ((v = str_at(ctx, u, "token")))
-		kc->token = xstrdup(v);
+		kc->token = sl_xstrdup(v);
 	if ((v = str_at(ctx, u, "tokenFile")))
 		kc->token_file = resolve(path, v);
 	if ((v = str_at(ctx, u, "client-certificate")))
@@ -263,7 +255,7 @@ int sl_kubeconfig_load(const char *path, const char *sa_dir, struct sl_kubeconfi
 	int ret;
 
 	memset(kc, 0, sizeof(*kc));
-	kc->origin = xstrdup(path ? path : "in-cluster");
+	kc->origin = sl_xstrdup(path ? path : "in-cluster");
 	ret = path ? load_file(path, kc, err) : in_cluster(sa_dir ? sa_dir : SL_SA_DIR, kc, err);
 	/* A token file that cannot be read fails the start, not each request. */
 	if (ret == 0 && kc->token_file) {
@@ -300,7 +292,7 @@ char *sl_kubeconfig_token(const struct sl_kubeconfig *kc, struct sl_err *err)
 	size_t n;
 
 	if (!kc->token_file)
-		return kc->token ? xstrdup(kc->token) : NULL;
+		return kc->token ? sl_xstrdup(kc->token) : NULL;
 	if (read_all(kc->token_file, &b, err) < 0)
 		return NULL;
 	n = b.len;
