@@ -202,7 +202,9 @@ int sl_authz_state_load(struct sl_authz_state *st, struct sl_maps *maps,
 	sl_id_mark(&st->identities.pool, 0);
 	if (walk_keys(maps->policy_info, sizeof(__u32), adopt_policy, &st->policies, err) < 0 ||
 	    walk_keys(maps->identity_info, sizeof(__u32), adopt_identity,
-		      &st->identities, err) < 0)
+		      &st->identities, err) < 0 ||
+	    sl_map_max_entries(maps->workload_info, &st->max_wl, err) < 0 ||
+	    sl_wl_load(maps->workload_info, &st->wl, err) < 0)
 		return -1;
 	/* A bank not in force is what an agent stopped mid-update left. */
 	if (st->in_force)
@@ -215,8 +217,10 @@ void sl_authz_state_free(struct sl_authz_state *st)
 	ids_free(&st->policies);
 	ids_free(&st->identities);
 	free(st->policy_id);
+	free(st->policy_fresh);
 	free(st->identity_id);
-	free(st->live_wl);
+	sl_wl_set_free(&st->wl);
+	sl_wl_want_free(&st->wl_want);
 	memset(st, 0, sizeof(*st));
 }
 
@@ -242,12 +246,12 @@ static void to_verdict(const struct sl_authz_state *st, const struct sl_authz_de
 	v->audit_rule = d->audit_rule;
 }
 
-static int write_info(struct sl_authz_state *st, const struct sl_authz *a,
+/* Ids for the prepared state's policies and identities, in memory only:
+ * the maps are written after every capacity check passed. */
+static int assign_ids(struct sl_authz_state *st, const struct sl_authz *a,
 		      struct sl_err *err)
 {
-	struct sl_policy_stats zero_stats = { 0 };
 	char name[SL_NAMESPACE_LEN + SL_SA_LEN + 2];
-	bool fresh;
 
 	for (size_t i = 0; i < st->policies.n; i++)
 		st->policies.v[i].live = false;
@@ -255,80 +259,96 @@ static int write_info(struct sl_authz_state *st, const struct sl_authz *a,
 		st->identities.v[i].live = false;
 	for (size_t i = 0; i < a->n_policies; i++) {
 		const struct sl_authz_policy *p = a->policies[i];
-		struct sl_policy_info info = { 0 };
-		uint32_t id;
+		bool fresh;
 
 		snprintf(name, sizeof(name), "%s/%s", p->meta.namespace, p->meta.name);
-		id = ids_get(&st->policies, name, &fresh);
-		if (!id)
+		st->policy_id[i] = ids_get(&st->policies, name, &fresh);
+		if (!st->policy_id[i])
 			return sl_errf(err, "more than %u AuthorizationPolicies",
 				       SL_DEFAULT_MAX_POLICIES - 1);
-		st->policy_id[i] = id;
+		st->policy_fresh[i] = fresh;
+	}
+	for (size_t i = 0; i < a->n_identities; i++) {
+		const struct sl_authz_identity *idn = &a->identities[i];
+		bool fresh;
+
+		snprintf(name, sizeof(name), "%s/%s", idn->namespace, idn->service_account);
+		st->identity_id[i] = ids_get(&st->identities, name, &fresh);
+		if (!st->identity_id[i])
+			return sl_errf(err, "more than %u identities",
+				       SL_DEFAULT_MAX_IDENTITIES - 1);
+	}
+	return 0;
+}
+
+static int write_info(struct sl_authz_state *st, const struct sl_authz *a,
+		      struct sl_err *err)
+{
+	struct sl_policy_stats zero_stats = { 0 };
+
+	for (size_t i = 0; i < a->n_policies; i++) {
+		const struct sl_authz_policy *p = a->policies[i];
+		struct sl_policy_info info = { 0 };
+		uint32_t id = st->policy_id[i];
+
 		snprintf(info.namespace, sizeof(info.namespace), "%s", p->meta.namespace);
 		snprintf(info.name, sizeof(info.name), "%s", p->meta.name);
 		info.action = p->action == SL_AUTHZ_DENY ? SL_ACTION_DENY :
 			      p->action == SL_AUTHZ_AUDIT ? SL_ACTION_AUDIT : SL_ACTION_ALLOW;
 		info.flags = p->dry_run ? SL_POLICY_F_DRY_RUN : 0;
 		info.n_rules = (uint32_t)p->n_rules;
-		if ((fresh && bpf_map_update_elem(st->maps->policy_stats, &id, &zero_stats, BPF_ANY)) ||
+		if ((st->policy_fresh[i] &&
+		     bpf_map_update_elem(st->maps->policy_stats, &id, &zero_stats, BPF_ANY)) ||
 		    bpf_map_update_elem(st->maps->policy_info, &id, &info, BPF_ANY))
-			return sl_errf(err, "writing policy %s: %s", name, strerror(errno));
+			return sl_errf(err, "writing policy %s/%s: %s", p->meta.namespace,
+				       p->meta.name, strerror(errno));
 	}
 	for (size_t i = 0; i < a->n_identities; i++) {
 		const struct sl_authz_identity *idn = &a->identities[i];
 		struct sl_identity_info info = { 0 };
-		uint32_t id;
 
-		snprintf(name, sizeof(name), "%s/%s", idn->namespace, idn->service_account);
-		id = ids_get(&st->identities, name, &fresh);
-		if (!id)
-			return sl_errf(err, "more than %u identities",
-				       SL_DEFAULT_MAX_IDENTITIES - 1);
-		st->identity_id[i] = id;
 		snprintf(info.namespace, sizeof(info.namespace), "%s", idn->namespace);
 		snprintf(info.service_account, sizeof(info.service_account), "%s",
 			 idn->service_account);
-		if (bpf_map_update_elem(st->maps->identity_info, &id, &info, BPF_ANY))
-			return sl_errf(err, "writing identity %s: %s", name, strerror(errno));
+		if (bpf_map_update_elem(st->maps->identity_info, &st->identity_id[i], &info,
+					BPF_ANY))
+			return sl_errf(err, "writing identity %s/%s: %s", idn->namespace,
+				       idn->service_account, strerror(errno));
 	}
 	return 0;
 }
 
-static int cmp_wl_key(const void *a, const void *b)
+/* The names of the prepared state's addresses, and which of them differ
+ * from what sluice_workload_info holds. */
+static int plan_workloads(struct sl_authz_state *st, const struct sl_authz *a,
+			  struct sl_err *err)
 {
-	return memcmp(a, b, sizeof(struct sl_workload_key));
-}
+	struct sl_wl_want *want = &st->wl_want;
 
-static int write_workloads(struct sl_authz_state *st, const struct sl_authz *a,
-			   struct sl_err *err)
-{
-	free(st->live_wl);
-	st->n_live_wl = 0;
-	st->live_wl = calloc(a->n_ips + 1, sizeof(*st->live_wl));
-	if (!st->live_wl)
+	sl_wl_want_free(want);
+	want->set.v = calloc(a->n_ips + 1, sizeof(*want->set.v));
+	want->info = calloc(a->n_ips + 1, sizeof(*want->info));
+	if (!want->set.v || !want->info)
 		abort();
 	for (size_t i = 0; i < a->n_ips; i++) {
 		const struct sl_authz_ip *e = &a->ips[i];
 		const struct sl_authz_workload *w;
-		struct sl_workload_key key = { 0 };
-		struct sl_workload_info info = { 0 };
+		struct sl_workload_key *key = &want->set.v[want->set.n].key;
+		struct sl_workload_info *info = &want->info[want->set.n];
 
 		if (!e->workload)
 			continue;
 		w = &a->workloads[e->workload - 1];
-		key.addr = e->ip.addr;
-		key.family = e->ip.family;
-		snprintf(info.namespace, sizeof(info.namespace), "%s", w->namespace);
-		snprintf(info.name, sizeof(info.name), "%s", w->name);
-		info.kind = w->kind;
-		info.identity = map_id(st->identity_id, w->identity);
-		st->live_wl[st->n_live_wl++] = key;
-		if (bpf_map_update_elem(st->maps->workload_info, &key, &info, BPF_ANY))
-			return sl_errf(err, "writing sluice_workload_info: %s", strerror(errno));
+		key->addr = e->ip.addr;
+		key->family = e->ip.family;
+		snprintf(info->namespace, sizeof(info->namespace), "%s", w->namespace);
+		snprintf(info->name, sizeof(info->name), "%s", w->name);
+		info->kind = w->kind;
+		info->identity = map_id(st->identity_id, w->identity);
+		want->set.n++;
 	}
-	if (st->n_live_wl)
-		qsort(st->live_wl, st->n_live_wl, sizeof(*st->live_wl), cmp_wl_key);
-	return 0;
+	sl_wl_want_sort(want);
+	return sl_wl_plan(st->max_wl, &st->wl, want, err);
 }
 
 static int write_bank(struct sl_authz_state *st, const struct sl_authz *a, uint8_t bank,
@@ -391,21 +411,9 @@ static int check_room(int fd, const char *name, const char *option, size_t key_s
 	return 0;
 }
 
-static size_t workload_addrs(const struct sl_authz *a)
-{
-	size_t n = 0;
-
-	for (size_t i = 0; i < a->n_ips; i++)
-		n += a->ips[i].workload != 0;
-	return n;
-}
-
 static int check_capacity(struct sl_authz_state *st, const struct sl_authz *a,
 			  size_t sets, struct sl_err *err)
 {
-	if (check_room(st->maps->workload_info, "sluice_workload_info", "--max-workloads",
-		       sizeof(struct sl_workload_key), workload_addrs(a), err) < 0)
-		return -1;
 	if (!st->prepared_state)
 		return 0;
 	if (check_room(st->maps->ipcache, "sluice_ipcache", "--max-workloads",
@@ -431,10 +439,12 @@ int sl_authz_prepare(struct sl_authz_state *st, const struct sl_authz *a,
 
 	st->prepared = false;
 	free(st->policy_id);
+	free(st->policy_fresh);
 	free(st->identity_id);
 	st->policy_id = calloc(a->n_policies + 1, sizeof(*st->policy_id));
+	st->policy_fresh = calloc(a->n_policies + 1, sizeof(*st->policy_fresh));
 	st->identity_id = calloc(a->n_identities + 1, sizeof(*st->identity_id));
-	if (!st->policy_id || !st->identity_id)
+	if (!st->policy_id || !st->policy_fresh || !st->identity_id)
 		abort();
 	memset(report, 0, sizeof(*report));
 	report->policies = a->n_policies;
@@ -444,14 +454,17 @@ int sl_authz_prepare(struct sl_authz_state *st, const struct sl_authz *a,
 	report->sets = a->n_sets ? a->n_sets - 1 : 0;
 	report->entries = a->n_entries;
 	st->prepared_state = a->n_policies ? (uint32_t)bank + 1 : 0;
-	if (check_capacity(st, a, report->sets, err) < 0)
+	if (assign_ids(st, a, err) < 0 || plan_workloads(st, a, err) < 0 ||
+	    check_capacity(st, a, report->sets, err) < 0)
 		return -1;
-	if (write_info(st, a, err) < 0 || write_workloads(st, a, err) < 0)
+	if (write_info(st, a, err) < 0 ||
+	    sl_wl_write(st->maps->workload_info, &st->wl, &st->wl_want, err) < 0)
 		return -1;
 	if (st->prepared_state && write_bank(st, a, bank, err) < 0) {
 		struct sl_err ignored;
 
 		delete_bank(st, bank, &ignored);
+		sl_wl_merge(&st->wl, &st->wl_want);
 		return -1;
 	}
 	st->prepared = true;
@@ -464,6 +477,9 @@ void sl_authz_abort(struct sl_authz_state *st)
 
 	if (st->prepared && st->prepared_state)
 		delete_bank(st, (int)st->prepared_state - 1, &ignored);
+	/* The new names were written in place: the map holds both. */
+	if (st->prepared)
+		sl_wl_merge(&st->wl, &st->wl_want);
 	st->prepared = false;
 }
 
@@ -481,16 +497,6 @@ static void forget_dead(struct sl_authz_ids *ids, int info_fd)
 		free(ids->v[i].name);
 	}
 	ids->n = k;
-}
-
-/* Addresses the prepared state no longer names lose their names too. */
-static void delete_stale_workload(int fd, const void *key, void *arg)
-{
-	struct sl_authz_state *st = arg;
-
-	if (!st->n_live_wl ||
-	    !bsearch(key, st->live_wl, st->n_live_wl, sizeof(*st->live_wl), cmp_wl_key))
-		bpf_map_delete_elem(fd, key);
 }
 
 int sl_authz_commit(struct sl_authz_state *st, struct sl_err *err)
@@ -513,6 +519,6 @@ int sl_authz_commit(struct sl_authz_state *st, struct sl_err *err)
 		return -1;
 	forget_dead(&st->policies, st->maps->policy_info);
 	forget_dead(&st->identities, st->maps->identity_info);
-	return walk_keys(st->maps->workload_info, sizeof(struct sl_workload_key),
-			 delete_stale_workload, st, err);
+	/* Addresses the new state no longer names lose their names too. */
+	return sl_wl_prune(st->maps->workload_info, &st->wl, &st->wl_want, err);
 }

@@ -18,6 +18,7 @@
 #include <stdint.h>
 
 #include "authz.h"
+#include "authz_wl.h"
 #include "err.h"
 #include "maps.h"
 #include "state.h"
@@ -43,9 +44,11 @@ struct sl_authz_state {
 	uint32_t prepared_state;	/* what commit writes */
 	/* Ids of the prepared state, by index in the compiled sl_authz. */
 	uint32_t *policy_id;
+	bool *policy_fresh;		/* id new: its counters start at zero */
 	uint32_t *identity_id;
-	struct sl_workload_key *live_wl;	/* sorted: addresses named */
-	size_t n_live_wl;
+	struct sl_wl_set wl;		/* what sluice_workload_info holds */
+	struct sl_wl_want wl_want;	/* what the prepared state names */
+	uint32_t max_wl;		/* its capacity */
 };
 
 struct sl_authz_report {
