@@ -164,10 +164,12 @@ static void roll_back(struct sl_applier *a)
 	}
 	if (sl_reconcile(&a->state, &a->applied, &rep, &err) < 0 ||
 	    sl_bw_reconcile(a->maps, &a->applied, &err) < 0 ||
-	    sl_limit_src_reconcile(a->maps, &a->state, &a->applied, &err) < 0)
+	    sl_limit_src_reconcile(a->maps, &a->state, &a->applied, &err) < 0) {
 		sl_error("rolling back failed too: %s", err.msg);
-	else
-		sl_info("rolled back to the previous configuration");
+		return;
+	}
+	a->in_sync = true;
+	sl_info("rolled back to the previous configuration");
 }
 
 /* The metrics' labels follow the configuration in force; a table that
@@ -191,7 +193,7 @@ static int run(struct sl_applier *a, bool force)
 {
 	struct sl_authz_report zrep;
 	struct sl_reconcile_report rep;
-	struct sl_pairs before, after;
+	struct sl_pairs after;
 	struct sl_status prev;
 	struct sl_config cfg;
 	struct sl_model model;
@@ -232,11 +234,17 @@ static int run(struct sl_applier *a, bool force)
 	}
 	t.model = mono_ms() - t0 - zrep.compile_ms - zrep.write_ms;
 	t0 = mono_ms();
-	sl_reset_pairs(&a->state, &before);
-	if (sl_reconcile(&a->state, &model, &rep, &err) < 0 ||
+	if (a->resetter && !a->have_pairs) {
+		sl_reset_pairs(&a->state, &a->pairs);
+		a->have_pairs = true;
+	}
+	if (sl_reconcile_from(&a->state, &model, a->in_sync ? &a->applied : NULL, &rep,
+			      &err) < 0 ||
 	    sl_bw_reconcile(a->maps, &model, &err) < 0 ||
 	    sl_limit_src_reconcile(a->maps, &a->state, &model, &err) < 0) {
-		sl_pairs_free(&before);
+		sl_pairs_free(&a->pairs);
+		a->have_pairs = false;
+		a->in_sync = false;
 		sl_authz_abort(&a->authz);
 		sl_model_free(&model);
 		sl_config_free(&cfg);
@@ -250,15 +258,16 @@ static int run(struct sl_applier *a, bool force)
 		sl_error("switching to the new policy tables: %s", err.msg);
 	if (a->resetter) {
 		sl_reset_pairs(&a->state, &after);
-		sl_reset_removed(a->resetter, &before, &after);
-		sl_pairs_free(&after);
+		sl_reset_removed(a->resetter, &a->pairs, &after);
+		sl_pairs_free(&a->pairs);
+		a->pairs = after;
 	}
-	sl_pairs_free(&before);
 	set_workloads(a, &cfg, &model);
 	if (a->have_applied)
 		sl_model_free(&a->applied);
 	a->applied = model;
 	a->have_applied = true;
+	a->in_sync = true;
 	t.finish = mono_ms() - t0;
 	log_report(&rep, &zrep, &t, record(a, SL_RESULT_APPLIED, "", cfg.digest, &cfg.warnings));
 	sl_config_free(&cfg);
@@ -297,6 +306,7 @@ void sl_applier_free(struct sl_applier *a)
 	if (a->have_applied)
 		sl_model_free(&a->applied);
 	sl_state_free(&a->state);
+	sl_pairs_free(&a->pairs);
 	sl_authz_state_free(&a->authz);
 	sl_wltable_free(&a->workloads);
 }

@@ -28,6 +28,36 @@ int sl_member_cmp(const struct sl_model_member *a,
 	return (int)a->proto - (int)b->proto;
 }
 
+static bool same_str(const char *a, const char *b)
+{
+	return a == b || (a && b && !strcmp(a, b));
+}
+
+static bool same_member(const struct sl_model_member *a, const struct sl_model_member *b)
+{
+	return !sl_member_cmp(a, b) && a->usable == b->usable && a->weight == b->weight &&
+	       a->flags == b->flags && a->tier == b->tier;
+}
+
+bool sl_frontend_same(const struct sl_frontend *a, const struct sl_frontend *b)
+{
+	if (sl_svc_key_cmp(&a->key, &b->key) || a->kind != b->kind || a->flags != b->flags ||
+	    a->max_conn != b->max_conn || a->idle_ms != b->idle_ms ||
+	    a->max_age_ms != b->max_age_ms || a->maglev_size != b->maglev_size ||
+	    a->ka_time_s != b->ka_time_s || a->ka_interval_s != b->ka_interval_s ||
+	    a->ka_probes != b->ka_probes || a->eject_after != b->eject_after ||
+	    a->eject_ms != b->eject_ms || a->eject_max_pct != b->eject_max_pct ||
+	    a->min_health_pct != b->min_health_pct || a->connect_ms != b->connect_ms ||
+	    a->conn_rate != b->conn_rate || a->conn_burst != b->conn_burst ||
+	    a->n_members != b->n_members || !same_str(a->namespace, b->namespace) ||
+	    !same_str(a->name, b->name) || !same_str(a->port_name, b->port_name))
+		return false;
+	for (size_t i = 0; i < a->n_members; i++)
+		if (!same_member(&a->members[i], &b->members[i]))
+			return false;
+	return true;
+}
+
 static int cmp_member_qsort(const void *a, const void *b)
 {
 	return sl_member_cmp(a, b);

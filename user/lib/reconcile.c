@@ -35,6 +35,8 @@ struct fe_plan {
 struct run {
 	struct sl_state *st;
 	const struct sl_model *model;
+	const struct sl_model *prev;	/* what st was reconciled to, or NULL */
+	size_t prev_at;			/* cursor into prev->fe */
 	struct want_be *want;
 	size_t n_want;
 	struct fe_plan *plan;
@@ -330,6 +332,20 @@ static int build_next(struct run *r, struct fe_plan *p)
 	return ret;
 }
 
+/* Is want exactly what the previous model held for it, so that the
+ * tables in the maps are already right? */
+static bool unchanged_since_prev(struct run *r, const struct sl_frontend *want)
+{
+	const struct sl_model *prev = r->prev;
+
+	if (!prev)
+		return false;
+	while (r->prev_at < prev->n_fe &&
+	       sl_svc_key_cmp(&prev->fe[r->prev_at].key, &want->key) < 0)
+		r->prev_at++;
+	return r->prev_at < prev->n_fe && sl_frontend_same(&prev->fe[r->prev_at], want);
+}
+
 static int plan_frontends(struct run *r)
 {
 	struct sl_state *st = r->st;
@@ -354,6 +370,10 @@ static int plan_frontends(struct run *r)
 			continue;
 		}
 		p->want = &r->model->fe[i++];
+		if (p->old >= 0 && !st->fe[p->old].dirty && unchanged_since_prev(r, p->want)) {
+			p->op = OP_NOOP;
+			continue;
+		}
 		if (build_next(r, p) < 0)
 			return -1;
 		p->op = OP_WRITE;
@@ -693,7 +713,14 @@ static void release_new_ids(struct run *r)
 int sl_reconcile(struct sl_state *st, const struct sl_model *model,
 		 struct sl_reconcile_report *report, struct sl_err *err)
 {
-	struct run r = { .st = st, .model = model, .rep = report, .err = err };
+	return sl_reconcile_from(st, model, NULL, report, err);
+}
+
+int sl_reconcile_from(struct sl_state *st, const struct sl_model *model,
+		      const struct sl_model *prev, struct sl_reconcile_report *report,
+		      struct sl_err *err)
+{
+	struct run r = { .st = st, .model = model, .prev = prev, .rep = report, .err = err };
 	int ret;
 
 	memset(report, 0, sizeof(*report));
