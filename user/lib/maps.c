@@ -169,3 +169,25 @@ int sl_map_count(int fd, uint32_t key_size, uint32_t limit, uint32_t *count)
 	}
 	return errno == ENOENT ? 0 : -1;
 }
+
+/* Large enough that a table of 100,000 entries takes a few dozen calls. */
+#define SL_BATCH_MAX 4096
+
+int sl_map_update_batch(int fd, const void *keys, const void *values, size_t n,
+			size_t key_size, size_t value_size, size_t *done)
+{
+	LIBBPF_OPTS(bpf_map_batch_opts, opts, .elem_flags = BPF_ANY);
+
+	*done = 0;
+	while (*done < n) {
+		__u32 count = (__u32)(n - *done < SL_BATCH_MAX ? n - *done : SL_BATCH_MAX);
+		int ret = bpf_map_update_batch(fd, (const char *)keys + *done * key_size,
+					       (const char *)values + *done * value_size,
+					       &count, &opts);
+
+		*done += count;
+		if (ret)
+			return -1;
+	}
+	return 0;
+}

@@ -86,5 +86,10 @@ int sl_map_max_entries(int fd, uint32_t *max, struct sl_err *err);
 /* Counts the entries of a hash map by walking its keys; gives up (-1)
  * after `limit` keys, as a walk racing with deletions can restart. */
 int sl_map_count(int fd, uint32_t key_size, uint32_t limit, uint32_t *count);
+/* Writes n entries (keys and values laid out as arrays) with as few
+ * syscalls as the kernel takes; *done: how many were written, also on
+ * failure (then errno says why the next one was not). */
+int sl_map_update_batch(int fd, const void *keys, const void *values, size_t n,
+			size_t key_size, size_t value_size, size_t *done);
 
 #endif

@@ -489,33 +489,85 @@ static int remove_fe(struct run *r, struct fe_plan *p)
 	return 0;
 }
 
-static int write_backend(struct run *r, struct want_be *w)
+/* A backend kept whose locality changed: its name is rewritten. */
+static int update_backend(struct run *r, struct want_be *w)
 {
 	struct sl_state *st = r->st;
-	struct sl_backend_state zero = { 0 };
+	struct sl_applied_be *old;
 	struct sl_backend_info info;
 
+	if (w->old < 0)
+		return 0;	/* new: write_new_backends() */
+	old = &st->be[w->old];
+	if (!strcmp(old->locality, w->be.locality))
+		return 0;
 	memset(&info, 0, sizeof(info));
 	memcpy(info.locality, w->be.locality, sizeof(info.locality));
-	if (w->old >= 0) {
-		struct sl_applied_be *old = &st->be[w->old];
-
-		if (!strcmp(old->locality, w->be.locality))
-			return 0;
-		if (map_write(r, st->maps->backend_info, &w->be.id, &info,
-			      "sluice_backend_info"))
-			return -1;
-		memcpy(old->locality, w->be.locality, sizeof(old->locality));
-		r->rep->be_updated++;
-		return 0;
-	}
-	if (map_write(r, st->maps->backend_state, &w->be.id, &zero, "sluice_backend_state") ||
-	    map_write(r, st->maps->backend_info, &w->be.id, &info, "sluice_backend_info") ||
-	    map_write(r, st->maps->backend, &w->be.id, &w->be.be, "sluice_backend"))
+	if (map_write(r, st->maps->backend_info, &w->be.id, &info, "sluice_backend_info"))
 		return -1;
-	w->written = true;
-	r->rep->be_added++;
+	memcpy(old->locality, w->be.locality, sizeof(old->locality));
+	r->rep->be_updated++;
 	return 0;
+}
+
+struct be_batch {
+	uint32_t *ids;
+	struct sl_backend_state *state;
+	struct sl_backend_info *info;
+	struct sl_backend *tuple;
+	size_t *want;		/* index in r->want */
+	size_t n;
+};
+
+static int batch_write(struct run *r, int fd, const struct be_batch *b, const void *v,
+		       size_t size, const char *map, size_t *done)
+{
+	if (sl_map_update_batch(fd, b->ids, v, b->n, sizeof(*b->ids), size, done))
+		return sl_errf(r->err, "writing %s: %s", map, strerror(errno));
+	return 0;
+}
+
+/* The new backends in three batches, their tuples last: nothing finds a
+ * backend before its state and name exist. */
+static int write_new_backends(struct run *r)
+{
+	struct sl_maps *m = r->st->maps;
+	struct be_batch b = { calloc(r->n_want + 1, sizeof(*b.ids)),
+			      calloc(r->n_want + 1, sizeof(*b.state)),
+			      calloc(r->n_want + 1, sizeof(*b.info)),
+			      calloc(r->n_want + 1, sizeof(*b.tuple)),
+			      calloc(r->n_want + 1, sizeof(*b.want)), 0 };
+	size_t done = 0;
+	int ret;
+
+	if (!b.ids || !b.state || !b.info || !b.tuple || !b.want)
+		abort();
+	for (size_t k = 0; k < r->n_want; k++) {
+		if (r->want[k].old >= 0)
+			continue;
+		b.ids[b.n] = r->want[k].be.id;
+		memcpy(b.info[b.n].locality, r->want[k].be.locality, sizeof(b.info->locality));
+		b.tuple[b.n] = r->want[k].be.be;
+		b.want[b.n++] = k;
+	}
+	ret = batch_write(r, m->backend_state, &b, b.state, sizeof(*b.state),
+			  "sluice_backend_state", &done);
+	if (!ret)
+		ret = batch_write(r, m->backend_info, &b, b.info, sizeof(*b.info),
+				  "sluice_backend_info", &done);
+	if (!ret) {
+		ret = batch_write(r, m->backend, &b, b.tuple, sizeof(*b.tuple),
+				  "sluice_backend", &done);
+		for (size_t i = 0; i < done; i++)
+			r->want[b.want[i]].written = true;
+		r->rep->be_added += done;
+	}
+	free(b.ids);
+	free(b.state);
+	free(b.info);
+	free(b.tuple);
+	free(b.want);
+	return ret;
 }
 
 static int write_tables(struct run *r, const struct sl_applied_fe *n,
@@ -523,22 +575,34 @@ static int write_tables(struct run *r, const struct sl_applied_fe *n,
 {
 	struct sl_state *st = r->st;
 
-	for (uint32_t i = 0; i < n->n_members; i++) {
-		struct sl_member_key k = { n->id, n->rev, i };
+	uint32_t n_keys = n->n_members > n->n_slots ? n->n_members : n->n_slots;
+	struct sl_member_key *keys = calloc(n_keys + 1, sizeof(*keys));
+	size_t done;
+	int ret = 0;
 
-		if (map_write(r, st->maps->member, &k, &n->members[i], "sluice_member"))
-			return -1;
-		st->n_member_entries++;
+	/* Member and slot keys are both (id, rev, index): one key array,
+	 * and a table costs one syscall instead of one per entry. */
+	_Static_assert(sizeof(struct sl_member_key) == sizeof(struct sl_slot_key),
+		       "member and slot keys share a layout");
+	_Static_assert(sizeof(struct sl_slot) == sizeof(uint32_t), "a slot is an id");
+	if (!keys)
+		abort();
+	for (uint32_t i = 0; i < n_keys; i++)
+		keys[i] = (struct sl_member_key){ n->id, n->rev, i };
+	ret = sl_map_update_batch(st->maps->member, keys, n->members, n->n_members,
+				  sizeof(*keys), sizeof(*n->members), &done);
+	st->n_member_entries += done;
+	if (ret)
+		ret = sl_errf(r->err, "writing sluice_member: %s", strerror(errno));
+	else {
+		ret = sl_map_update_batch(st->maps->slot, keys, slots, n->n_slots,
+					  sizeof(*keys), sizeof(*slots), &done);
+		st->n_slot_entries += done;
+		if (ret)
+			ret = sl_errf(r->err, "writing sluice_slot: %s", strerror(errno));
 	}
-	for (uint32_t i = 0; i < n->n_slots; i++) {
-		struct sl_slot_key k = { n->id, n->rev, i };
-		struct sl_slot v = { slots[i] };
-
-		if (map_write(r, st->maps->slot, &k, &v, "sluice_slot"))
-			return -1;
-		st->n_slot_entries++;
-	}
-	return 0;
+	free(keys);
+	return ret;
 }
 
 static int write_fe(struct run *r, struct fe_plan *p)
@@ -624,8 +688,10 @@ static int execute(struct run *r)
 		if (r->plan[k].op == OP_REMOVE && remove_fe(r, &r->plan[k]) < 0)
 			return -1;
 	for (size_t k = 0; k < r->n_want; k++)
-		if (write_backend(r, &r->want[k]) < 0)
+		if (update_backend(r, &r->want[k]) < 0)
 			return -1;
+	if (write_new_backends(r) < 0)
+		return -1;
 	for (size_t k = 0; k < r->n_plan; k++)
 		if (r->plan[k].op == OP_WRITE && write_fe(r, &r->plan[k]) < 0)
 			return -1;
