@@ -81,30 +81,73 @@ static int cmp_order(const void *a, const void *b)
 	return c ? c : (x->index > y->index) - (x->index < y->index);
 }
 
-void sl_wl_want_sort(struct sl_wl_want *want)
+static void push_write(struct sl_wl_want *want, const struct sl_workload_key *key,
+		       const struct sl_workload_info *info)
 {
-	size_t n = want->set.n, out = 0;
-	struct order *o = calloc(n + 1, sizeof(*o));
-	struct sl_workload_info *info = calloc(n + 1, sizeof(*info));
-
-	if (!o || !info)
-		abort();
-	for (size_t i = 0; i < n; i++)
-		o[i] = (struct order){ want->set.v[i].key, (uint32_t)i };
-	qsort(o, n, sizeof(*o), cmp_order);
-	for (size_t i = 0; i < n; i++) {
-		/* Of equal keys the last added wins, as BPF_ANY writes did. */
-		if (i + 1 < n && !cmp_key(&o[i].key, &o[i + 1].key))
-			continue;
-		info[out] = want->info[o[i].index];
-		want->set.v[out].key = o[i].key;
-		want->set.v[out].hash = sl_wl_hash(&info[out]);
-		out++;
+	if (want->n_write == want->cap_write) {
+		want->cap_write = want->cap_write ? want->cap_write * 2 : 64;
+		want->keys = realloc(want->keys, want->cap_write * sizeof(*want->keys));
+		want->vals = realloc(want->vals, want->cap_write * sizeof(*want->vals));
+		if (!want->keys || !want->vals)
+			abort();
 	}
-	want->set.n = out;
-	free(want->info);
-	want->info = info;
+	want->keys[want->n_write] = *key;
+	want->vals[want->n_write++] = *info;
+}
+
+/* Sorted keys with the index of their value, of equal keys the last. */
+static struct order *sort_keys(const struct sl_workload_key *keys, size_t *n)
+{
+	struct order *o = calloc(*n + 1, sizeof(*o));
+	size_t out = 0;
+
+	if (!o)
+		abort();
+	for (size_t i = 0; i < *n; i++)
+		o[i] = (struct order){ keys[i], (uint32_t)i };
+	qsort(o, *n, sizeof(*o), cmp_order);
+	for (size_t i = 0; i < *n; i++)
+		if (i + 1 == *n || cmp_key(&o[i].key, &o[i + 1].key))
+			o[out++] = o[i];
+	*n = out;
+	return o;
+}
+
+int sl_wl_plan(uint32_t max, const struct sl_wl_set *have, struct sl_wl_want *want,
+	       const struct sl_workload_key *keys, size_t n, sl_wl_fill_fn *fill,
+	       const void *ctx, struct sl_err *err)
+{
+	struct order *o = sort_keys(keys, &n);
+	size_t n_new = 0, j = 0;
+
+	sl_wl_want_free(want);
+	want->set.v = calloc(n + 1, sizeof(*want->set.v));
+	if (!want->set.v)
+		abort();
+	for (size_t i = 0; i < n; i++) {
+		struct sl_wl_entry *e = &want->set.v[want->set.n++];
+		struct sl_workload_info info;
+		bool found;
+
+		memset(&info, 0, sizeof(info));
+		fill(ctx, o[i].index, &info);
+		e->key = o[i].key;
+		e->hash = sl_wl_hash(&info);
+		while (j < have->n && cmp_key(&have->v[j].key, &e->key) < 0)
+			j++;
+		found = j < have->n && !cmp_key(&have->v[j].key, &e->key);
+		if (found && have->v[j].hash == e->hash)
+			continue;
+		n_new += !found;
+		push_write(want, &e->key, &info);
+	}
 	free(o);
+	/* Old names stay until the switch: the new ones need room of their own. */
+	if (have->n + n_new > max)
+		return sl_errf(err, "sluice_workload_info is full: the configuration needs "
+			       "%zu new entries next to the %zu in force, capacity %u "
+			       "(--max-workloads); nothing was applied", n_new, have->n, max);
+	return 0;
 }
 
 /* Writes keys[0..n) with vals, in batches. */
@@ -144,45 +187,20 @@ static int delete_batch(int fd, const struct sl_workload_key *keys, size_t n,
 	return 0;
 }
 
-int sl_wl_plan(uint32_t max, const struct sl_wl_set *have, struct sl_wl_want *want,
-	       struct sl_err *err)
-{
-	const struct sl_wl_set *w = &want->set;
-	size_t n = 0, n_new = 0, j = 0;
-
-	free(want->keys);
-	free(want->vals);
-	want->keys = calloc(w->n + 1, sizeof(*want->keys));
-	want->vals = calloc(w->n + 1, sizeof(*want->vals));
-	if (!want->keys || !want->vals)
-		abort();
-	for (size_t i = 0; i < w->n; i++) {
-		bool found;
-
-		while (j < have->n && cmp_key(&have->v[j].key, &w->v[i].key) < 0)
-			j++;
-		found = j < have->n && !cmp_key(&have->v[j].key, &w->v[i].key);
-		if (found && have->v[j].hash == w->v[i].hash)
-			continue;
-		n_new += !found;
-		want->keys[n] = w->v[i].key;
-		want->vals[n++] = want->info[i];
-	}
-	want->n_write = n;
-	/* Old names stay until the switch: the new ones need room of their own. */
-	if (have->n + n_new > max)
-		return sl_errf(err, "sluice_workload_info is full: the configuration needs "
-			       "%zu new entries next to the %zu in force, capacity %u "
-			       "(--max-workloads); nothing was applied", n_new, have->n, max);
-	return 0;
-}
-
-int sl_wl_write(int fd, struct sl_wl_set *have, const struct sl_wl_want *want,
+int sl_wl_write(int fd, struct sl_wl_set *have, struct sl_wl_want *want,
 		struct sl_err *err)
 {
 	struct sl_err ignored;
+	int ret = update_batch(fd, want->keys, want->vals, want->n_write, err);
 
-	if (update_batch(fd, want->keys, want->vals, want->n_write, err) == 0)
+	/* Written or not, the values are not needed again: 160 bytes an
+	 * address, the agent's largest buffer at scale. */
+	free(want->keys);
+	free(want->vals);
+	want->keys = NULL;
+	want->vals = NULL;
+	want->n_write = want->cap_write = 0;
+	if (ret == 0)
 		return 0;
 	sl_wl_set_free(have);
 	sl_wl_load(fd, have, &ignored);
@@ -240,7 +258,6 @@ void sl_wl_merge(struct sl_wl_set *have, struct sl_wl_want *want)
 void sl_wl_want_free(struct sl_wl_want *want)
 {
 	sl_wl_set_free(&want->set);
-	free(want->info);
 	free(want->keys);
 	free(want->vals);
 	memset(want, 0, sizeof(*want));

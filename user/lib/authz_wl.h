@@ -27,28 +27,32 @@ struct sl_wl_set {
 	size_t n;
 };
 
-/* What a prepared update writes: entries sorted by key, the values in
- * the same order; then (sl_wl_plan) the ones that differ from the map. */
+/* A prepared update: the entries it names (sorted by key), and the ones
+ * that differ from the map, to write. */
 struct sl_wl_want {
 	struct sl_wl_set set;
-	struct sl_workload_info *info;
 	struct sl_workload_key *keys;	/* to write */
 	struct sl_workload_info *vals;
-	size_t n_write;
+	size_t n_write, cap_write;
 };
+
+/* Gives the value of the i-th address handed to sl_wl_plan. */
+typedef void sl_wl_fill_fn(const void *ctx, size_t i, struct sl_workload_info *out);
 
 uint64_t sl_wl_hash(const struct sl_workload_info *info);
 /* Reads every entry of the map into out. */
 int sl_wl_load(int fd, struct sl_wl_set *out, struct sl_err *err);
-/* Sorts want by key (equal keys: the last added wins). */
-void sl_wl_want_sort(struct sl_wl_want *want);
-/* Picks the entries of want that are new or differ from have, and checks
- * room for the new keys next to the old (capacity max). Writes nothing. */
+/* From n addresses (keys[i], value from fill; of equal keys the last
+ * wins) makes want, picks the entries that are new or differ from have,
+ * and checks room for the new keys next to the old (capacity max).
+ * Values are built one at a time: only the ones to write are kept.
+ * Writes nothing. */
 int sl_wl_plan(uint32_t max, const struct sl_wl_set *have, struct sl_wl_want *want,
-	       struct sl_err *err);
-/* Writes what sl_wl_plan picked. On failure have is reloaded from the
- * map: it holds part of the writes. */
-int sl_wl_write(int fd, struct sl_wl_set *have, const struct sl_wl_want *want,
+	       const struct sl_workload_key *keys, size_t n, sl_wl_fill_fn *fill,
+	       const void *ctx, struct sl_err *err);
+/* Writes what sl_wl_plan picked (and frees it). On failure have is
+ * reloaded from the map: it holds part of the writes. */
+int sl_wl_write(int fd, struct sl_wl_set *have, struct sl_wl_want *want,
 		struct sl_err *err);
 /* After the switch: deletes the keys of have that want lacks; have
  * becomes want's set (taken over, want->set emptied). */
