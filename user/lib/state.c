@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <bpf/bpf.h>
@@ -50,6 +51,36 @@ void sl_id_free(struct sl_id_pool *p, uint32_t id)
 		p->used[id] = 0;
 		p->n_used--;
 	}
+}
+
+static int cmp_str_ptr(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+const char *sl_state_locality(struct sl_state *st, const char *s)
+{
+	char buf[SL_LOCALITY_LEN], *key = buf, **hit;
+	size_t at;
+
+	snprintf(buf, sizeof(buf), "%s", s ? s : "");
+	hit = st->n_localities ? bsearch(&key, st->localities, st->n_localities,
+					 sizeof(*st->localities), cmp_str_ptr) : NULL;
+	if (hit)
+		return *hit;
+	st->localities = realloc(st->localities,
+				 (st->n_localities + 1) * sizeof(*st->localities));
+	if (!st->localities)
+		abort();
+	for (at = 0; at < st->n_localities && strcmp(st->localities[at], buf) < 0; at++)
+		;
+	memmove(&st->localities[at + 1], &st->localities[at],
+		(st->n_localities - at) * sizeof(*st->localities));
+	st->localities[at] = strdup(buf);
+	if (!st->localities[at])
+		abort();
+	st->n_localities++;
+	return st->localities[at];
 }
 
 int sl_backend_tuple_cmp(const struct sl_backend *a, const struct sl_backend *b)
@@ -184,8 +215,10 @@ static int load_backends(struct sl_state *st, struct sl_err *err)
 		if (id >= st->be_ids.size || st->be_ids.used[id])
 			return sl_errf(err, "sluice_backend holds an invalid backend id %u", id);
 		if (bpf_map_lookup_elem(st->maps->backend_info, &id, &info) == 0)
-			memcpy(be->locality, info.locality, sizeof(be->locality));
-		be->locality[sizeof(be->locality) - 1] = '\0';
+			info.locality[sizeof(info.locality) - 1] = '\0';
+		else
+			info.locality[0] = '\0';
+		be->locality = sl_state_locality(st, info.locality);
 		sl_id_mark(&st->be_ids, id);
 		st->n_be++;
 	}
@@ -281,5 +314,8 @@ void sl_state_free(struct sl_state *st)
 	free(st->be);
 	free(st->svc_ids.used);
 	free(st->be_ids.used);
+	for (size_t i = 0; i < st->n_localities; i++)
+		free(st->localities[i]);
+	free(st->localities);
 	memset(st, 0, sizeof(*st));
 }
