@@ -19,6 +19,7 @@
 
 #include "authz.h"
 #include "authz_wl.h"
+#include "bank.h"
 #include "err.h"
 #include "maps.h"
 #include "state.h"
@@ -35,6 +36,8 @@ struct sl_authz_ids {
 	struct sl_id_pool pool;
 };
 
+#define SL_BANKED_MAPS 3
+
 struct sl_authz_state {
 	struct sl_maps *maps;
 	uint32_t in_force;		/* sl_settings.policy */
@@ -49,10 +52,12 @@ struct sl_authz_state {
 	struct sl_wl_set wl;		/* what sluice_workload_info holds */
 	struct sl_wl_want wl_want;	/* what the prepared state names */
 	uint32_t max_wl;		/* its capacity */
+	struct sl_bank_map banks[SL_BANKED_MAPS];	/* ipcache, policy, policy_set */
 };
 
 struct sl_authz_report {
 	size_t policies, identities, workloads, classes, sets, entries;
+	bool unchanged;			/* the bank in force held it already */
 	double compile_ms, write_ms;	/* filled by the caller */
 };
 
