@@ -1,10 +1,12 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
 /*
- * Writing compiled authorization into the maps, atomically: the whole new
- * state goes into the bank not in force (prepare), one write of
- * sl_settings.policy switches every program to it (commit), then the old
- * bank is deleted. Until commit nothing a program reads has changed, so an
- * update that fails half-way is undone by deleting what was prepared.
+ * Writing compiled authorization into the maps, atomically: the new state
+ * goes into the bank not in force (prepare: only what differs from what
+ * that bank holds, bank.h), one write of sl_settings.policy switches every
+ * program to it (commit). Until commit nothing a program reads has
+ * changed, so an update that fails half-way changes nothing in force.
+ * A state the bank in force holds already is neither written nor
+ * switched to.
  *
  * Policy and identity ids are stable across updates and restarts (they
  * name counters and appear in events): kept by name, recovered from the
@@ -67,8 +69,8 @@ void sl_authz_state_free(struct sl_authz_state *st);
 
 int sl_authz_prepare(struct sl_authz_state *st, const struct sl_authz *a,
 		     struct sl_authz_report *report, struct sl_err *err);
-/* Switches to the prepared bank and deletes the other; frees the ids of
- * policies and identities that are gone. */
+/* Switches to the prepared bank (the other keeps its entries); frees the
+ * ids of policies and identities that are gone. */
 int sl_authz_commit(struct sl_authz_state *st, struct sl_err *err);
 /* Forgets a prepared bank (a later step of the update failed). */
 void sl_authz_abort(struct sl_authz_state *st);
