@@ -492,7 +492,7 @@ int sl_authz_prepare(struct sl_authz_state *st, const struct sl_authz *a,
 
 	prepare_start(st, a, report);
 	ret = prepare(st, a, w, err);
-	report->unchanged = ret == 0 && st->prepared_state == st->in_force;
+	report->unchanged = ret == 0 && a->n_policies && st->prepared_state == st->in_force;
 	for (int i = 0; i < SL_BANKED_MAPS; i++)
 		sl_kv_want_free(&w[i]);
 	return ret;
