@@ -419,6 +419,7 @@ int sl_model_build_at(const struct sl_config *cfg, const struct sl_locality *nod
 	}
 	sl_model_apply_locality(model, cfg, node);
 	forget_labels(model);
+	sl_model_compact(model);
 	return 0;
 }
 

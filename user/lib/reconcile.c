@@ -749,6 +749,10 @@ static int commit(struct run *r)
 			i++;
 		}
 	}
+	/* be had room for every wanted backend: give the rest back. */
+	be = realloc(be, (n_be + 1) * sizeof(*be));
+	if (!be)
+		abort();
 	free(st->fe);
 	free(st->be);
 	st->fe = fe;

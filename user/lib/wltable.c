@@ -195,6 +195,10 @@ static void add_endpoints(struct sl_wltable *t, const struct sl_model *model)
 {
 	char host[SL_NAME_LEN + SL_NAMESPACE_LEN + 32];
 
+	/* Sized once: grown by doubling, the arena would keep every smaller
+	 * copy (at 100,000 endpoints, as much again as the table). */
+	sl_arena_grow(&t->arena, (void **)&t->eps, &t->cap_eps, t->n_eps + model->n_members,
+		      sizeof(*t->eps));
 	for (size_t i = 0; i < model->n_fe; i++) {
 		const struct sl_frontend *fe = &model->fe[i];
 		struct sl_wl_svc svc = {
