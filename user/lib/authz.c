@@ -89,16 +89,6 @@ static void claim(struct sl_authz *a, struct addr_claim **claims, size_t *n,
 	(*claims)[(*n)++] = (struct addr_claim){ *ip, prio, workload };
 }
 
-static const struct sl_pod *find_pod(const struct sl_config *cfg, const char *ns,
-				     const char *name)
-{
-	for (size_t i = 0; i < cfg->n_pods; i++)
-		if (!strcmp(cfg->pods[i].meta.namespace, ns) &&
-		    !strcmp(cfg->pods[i].meta.name, name))
-			return &cfg->pods[i];
-	return NULL;
-}
-
 struct collect {
 	struct addr_claim *claims;
 	size_t n_claims, cap_claims;
@@ -154,6 +144,14 @@ static void collect_endpoints(struct sl_authz *a, const struct sl_config *cfg,
 			      PRIO_SE_ENDPOINT, w);
 		}
 	}
+}
+
+static void collect_slice_endpoints(struct sl_authz *a, const struct sl_config *cfg,
+				    struct collect *c)
+{
+	struct sl_pod_index pods;
+
+	sl_pod_index_build(&pods, cfg->pods, cfg->n_pods);
 	for (size_t i = 0; i < cfg->n_slices; i++) {
 		const struct sl_endpoint_slice *s = &cfg->slices[i];
 
@@ -162,7 +160,8 @@ static void collect_endpoints(struct sl_authz *a, const struct sl_config *cfg,
 			uint32_t w;
 
 			/* The Pod's own document describes it better. */
-			if (ep->pod_name && find_pod(cfg, ep->pod_namespace, ep->pod_name))
+			if (ep->pod_name &&
+			    sl_pod_index_find(&pods, ep->pod_namespace, ep->pod_name))
 				continue;
 			w = add_workload(a, &c->pend, &c->cap_pend, s->meta.namespace,
 					 ep->pod_name ? ep->pod_name : s->meta.name,
@@ -172,6 +171,7 @@ static void collect_endpoints(struct sl_authz *a, const struct sl_config *cfg,
 				      &ep->addrs[k], PRIO_SLICE_ENDPOINT, w);
 		}
 	}
+	sl_pod_index_free(&pods);
 }
 
 static uint32_t identity_index(const struct sl_authz *a, const char *ns, const char *sa)
@@ -413,6 +413,7 @@ int sl_authz_build(const struct sl_config *cfg, const char *root_namespace,
 		qsort(a->policies, a->n_policies, sizeof(*a->policies), cmp_policy);
 	collect_pods_and_entries(a, cfg, &c);
 	collect_endpoints(a, cfg, &c);
+	collect_slice_endpoints(a, cfg, &c);
 	number_identities(a, &c);
 	if (resolve_claims(a, &c, err) < 0) {
 		sl_authz_free(a);

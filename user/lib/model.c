@@ -150,19 +150,15 @@ static int cmp_slice_ptr(const void *a, const void *b)
 }
 
 /* The labels of the Pod an endpoint's targetRef names, for subsets. */
-static const struct sl_pod *endpoint_pod(const struct sl_config *cfg,
+static const struct sl_pod *endpoint_pod(const struct sl_pod_index *pods,
 					 const struct sl_slice_endpoint *e)
 {
 	if (!e->pod_name)
 		return NULL;
-	for (size_t i = 0; i < cfg->n_pods; i++)
-		if (!strcmp(cfg->pods[i].meta.name, e->pod_name) &&
-		    !strcmp(cfg->pods[i].meta.namespace, e->pod_namespace))
-			return &cfg->pods[i];
-	return NULL;
+	return sl_pod_index_find(pods, e->pod_namespace, e->pod_name);
 }
 
-static void slice_members(struct sl_model *m, const struct sl_config *cfg,
+static void slice_members(struct sl_model *m, const struct sl_pod_index *pods,
 			  const struct sl_endpoint_slice *s, const struct sl_svc_port *sp,
 			  struct member_list *out)
 {
@@ -187,7 +183,7 @@ static void slice_members(struct sl_model *m, const struct sl_config *cfg,
 			.zone_only = true,
 		};
 
-		const struct sl_pod *pod = endpoint_pod(cfg, e);
+		const struct sl_pod *pod = endpoint_pod(pods, e);
 
 		mem.flags = (e->ready ? SL_MEMBER_F_READY : 0) |
 			    (e->serving ? SL_MEMBER_F_SERVING : 0) |
@@ -200,7 +196,7 @@ static void slice_members(struct sl_model *m, const struct sl_config *cfg,
 	}
 }
 
-static void build_service(struct sl_model *m, const struct sl_config *cfg,
+static void build_service(struct sl_model *m, const struct sl_pod_index *pods,
 			  const struct sl_service *svc,
 			  const struct sl_endpoint_slice *const *slices,
 			  size_t n_slices)
@@ -235,7 +231,7 @@ static void build_service(struct sl_model *m, const struct sl_config *cfg,
 				    strcmp(sl->service_name, svc->meta.name))
 					break;
 				if (sl->family == vip->family)
-					slice_members(m, cfg, sl, sp, &members);
+					slice_members(m, pods, sl, sp, &members);
 			}
 			fe_push(m, &svc->meta, SL_KIND_SERVICE, sp->name, vip, sp->port,
 				sp->proto, &members);
@@ -394,6 +390,7 @@ int sl_model_build_at(const struct sl_config *cfg, const struct sl_locality *nod
 		      struct sl_model *model, struct sl_err *err)
 {
 	const struct sl_endpoint_slice **slices;
+	struct sl_pod_index pods;
 	size_t n_slices = 0;
 
 	memset(model, 0, sizeof(*model));
@@ -405,8 +402,10 @@ int sl_model_build_at(const struct sl_config *cfg, const struct sl_locality *nod
 			slices[n_slices++] = &cfg->slices[i];
 	if (n_slices)
 		qsort(slices, n_slices, sizeof(*slices), cmp_slice_ptr);
+	sl_pod_index_build(&pods, cfg->pods, cfg->n_pods);
 	for (size_t i = 0; i < cfg->n_services; i++)
-		build_service(model, cfg, &cfg->services[i], slices, n_slices);
+		build_service(model, &pods, &cfg->services[i], slices, n_slices);
+	sl_pod_index_free(&pods);
 	free(slices);
 	for (size_t i = 0; i < cfg->n_entries; i++)
 		build_service_entry(model, &cfg->entries[i]);
