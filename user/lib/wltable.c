@@ -152,6 +152,19 @@ static const struct sl_label *copy_labels(struct sl_wltable *t, const struct sl_
 	return c;
 }
 
+/* Sized once: grown by doubling, the arena would keep every smaller copy
+ * (at 100,000 pods, 12 MB more than the table). */
+static void reserve_addrs(struct sl_wltable *t, const struct sl_config *cfg)
+{
+	size_t n = cfg->n_workload_entries;
+
+	for (size_t i = 0; i < cfg->n_pods; i++)
+		n += cfg->pods[i].n_ips;
+	for (size_t i = 0; i < cfg->n_entries; i++)
+		n += cfg->entries[i].n_endpoints;
+	sl_arena_grow(&t->arena, (void **)&t->addrs, &t->cap_addrs, n + 1, sizeof(*t->addrs));
+}
+
 static void add_pods(struct sl_wltable *t, const struct sl_config *cfg)
 {
 	char wl[SL_NAME_LEN * 2];
@@ -266,6 +279,7 @@ int sl_wltable_build(struct sl_wltable *t, const struct sl_config *cfg,
 
 	(void)err;	/* allocation failure aborts, as everywhere in the agent */
 	memset(t, 0, sizeof(*t));
+	reserve_addrs(t, cfg);
 	add_pods(t, cfg);
 	add_entries(t, cfg);
 	add_endpoints(t, model);
