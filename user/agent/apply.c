@@ -12,12 +12,21 @@
 #include "log.h"
 #include "reconcile.h"
 
+static double mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
 int sl_applier_init(struct sl_applier *a, struct sl_maps *maps,
 		    const char *config_path, const char *cgroup_path,
 		    uint64_t cgroup_id, const char *root_namespace,
 		    const struct sl_locality *locality, struct sl_err *err)
 {
 	struct sl_status st;
+	double t0 = mono_ms(), t1;
 
 	memset(a, 0, sizeof(*a));
 	a->maps = maps;
@@ -28,12 +37,14 @@ int sl_applier_init(struct sl_applier *a, struct sl_maps *maps,
 	a->cgroup_id = cgroup_id;
 	if (sl_state_load(&a->state, maps, err) < 0)
 		return -1;
-	sl_info("adopted %zu frontends and %zu backends from the pinned maps",
-		a->state.n_fe, a->state.n_be);
+	t1 = mono_ms();
+	sl_info("adopted %zu frontends and %zu backends from the pinned maps in %.1f ms",
+		a->state.n_fe, a->state.n_be, t1 - t0);
 	if (sl_authz_state_load(&a->authz, maps, err) < 0)
 		return -1;
-	sl_info("adopted %zu policies and %zu identities; policy %s", a->authz.policies.n,
-		a->authz.identities.n, a->authz.in_force ? "in force" : "not configured");
+	sl_info("adopted %zu policies and %zu identities; policy %s (%.1f ms)",
+		a->authz.policies.n, a->authz.identities.n,
+		a->authz.in_force ? "in force" : "not configured", mono_ms() - t1);
 	if (sl_status_read(maps, &st, err) < 0)
 		return -1;
 	st.agent_pid = (uint32_t)getpid();
@@ -101,14 +112,6 @@ static void reject(struct sl_applier *a, const char *msg)
 {
 	sl_error("configuration rejected, previous state stays in force: %s", msg);
 	record(a, SL_RESULT_REJECTED, msg, 0, NULL);
-}
-
-static double mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
 }
 
 /* What the agent holds between applies (the configuration is freed by
