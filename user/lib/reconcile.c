@@ -433,6 +433,12 @@ static int commit(struct run *r)
 		struct fe_plan *p = &r->plan[k];
 		struct sl_applied_fe *old = p->old >= 0 ? &st->fe[p->old] : NULL;
 
+		if (r->touched && p->op != OP_NOOP) {
+			if (old)
+				r->touched[old->id] = 1;
+			if (p->op == OP_WRITE && p->done)
+				r->touched[p->next.id] = 1;
+		}
 		if (p->op == OP_REMOVE && p->done) {
 			free(old->members);
 		} else if (p->op == OP_WRITE && p->done) {
@@ -504,7 +510,15 @@ int sl_reconcile_from(struct sl_state *st, const struct sl_model *model,
 		      const struct sl_model *prev, struct sl_reconcile_report *report,
 		      struct sl_err *err)
 {
-	struct run r = { .st = st, .model = model, .prev = prev, .rep = report, .err = err };
+	return sl_reconcile_touched(st, model, prev, NULL, report, err);
+}
+
+int sl_reconcile_touched(struct sl_state *st, const struct sl_model *model,
+			 const struct sl_model *prev, uint8_t *touched,
+			 struct sl_reconcile_report *report, struct sl_err *err)
+{
+	struct run r = { .st = st, .model = model, .prev = prev, .touched = touched,
+			 .rep = report, .err = err };
 	int ret;
 
 	memset(report, 0, sizeof(*report));

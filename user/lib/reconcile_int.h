@@ -38,6 +38,7 @@ struct run {
 	struct sl_state *st;
 	const struct sl_model *model;
 	const struct sl_model *prev;	/* what st was reconciled to, or NULL */
+	uint8_t *touched;		/* by service id, or NULL */
 	size_t prev_at;			/* cursor into prev->fe */
 	struct want_be *want;
 	size_t n_want;
