@@ -139,14 +139,15 @@ static void log_report(const struct sl_reconcile_report *r,
 	sl_info("configuration applied (generation %llu): frontends +%zu ~%zu -%zu "
 		"=%zu, backends +%zu ~%zu -%zu; %zu policies, %zu identities, "
 		"%zu workloads compiled into %zu classes, %zu destination sets, "
-		"%zu verdicts (compiled in %.1f ms, written in %.1f ms%s); stages: "
+		"%zu verdicts (compiled in %.1f ms, written in %.1f ms: %zu names, %zu bank "
+		"entries%s); stages: "
 		"load %.1f ms, model %.1f ms, services %.1f ms, commit %.1f ms; "
 		"heap in use %.1f MB",
 		(unsigned long long)generation, r->fe_added, r->fe_updated,
 		r->fe_removed, r->fe_unchanged, r->be_added, r->be_updated,
 		r->be_removed, z->policies, z->identities, z->workloads, z->classes,
-		z->sets, z->entries, z->compile_ms, z->write_ms,
-		z->unchanged ? ", tables unchanged" : "", t->load, t->model, t->reconcile,
+		z->sets, z->entries, z->compile_ms, z->write_ms, z->names_written,
+		z->bank_changes, z->unchanged ? ", tables unchanged" : "", t->load, t->model, t->reconcile,
 		t->finish, heap_mb());
 }
 

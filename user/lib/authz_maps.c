@@ -437,6 +437,8 @@ static int write_banks(struct sl_authz_state *st, struct sl_kv_want *w, struct s
 	for (int i = 0; i < SL_BANKED_MAPS; i++)
 		if (sl_bank_write(&st->banks[i], &w[i], b, err) < 0)
 			return -1;
+		else
+			st->bank_changes += st->banks[i].n_changed;
 	return 0;
 }
 
@@ -467,6 +469,7 @@ static int prepare(struct sl_authz_state *st, const struct sl_authz *a,
 {
 	if (assign_ids(st, a, err) < 0 || plan_workloads(st, a, err) < 0)
 		return -1;
+	st->names_written = st->wl_want.n_write;
 	if (a->n_policies)
 		build_wants(st, a, w);
 	st->prepared_state = choose_bank(st, w, a->n_policies);
@@ -491,7 +494,10 @@ int sl_authz_prepare(struct sl_authz_state *st, const struct sl_authz *a,
 	int ret;
 
 	prepare_start(st, a, report);
+	st->bank_changes = 0;
 	ret = prepare(st, a, w, err);
+	report->bank_changes = st->bank_changes;
+	report->names_written = st->names_written;
 	report->unchanged = ret == 0 && a->n_policies && st->prepared_state == st->in_force;
 	for (int i = 0; i < SL_BANKED_MAPS; i++)
 		sl_kv_want_free(&w[i]);

@@ -54,12 +54,16 @@ struct sl_authz_state {
 	struct sl_wl_set wl;		/* what sluice_workload_info holds */
 	struct sl_wl_want wl_want;	/* what the prepared state names */
 	uint32_t max_wl;		/* its capacity */
+	size_t bank_changes;		/* by the last prepare */
+	size_t names_written;
 	struct sl_bank_map banks[SL_BANKED_MAPS];	/* ipcache, policy, policy_set */
 };
 
 struct sl_authz_report {
 	size_t policies, identities, workloads, classes, sets, entries;
 	bool unchanged;			/* the bank in force held it already */
+	size_t names_written;		/* sluice_workload_info entries */
+	size_t bank_changes;		/* bank entries written or deleted */
 	double compile_ms, write_ms;	/* filled by the caller */
 };
 

@@ -318,6 +318,7 @@ int sl_bank_write(struct sl_bank_map *m, struct sl_kv_want *want, int b,
 	int ret;
 
 	diff(m, want, b, &d);
+	m->n_changed = d.n_write + d.n_del;
 	ret = delete_stale(m, &d, b, err);
 	if (!ret)
 		ret = write_changed(m, want, &d, b, err);

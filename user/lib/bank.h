@@ -44,6 +44,7 @@ struct sl_bank_map {
 	size_t bank_off;		/* the bank field in the key */
 	size_t bank_width;		/* 1 or 4 bytes */
 	bool batch;			/* hash map: batch syscalls */
+	size_t n_changed;		/* by the last sl_bank_write */
 	struct sl_kv have[SL_POLICY_BANKS];
 };
 
