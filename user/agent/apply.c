@@ -117,7 +117,7 @@ static void reject(struct sl_applier *a, const char *msg)
 /* What the agent holds between applies (the configuration is freed by
  * now): at 100,000 endpoints memory is a budget too. Freed memory goes
  * back to the system first, so that RSS says the same. */
-static double heap_mb(void)
+static double trim_heap_mb(void)
 {
 	struct mallinfo2 mi;
 
@@ -130,6 +130,7 @@ static double heap_mb(void)
  * agent does at scale must be visible without a profiler. */
 struct stage_ms {
 	double load, model, reconcile, finish;
+	double heap_mb;			/* held afterwards */
 };
 
 static void log_report(const struct sl_reconcile_report *r,
@@ -147,8 +148,8 @@ static void log_report(const struct sl_reconcile_report *r,
 		r->fe_removed, r->fe_unchanged, r->be_added, r->be_updated,
 		r->be_removed, z->policies, z->identities, z->workloads, z->classes,
 		z->sets, z->entries, z->compile_ms, z->write_ms, z->names_written,
-		z->bank_changes, z->unchanged ? ", tables unchanged" : "", t->load, t->model, t->reconcile,
-		t->finish, heap_mb());
+		z->bank_changes, z->unchanged ? ", tables unchanged" : "", t->load, t->model,
+		t->reconcile, t->finish, t->heap_mb);
 }
 
 /* Compiles authorization and writes it into the bank not in force; the
@@ -317,6 +318,7 @@ static int run(struct sl_applier *a, bool force)
 	t.finish = mono_ms() - t0;
 	generation = record(a, SL_RESULT_APPLIED, "", cfg.digest, &cfg.warnings);
 	sl_config_free(&cfg);
+	t.heap_mb = trim_heap_mb();
 	log_report(&rep, &zrep, &t, generation);
 	return 1;
 }
