@@ -127,7 +127,7 @@ static void test_bank_lpm_trie(void **state)
 	(void)state;
 	sl_bank_map_init(&m, "sluice_ipcache", "--max-workloads", fd, 16,
 			 sizeof(struct sl_ipcache_key), sizeof(struct sl_ipcache),
-			 offsetof(struct sl_ipcache_key, bank), 1, false);
+			 offsetof(struct sl_ipcache_key, bank), 1, true);
 	for (uint8_t i = 1; i <= 3; i++) {
 		struct sl_ipcache_key k = { .prefixlen = SL_IPCACHE_PREFIX_BITS + 32,
 					    .family = SL_AF_INET };
@@ -144,6 +144,12 @@ static void test_bank_lpm_trie(void **state)
 	assert_int_equal(sl_bank_load(&again, &err), 0);
 	assert_true(sl_bank_same(&again, &w, 0));
 	assert_true(sl_bank_same(&again, &w, 1));
+	/* One by one, as where the kernel has no batches. */
+	again.batch = false;
+	sl_bank_clear(&again, 1);
+	assert_int_equal(sl_bank_load(&again, &err), 0);
+	assert_true(sl_bank_same(&again, &w, 0));
+	assert_false(sl_bank_same(&again, &w, 1));
 	sl_kv_want_free(&w);
 	sl_bank_map_free(&m);
 	sl_bank_map_free(&again);

@@ -150,10 +150,11 @@ static int banks_init(struct sl_authz_state *st, struct sl_err *err)
 	    sl_map_max_entries(m->policy, &max[1], err) < 0 ||
 	    sl_map_max_entries(m->policy_set, &max[2], err) < 0)
 		return -1;
-	/* LPM tries have no batch operations. */
+	/* Batches also for the LPM trie (generic ones, Linux >= 5.6 has
+	 * them); bank.c writes one by one where the kernel has none. */
 	sl_bank_map_init(&st->banks[0], "sluice_ipcache", "--max-workloads", m->ipcache,
 			 max[0], sizeof(struct sl_ipcache_key), sizeof(struct sl_ipcache),
-			 offsetof(struct sl_ipcache_key, bank), 1, false);
+			 offsetof(struct sl_ipcache_key, bank), 1, true);
 	sl_bank_map_init(&st->banks[1], "sluice_policy", "--max-verdicts", m->policy, max[1],
 			 sizeof(struct sl_policy_key), sizeof(struct sl_policy_verdict),
 			 offsetof(struct sl_policy_key, bank), 1, true);

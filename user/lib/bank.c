@@ -102,20 +102,18 @@ static void load_one(struct sl_bank_map *m, const void *key, const void *val)
 
 int sl_bank_load(struct sl_bank_map *m, struct sl_err *err)
 {
-	char key[64], next[64], val[256];
-	void *prev = NULL;
+	struct sl_map_dump d;
 
-	if (m->key_size > sizeof(key) || m->value_size > sizeof(val))
-		return sl_errf(err, "%s: entries too large to mirror", m->name);
+	if (m->key_size > 64)
+		return sl_errf(err, "%s: keys too large to mirror", m->name);
 	sl_bank_map_free(m);
-	while (bpf_map_get_next_key(m->fd, prev, next) == 0) {
-		memcpy(key, next, m->key_size);
-		prev = key;
-		if (bpf_map_lookup_elem(m->fd, key, val) == 0)
-			load_one(m, key, val);
-	}
-	if (errno != ENOENT)
+	if (sl_map_dump(m->fd, m->key_size, m->value_size, &d) < 0) {
+		sl_map_dump_free(&d);
 		return sl_errf(err, "reading %s: %s", m->name, strerror(errno));
+	}
+	for (size_t i = 0; i < d.n; i++)
+		load_one(m, sl_dump_key(&d, i), sl_dump_val(&d, i));
+	sl_map_dump_free(&d);
 	for (int b = 0; b < SL_POLICY_BANKS; b++)
 		if (m->have[b].n)
 			qsort_r(m->have[b].v, m->have[b].n, stride(m), cmp_key, &m->key_size);
@@ -265,18 +263,52 @@ int sl_bank_check(const struct sl_bank_map *m, const struct sl_kv_want *want, in
 	return 0;
 }
 
+static bool no_batch(int e)
+{
+	return e == EINVAL || e == ENOTSUP || e == EOPNOTSUPP;
+}
+
+/* Deletes keys[0..n) in batches (one by one where the kernel has no
+ * batch for the map); a key already gone is no error. */
+static int delete_keys(struct sl_bank_map *m, const char *keys, size_t n, struct sl_err *err)
+{
+	LIBBPF_OPTS(bpf_map_batch_opts, opts);
+
+	for (size_t done = 0; done < n;) {
+		__u32 count = (__u32)(n - done);
+		int r = m->batch ? bpf_map_delete_batch(m->fd, keys + done * m->key_size,
+							&count, &opts) : -1;
+
+		if (r && m->batch && !count && no_batch(errno))
+			m->batch = false;
+		if (!m->batch) {
+			count = 1;
+			r = bpf_map_delete_elem(m->fd, keys + done * m->key_size);
+		}
+		done += count;
+		if (r && errno != ENOENT)
+			return sl_errf(err, "deleting from %s: %s", m->name, strerror(errno));
+		if (r && m->batch)
+			done++;	/* the missing key the batch stopped at */
+	}
+	return 0;
+}
+
 static int delete_stale(struct sl_bank_map *m, const struct diff *d, int b,
 			struct sl_err *err)
 {
-	char key[64];
+	char *keys = malloc(d->n_del * m->key_size + 1);
+	int ret;
 
+	if (!keys)
+		abort();
 	for (size_t k = 0; k < d->n_del; k++) {
-		memcpy(key, kv_at(m, &m->have[b], d->del[k]), m->key_size);
-		set_bank(m, key, (uint32_t)b);
-		if (bpf_map_delete_elem(m->fd, key) && errno != ENOENT)
-			return sl_errf(err, "deleting from %s: %s", m->name, strerror(errno));
+		memcpy(keys + k * m->key_size, kv_at(m, &m->have[b], d->del[k]), m->key_size);
+		set_bank(m, keys + k * m->key_size, (uint32_t)b);
 	}
-	return 0;
+	ret = delete_keys(m, keys, d->n_del, err);
+	free(keys);
+	return ret;
 }
 
 /* The changed entries with their bank set, as arrays for one batch. */
@@ -297,10 +329,15 @@ static int write_changed(struct sl_bank_map *m, const struct sl_kv_want *want,
 		memcpy(vals + k * m->value_size, want->vals + d->write[k] * m->value_size,
 		       m->value_size);
 	}
-	if (m->batch)
+	if (m->batch) {
 		ret = sl_map_update_batch(m->fd, keys, vals, d->n_write, m->key_size,
 					  m->value_size, &done);
-	for (size_t k = 0; !m->batch && !ret && k < d->n_write; k++)
+		if (ret && !done && no_batch(errno)) {
+			m->batch = false;
+			ret = 0;
+		}
+	}
+	for (size_t k = done; !m->batch && !ret && k < d->n_write; k++)
 		ret = bpf_map_update_elem(m->fd, keys + k * m->key_size,
 					  vals + k * m->value_size, BPF_ANY);
 	if (ret)
@@ -339,16 +376,22 @@ int sl_bank_write(struct sl_bank_map *m, struct sl_kv_want *want, int b,
 
 void sl_bank_clear(struct sl_bank_map *m, int b)
 {
-	char key[64];
+	struct sl_err ignored;
 
 	for (int k = 0; k < SL_POLICY_BANKS; k++) {
+		char *keys;
+
 		if (b >= 0 && k != b)
 			continue;
+		keys = malloc(m->have[k].n * m->key_size + 1);
+		if (!keys)
+			abort();
 		for (size_t i = 0; i < m->have[k].n; i++) {
-			memcpy(key, kv_at(m, &m->have[k], i), m->key_size);
-			set_bank(m, key, (uint32_t)k);
-			bpf_map_delete_elem(m->fd, key);
+			memcpy(keys + i * m->key_size, kv_at(m, &m->have[k], i), m->key_size);
+			set_bank(m, keys + i * m->key_size, (uint32_t)k);
 		}
+		delete_keys(m, keys, m->have[k].n, &ignored);
+		free(keys);
 		kv_free(&m->have[k]);
 	}
 }

@@ -43,7 +43,7 @@ struct sl_bank_map {
 	size_t key_size, value_size;
 	size_t bank_off;		/* the bank field in the key */
 	size_t bank_width;		/* 1 or 4 bytes */
-	bool batch;			/* hash map: batch syscalls */
+	bool batch;			/* batch syscalls (off where the kernel has none) */
 	size_t n_changed;		/* by the last sl_bank_write */
 	struct sl_kv have[SL_POLICY_BANKS];
 };

@@ -227,18 +227,22 @@ static int dump_walk(int fd, struct sl_map_dump *d, size_t *cap)
 int sl_map_dump(int fd, size_t key_size, size_t value_size, struct sl_map_dump *d)
 {
 	LIBBPF_OPTS(bpf_map_batch_opts, opts);
-	__u64 token = 0, *in = NULL;
+	/* The kernel's position between calls: a bucket for hash maps, a
+	 * whole key for the others (an LPM trie's is 24 bytes). */
+	__u64 token[32] = { 0 }, *in = NULL;
 	size_t cap = 0;
 
 	memset(d, 0, sizeof(*d));
 	d->key_size = key_size;
 	d->value_size = value_size;
+	if (key_size > sizeof(token))
+		return dump_walk(fd, d, &cap);
 	for (;;) {
 		__u32 count = SL_BATCH_MAX;
 		int ret;
 
 		dump_reserve(d, d->n + count, &cap);
-		ret = bpf_map_lookup_batch(fd, in, &token, d->keys + d->n * key_size,
+		ret = bpf_map_lookup_batch(fd, in, token, d->keys + d->n * key_size,
 					   d->vals + d->n * value_size, &count, &opts);
 		if (ret && !in && (errno == EINVAL || errno == ENOTSUP ||
 				   errno == EOPNOTSUPP))
@@ -246,7 +250,7 @@ int sl_map_dump(int fd, size_t key_size, size_t value_size, struct sl_map_dump *
 		d->n += count;
 		if (ret)
 			return errno == ENOENT ? 0 : -1;
-		in = &token;
+		in = token;
 	}
 }
 
