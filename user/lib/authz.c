@@ -299,7 +299,8 @@ static void collect_cidrs(struct sl_authz *a)
 			continue;
 		add_ip(a, &v[i].ip, v[i].plen, 0);
 	}
-	if (a->n_ips)
+	/* The workloads' addresses came sorted out of resolve_claims(). */
+	if (a->n_ips > n_workload_ips)
 		qsort(a->ips, a->n_ips, sizeof(*a->ips), cmp_ip_entry);
 }
 
