@@ -196,6 +196,24 @@ static void slice_members(struct sl_model *m, const struct sl_pod_index *pods,
 	}
 }
 
+/* Room for every endpoint of the service's slices at once: grown one by
+ * one, the arena keeps each smaller copy (three times the list). */
+static void reserve_members(struct sl_model *m, struct member_list *l,
+			    const struct sl_endpoint_slice *const *slices, size_t lo,
+			    size_t n_slices, const struct sl_service *svc)
+{
+	size_t n = 0;
+
+	for (size_t s = lo; s < n_slices; s++) {
+		if (strcmp(slices[s]->meta.namespace, svc->meta.namespace) ||
+		    strcmp(slices[s]->service_name, svc->meta.name))
+			break;
+		n += slices[s]->n_endpoints;
+	}
+	if (n)
+		sl_arena_grow(&m->arena, (void **)&l->v, &l->cap, n, sizeof(*l->v));
+}
+
 static void build_service(struct sl_model *m, const struct sl_pod_index *pods,
 			  const struct sl_service *svc,
 			  const struct sl_endpoint_slice *const *slices,
@@ -224,6 +242,7 @@ static void build_service(struct sl_model *m, const struct sl_pod_index *pods,
 
 			if (!sp->proto)
 				continue;
+			reserve_members(m, &members, slices, lo, n_slices, svc);
 			for (size_t s = lo; s < n_slices; s++) {
 				const struct sl_endpoint_slice *sl = slices[s];
 
@@ -403,6 +422,10 @@ int sl_model_build_at(const struct sl_config *cfg, const struct sl_locality *nod
 	if (n_slices)
 		qsort(slices, n_slices, sizeof(*slices), cmp_slice_ptr);
 	sl_pod_index_build(&pods, cfg->pods, cfg->n_pods);
+	/* One frontend per Service port at least: the array is not copied
+	 * over and over while it grows. */
+	sl_arena_grow(&model->arena, (void **)&model->fe, &model->cap_fe, cfg->n_services + 1,
+		      sizeof(*model->fe));
 	for (size_t i = 0; i < cfg->n_services; i++)
 		build_service(model, &pods, &cfg->services[i], slices, n_slices);
 	sl_pod_index_free(&pods);
