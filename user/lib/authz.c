@@ -399,6 +399,32 @@ static void assign_classes(struct sl_authz *a)
 	free(cidrs);
 }
 
+/* Room for every workload and address at once: grown one by one, the
+ * arena keeps each smaller copy (at 100,000 endpoints, tens of MB to
+ * allocate and fault in on every apply). */
+static void reserve(struct sl_authz *a, const struct sl_config *cfg, struct collect *c)
+{
+	size_t wl = cfg->n_pods + cfg->n_workload_entries, addrs = cfg->n_workload_entries;
+
+	for (size_t i = 0; i < cfg->n_pods; i++)
+		addrs += cfg->pods[i].n_ips;
+	for (size_t i = 0; i < cfg->n_entries; i++) {
+		wl += cfg->entries[i].n_endpoints;
+		addrs += cfg->entries[i].n_endpoints;
+	}
+	for (size_t i = 0; i < cfg->n_slices; i++) {
+		wl += cfg->slices[i].n_endpoints;
+		for (size_t j = 0; j < cfg->slices[i].n_endpoints; j++)
+			addrs += cfg->slices[i].endpoints[j].n_addrs;
+	}
+	sl_arena_grow(&a->arena, (void **)&a->workloads, &a->cap_workloads, wl + 1,
+		      sizeof(*a->workloads));
+	sl_arena_grow(&a->arena, (void **)&c->pend, &c->cap_pend, wl + 1, sizeof(*c->pend));
+	sl_arena_grow(&a->arena, (void **)&c->claims, &c->cap_claims, addrs + 1,
+		      sizeof(*c->claims));
+	sl_arena_grow(&a->arena, (void **)&a->ips, &a->cap_ips, addrs + 1, sizeof(*a->ips));
+}
+
 int sl_authz_build(const struct sl_config *cfg, const char *root_namespace,
 		   struct sl_authz *out, struct sl_err *err)
 {
@@ -412,6 +438,7 @@ int sl_authz_build(const struct sl_config *cfg, const char *root_namespace,
 	a->n_policies = cfg->n_policies;
 	if (a->n_policies)
 		qsort(a->policies, a->n_policies, sizeof(*a->policies), cmp_policy);
+	reserve(a, cfg, &c);
 	collect_pods_and_entries(a, cfg, &c);
 	collect_endpoints(a, cfg, &c);
 	collect_slice_endpoints(a, cfg, &c);
