@@ -17,9 +17,15 @@ uint64_t sl_wl_hash(const struct sl_workload_info *info)
 	return XXH64(info, sizeof(*info), 0);
 }
 
+/* Family first, then address: the order of the compiled authorization's
+ * addresses (sl_ip_cmp), so that they usually need no sort here. */
 static int cmp_key(const void *a, const void *b)
 {
-	return memcmp(a, b, sizeof(struct sl_workload_key));
+	const struct sl_workload_key *x = a, *y = b;
+
+	if (x->family != y->family)
+		return x->family < y->family ? -1 : 1;
+	return memcmp(&x->addr, &y->addr, sizeof(x->addr));
 }
 
 static void grow(struct sl_wl_set *s, size_t *cap)
@@ -100,11 +106,16 @@ static struct order *sort_keys(const struct sl_workload_key *keys, size_t *n)
 {
 	struct order *o = calloc(*n + 1, sizeof(*o));
 	size_t out = 0;
+	bool sorted = true;
 
 	if (!o)
 		abort();
-	for (size_t i = 0; i < *n; i++)
+	for (size_t i = 0; i < *n; i++) {
 		o[i] = (struct order){ keys[i], (uint32_t)i };
+		sorted = sorted && (!i || cmp_key(&keys[i - 1], &keys[i]) < 0);
+	}
+	if (sorted)
+		return o;
 	qsort(o, *n, sizeof(*o), cmp_order);
 	for (size_t i = 0; i < *n; i++)
 		if (i + 1 == *n || cmp_key(&o[i].key, &o[i + 1].key))

@@ -21,7 +21,7 @@ struct sl_wl_entry {
 	uint64_t hash;			/* of the sl_workload_info */
 };
 
-/* Sorted by key (memcmp), one entry per key. */
+/* Sorted by key (family, then address), one entry per key. */
 struct sl_wl_set {
 	struct sl_wl_entry *v;
 	size_t n;

@@ -170,6 +170,13 @@ static void want_sort(const struct sl_bank_map *m, struct sl_kv_want *w)
 
 	if (w->sorted)
 		return;
+	/* The compiled tables usually come in key order already. */
+	w->sorted = true;
+	for (size_t i = 1; w->sorted && i < w->n; i++)
+		w->sorted = memcmp(w->keys + (i - 1) * m->key_size, w->keys + i * m->key_size,
+				   m->key_size) < 0;
+	if (w->sorted)
+		return;
 	idx = calloc(w->n + 1, sizeof(*idx));
 	keys = malloc(w->n * m->key_size + 1);
 	vals = malloc(w->n * m->value_size + 1);
