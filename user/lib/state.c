@@ -63,11 +63,16 @@ const char *sl_state_locality(struct sl_state *st, const char *s)
 	char buf[SL_LOCALITY_LEN], *key = buf, **hit;
 	size_t at;
 
+	/* Members come in runs of one locality: no copy, no search. */
+	if (st->last_locality && !strcmp(st->last_locality, s ? s : ""))
+		return st->last_locality;
 	snprintf(buf, sizeof(buf), "%s", s ? s : "");
 	hit = st->n_localities ? bsearch(&key, st->localities, st->n_localities,
 					 sizeof(*st->localities), cmp_str_ptr) : NULL;
-	if (hit)
+	if (hit) {
+		st->last_locality = *hit;
 		return *hit;
+	}
 	st->localities = realloc(st->localities,
 				 (st->n_localities + 1) * sizeof(*st->localities));
 	if (!st->localities)
@@ -80,7 +85,8 @@ const char *sl_state_locality(struct sl_state *st, const char *s)
 	if (!st->localities[at])
 		abort();
 	st->n_localities++;
-	return st->localities[at];
+	st->last_locality = st->localities[at];
+	return st->last_locality;
 }
 
 int sl_backend_tuple_cmp(const struct sl_backend *a, const struct sl_backend *b)

@@ -72,6 +72,7 @@ struct sl_state {
 	 * equal strings. Kept until the state is freed. */
 	char **localities;		/* sorted */
 	size_t n_localities;
+	const char *last_locality;	/* the last one asked for */
 };
 
 /* Reads the maps into st and deletes what no live service points at
