@@ -207,7 +207,7 @@ static void want_sort(const struct sl_bank_map *m, struct sl_kv_want *w)
 /* The difference between bank b and want: the entries to write (index in
  * want) and to delete (index in have[b]). */
 struct diff {
-	size_t *write, n_write, n_new;
+	size_t *write, n_write;
 	size_t *del, n_del;
 };
 
@@ -219,7 +219,7 @@ static void diff(struct sl_bank_map *m, struct sl_kv_want *want, int b, struct d
 	want_sort(m, want);
 	d->write = calloc(want->n + 1, sizeof(*d->write));
 	d->del = calloc(have->n + 1, sizeof(*d->del));
-	d->n_write = d->n_new = d->n_del = 0;
+	d->n_write = d->n_del = 0;
 	if (!d->write || !d->del)
 		abort();
 	while (i < want->n || j < have->n) {
@@ -234,7 +234,6 @@ static void diff(struct sl_bank_map *m, struct sl_kv_want *want, int b, struct d
 		if (c < 0 || kv_hash(m, have, j) !=
 			     XXH64(want->vals + i * m->value_size, m->value_size, 0))
 			d->write[d->n_write++] = i;
-		d->n_new += c < 0;
 		i++;
 		j += c == 0;
 	}
