@@ -15,8 +15,8 @@ static int map_write(struct run *r, int fd, const void *key, const void *value,
 	return 0;
 }
 
-static void delete_tables(struct sl_state *st, uint32_t id, uint32_t rev,
-			  uint32_t n_members, uint32_t n_slots)
+void sl_rc_delete_tables(struct sl_state *st, uint32_t id, uint32_t rev,
+			 uint32_t n_members, uint32_t n_slots)
 {
 	for (uint32_t i = 0; i < n_members; i++) {
 		struct sl_member_key k = { id, rev, i };
@@ -39,7 +39,7 @@ static int remove_fe(struct run *r, struct fe_plan *p)
 
 	if (bpf_map_delete_elem(st->maps->svc, &old->key) && errno != ENOENT)
 		return sl_errf(r->err, "deleting from sluice_svc: %s", strerror(errno));
-	delete_tables(st, old->id, old->rev, old->n_members, old->n_slots);
+	sl_rc_delete_tables(st, old->id, old->rev, old->n_members, old->n_slots);
 	bpf_map_delete_elem(st->maps->svc_info, &old->id);
 	sl_id_free(&st->svc_ids, old->id);
 	p->done = true;
@@ -164,6 +164,31 @@ static int write_tables(struct run *r, const struct sl_applied_fe *n,
 	return ret;
 }
 
+void sl_rc_fill_svc(const struct sl_applied_fe *n, struct sl_svc *v)
+{
+	memset(v, 0, sizeof(*v));
+	v->id = n->id;
+	v->rev = n->rev;
+	v->n_members = n->n_members;
+	v->n_slots = n->n_slots;
+	v->flags = n->flags;
+	v->conn_rate = n->conn_rate;
+	v->max_conn = n->max_conn;
+	v->idle_ms = n->idle_ms;
+	v->max_age_ms = n->max_age_ms;
+	v->eject_after = n->eject_after;
+	v->eject_ms = n->eject_ms;
+	v->eject_max_pct = (__u8)n->eject_max_pct;
+	v->min_health_pct = (__u8)n->min_health_pct;
+	v->connect_ms = n->connect_ms;
+	v->ka_time_s = n->ka_time_s;
+	v->ka_interval_s = n->ka_interval_s;
+	v->ka_probes = n->ka_probes;
+	v->conn_burst = n->conn_burst;
+	v->n_tiers = n->n_tiers;
+	memcpy(v->tier_end, n->tier_end, sizeof(v->tier_end));
+}
+
 static int write_fe(struct run *r, struct fe_plan *p)
 {
 	struct sl_state *st = r->st;
@@ -187,31 +212,12 @@ static int write_fe(struct run *r, struct fe_plan *p)
 	    ((!old || memcmp(&old->info, &n->info, sizeof(n->info))) &&
 	     map_write(r, st->maps->svc_info, &n->id, &n->info, "sluice_svc_info")))
 		goto undo;
-	v.id = n->id;
-	v.rev = n->rev;
-	v.n_members = n->n_members;
-	v.n_slots = n->n_slots;
-	v.flags = n->flags;
-	v.conn_rate = n->conn_rate;
-	v.max_conn = n->max_conn;
-	v.idle_ms = n->idle_ms;
-	v.max_age_ms = n->max_age_ms;
-	v.eject_after = n->eject_after;
-	v.eject_ms = n->eject_ms;
-	v.eject_max_pct = (__u8)n->eject_max_pct;
-	v.min_health_pct = (__u8)n->min_health_pct;
-	v.connect_ms = n->connect_ms;
-	v.ka_time_s = n->ka_time_s;
-	v.ka_interval_s = n->ka_interval_s;
-	v.ka_probes = n->ka_probes;
-	v.conn_burst = n->conn_burst;
-	v.n_tiers = n->n_tiers;
-	memcpy(v.tier_end, n->tier_end, sizeof(v.tier_end));
+	sl_rc_fill_svc(n, &v);
 	/* The switch: from here on new connections use revision n->rev. */
 	if (map_write(r, st->maps->svc, &n->key, &v, "sluice_svc"))
 		goto undo;
 	if (old)
-		delete_tables(st, old->id, old->rev, old->n_members, old->n_slots);
+		sl_rc_delete_tables(st, old->id, old->rev, old->n_members, old->n_slots);
 	p->done = true;
 	if (old)
 		r->rep->fe_updated++;
@@ -219,7 +225,7 @@ static int write_fe(struct run *r, struct fe_plan *p)
 		r->rep->fe_added++;
 	return 0;
 undo:
-	delete_tables(st, n->id, n->rev, n->n_members, n->n_slots);
+	sl_rc_delete_tables(st, n->id, n->rev, n->n_members, n->n_slots);
 	if (!old) {
 		bpf_map_delete_elem(st->maps->svc_info, &n->id);
 		sl_id_free(&st->svc_ids, n->id);
@@ -251,9 +257,15 @@ int sl_rc_execute(struct run *r)
 			return -1;
 	if (write_new_backends(r) < 0)
 		return -1;
+	/* Changed frontends one by one, then the new ones in batches: the
+	 * new only add entries, so the peak stays what check_capacity()
+	 * computed for the plan's order. */
 	for (size_t k = 0; k < r->n_plan; k++)
-		if (r->plan[k].op == OP_WRITE && write_fe(r, &r->plan[k]) < 0)
+		if (r->plan[k].op == OP_WRITE && r->plan[k].old >= 0 &&
+		    write_fe(r, &r->plan[k]) < 0)
 			return -1;
+	if (sl_rc_write_new_fes(r) < 0)
+		return -1;
 	for (size_t k = 0; k < r->st->n_be; k++)
 		if (r->old_be[k] == OLD_BE_UNWANTED && delete_backend(r, k) < 0)
 			return -1;
