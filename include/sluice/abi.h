@@ -479,8 +479,9 @@ struct sl_short_pair {
  * (set, class, any other port), then the set's default.
  *
  * Compiled state lives in two banks: the agent writes the bank not in
- * force, switches sl_settings.policy with one write, then deletes the old
- * bank, so a connection never sees half of a policy change.
+ * force, then switches sl_settings.policy with one write, so a connection
+ * never sees half of a policy change. The bank switched from keeps its
+ * entries: the next change is written over them, difference only.
  */
 #define SL_POLICY_BANKS 2
 
@@ -685,7 +686,7 @@ struct sl_event_stats {
 	__u64 dropped;
 };
 
-#define SL_DEFAULT_MAX_IPCACHE 131072	/* both banks */
+#define SL_DEFAULT_MAX_IPCACHE 262144	/* both banks: 100,000 endpoints fit */
 #define SL_DEFAULT_MAX_POLICY 262144	/* both banks */
 #define SL_DEFAULT_MAX_POLICY_SETS 65536
 #define SL_DEFAULT_MAX_POLICIES 16384	/* ids 1..max-1 */

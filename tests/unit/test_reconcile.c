@@ -433,6 +433,56 @@ static void test_timeouts_and_ejection_limits_written(void **state)
 	sl_maps_close(&maps);
 }
 
+/* From the previous model: frontends the same in both are left alone
+ * unbuilt, a changed one is rewritten, and the ids of what was written
+ * are marked; a frontend found incomplete in the maps is rewritten even
+ * when the models agree. */
+static void test_reconcile_from_previous_model(void **state)
+{
+	const char *a_eps[] = { "10.1.0.1", "10.1.0.2" }, *b_eps[] = { "10.2.0.1" };
+	const char *b2_eps[] = { "10.2.0.2" };
+	struct sl_reconcile_report rep;
+	struct sl_model m1, m2;
+	struct sl_maps maps;
+	struct sl_state st;
+	struct sl_err err;
+	char a[2048], b[2048], yaml[4200];
+	uint8_t touched[16] = { 0 };
+	uint32_t id_a, id_b;
+
+	(void)state;
+	fixture_maps_create(&maps, 16, 16, 64);
+	assert_int_equal(sl_state_load(&st, &maps, &err), 0);
+	service_yaml(a, sizeof(a), "a", "10.96.0.1", a_eps, 2);
+	service_yaml(b, sizeof(b), "b", "10.96.0.2", b_eps, 1);
+	snprintf(yaml, sizeof(yaml), "%s---\n%s", a, b);
+	build_model(yaml, &m1);
+	assert_int_equal(sl_reconcile_from(&st, &m1, NULL, &rep, &err), 0);
+	id_a = read_svc(&maps, "10.96.0.1").id;
+	id_b = read_svc(&maps, "10.96.0.2").id;
+
+	service_yaml(b, sizeof(b), "b", "10.96.0.2", b2_eps, 1);
+	snprintf(yaml, sizeof(yaml), "%s---\n%s", a, b);
+	build_model(yaml, &m2);
+	assert_int_equal(sl_reconcile_touched(&st, &m2, &m1, touched, &rep, &err), 0);
+	assert_int_equal(rep.fe_unchanged, 1);
+	assert_int_equal(rep.fe_updated, 1);
+	assert_int_equal(rep.be_added, 1);
+	assert_int_equal(rep.be_removed, 1);
+	assert_false(touched[id_a]);
+	assert_true(touched[id_b]);
+
+	/* Tables found incomplete: rewritten although the models agree. */
+	st.fe[0].dirty = true;
+	assert_int_equal(sl_reconcile_from(&st, &m2, &m2, &rep, &err), 0);
+	assert_int_equal(rep.fe_updated, 1);
+	assert_int_equal(rep.fe_unchanged, 1);
+	sl_model_free(&m1);
+	sl_model_free(&m2);
+	sl_state_free(&st);
+	sl_maps_close(&maps);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -443,6 +493,7 @@ int main(void)
 		cmocka_unit_test(test_shared_backend_and_weights),
 		cmocka_unit_test(test_locality_tiers),
 		cmocka_unit_test(test_timeouts_and_ejection_limits_written),
+		cmocka_unit_test(test_reconcile_from_previous_model),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -30,6 +30,7 @@ struct sl_applier {
 	struct sl_state state;
 	struct sl_model applied;	/* what the maps hold, to roll back to */
 	bool have_applied;
+	bool in_sync;			/* the maps hold exactly `applied` */
 	/* Workload labels by address, of the configuration applied: what
 	 * Istio's metrics are labelled with (metrics_traffic.c). Empty
 	 * before the first configuration: every address is unknown. */
@@ -37,11 +38,16 @@ struct sl_applier {
 	const char *root_namespace;	/* policies there apply mesh-wide */
 	struct sl_authz_state authz;
 	struct sl_resetter *resetter;	/* NULL: endpoints removed, connections kept */
+	/* The (endpoint, service) pairs of the state in force, kept from one
+	 * apply to the next: the "before" of the next removal. */
+	struct sl_pairs pairs;
+	bool have_pairs;
 	const struct sl_locality *locality;	/* the node's, NULL: unknown */
 	bool locality_fixed;		/* given by --locality, not the Node */
 	/* When the oldest change of the next apply arrived (monotonic ns,
 	 * 0: unknown): logged as how long it took to reach the maps. */
 	int64_t changed_at_ns;
+	double last_change_ms;		/* of the last apply, -1: unknown */
 	/* For the metrics, read by the same thread (the event loop). */
 	uint64_t n_applied;		/* attempts that changed the maps */
 	uint64_t n_rejected;

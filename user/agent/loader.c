@@ -84,7 +84,7 @@ static void set_limits(struct sluice_bpf *skel, const struct sl_limits *lim)
 	bpf_map__set_max_entries(skel->maps.sluice_member, lim->max_slots);
 	bpf_map__set_max_entries(skel->maps.sluice_revnat, lim->max_revnat);
 	bpf_map__set_max_entries(skel->maps.sluice_sockhash, lim->max_sockets);
-	/* Two banks live side by side while a policy change is written. */
+	/* Two policy banks live side by side (both kept populated). */
 	bpf_map__set_max_entries(skel->maps.sluice_ipcache, lim->max_workloads * 2);
 	bpf_map__set_max_entries(skel->maps.sluice_workload_info, lim->max_workloads * 2);
 	bpf_map__set_max_entries(skel->maps.sluice_policy, lim->max_verdicts * 2);

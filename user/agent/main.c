@@ -15,7 +15,6 @@
 #include <time.h>
 #include <unistd.h>
 #include <xxhash.h>
-#include <malloc.h>
 
 #include "apply.h"
 #include "events.h"
@@ -69,6 +68,7 @@ struct agent {
 	struct sl_kube kube;
 	bool kube_on;
 	char source[4096];		/* what the configuration comes from */
+	int64_t started_ms;		/* when main began (monotonic) */
 	struct sl_tc tc;
 	struct sl_netns_watch netns;
 	struct sl_events events;
@@ -428,14 +428,6 @@ static int signal_fd(void)
 	return signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
 }
 
-static int64_t mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
 static int64_t now_ms(void)
 {
 	struct timespec ts;
@@ -490,19 +482,17 @@ static void kube_step(struct agent *ag, const struct pollfd *fds, size_t n, bool
 	if (!ag->applier.locality_fixed)
 		sl_applier_set_locality(&ag->applier, k->has_locality ? &k->locality : NULL);
 	uint64_t applied = ag->applier.n_applied;
-	int64_t at = k->changed_at_ns;
 
-	ag->applier.changed_at_ns = at;
+	ag->applier.changed_at_ns = k->changed_at_ns;
 	k->changed = false;
 	sl_applier_run(&ag->applier, *force || first);
-	if (ag->applier.n_applied > applied && at)
-		sl_kube_latency(k, (double)(mono_ns() - at) / 1e9);
+	if (ag->applier.n_applied > applied && ag->applier.last_change_ms >= 0)
+		sl_kube_latency(k, ag->applier.last_change_ms / 1e3);
 	scan_pods(&ag->netns);	/* bandwidth policers follow at once */
 	*force = false;
-	/* The lists' pages and the first build were transient: give the
-	 * heap they grew back to the system. */
-	if (first)
-		malloc_trim(0);
+	if (first && ag->applier.have_applied)
+		sl_info("ready %lld ms after start: every resource listed and applied",
+			(long long)(now_ms() - ag->started_ms));
 }
 
 static int run_loop(struct agent *ag)
@@ -576,9 +566,13 @@ static int kube_config(void *arg, struct sl_config *cfg, struct sl_err *err)
 	return 0;
 }
 
+/* started: when main began, to report the time to ready. */
 static int start(struct agent *ag, struct sl_loader *loader, const struct options *o,
-		 struct sl_err *err)
+		 int64_t started, struct sl_err *err)
 {
+	int64_t t0 = now_ms(), t1;
+
+	ag->started_ms = started;
 	if (o->kubernetes)
 		snprintf(ag->source, sizeof(ag->source), "kubernetes:%s",
 			 o->kubeconfig ? o->kubeconfig : "in-cluster");
@@ -615,10 +609,16 @@ static int start(struct agent *ag, struct sl_loader *loader, const struct option
 	if (o->flows_socket)
 		sl_info("serving the flow log on %s", o->flows_socket);
 	scan_pods(&ag->netns);
+	t1 = now_ms();
+	/* A restart at scale must be quick: say where its time went. */
+	sl_info("datapath loaded in %lld ms, pinned state adopted in %lld ms",
+		(long long)(t0 - started), (long long)(t1 - t0));
 	/* The API's objects are applied once all are listed (kube_step). */
 	if (!ag->kube_on) {
 		sl_applier_run(&ag->applier, true);
 		scan_pods(&ag->netns);	/* the policers of the limits just applied */
+		sl_info("ready %lld ms after start (first apply in %lld ms)",
+			(long long)(now_ms() - started), (long long)(now_ms() - t1));
 	}
 	/* Requests waiting since the listener was bound are answered by the
 	 * loop, from here on. */
@@ -653,9 +653,11 @@ int main(int argc, char **argv)
 	struct agent ag;
 	struct options o;
 	struct sl_err err;
+	int64_t started;
 	int ret;
 
 	memset(&o, 0, sizeof(o));
+	started = now_ms();
 	if (parse_options(argc, argv, &o) < 0)
 		return 2;
 	if (o.uninstall) {
@@ -705,7 +707,7 @@ int main(int argc, char **argv)
 		sl_locality_format(&o.locality, loc, sizeof(loc));
 		sl_info("node locality %s (DestinationRule localityLbSetting)", loc);
 	}
-	ret = start(&ag, &loader, &o, &err);
+	ret = start(&ag, &loader, &o, started, &err);
 	if (ret < 0)
 		sl_error("%s", err.msg);
 	else

@@ -35,73 +35,92 @@ static int cmp_key(const void *a, const void *b)
 	return memcmp(a, b, sizeof(struct sl_doomed_key));
 }
 
-static int cmp_be_id(const void *a, const void *b)
+static void pairs_push(struct sl_pairs *p, size_t *cap, const struct sl_doomed_key *k)
 {
-	const struct sl_applied_be *x = *(const struct sl_applied_be *const *)a;
-	const struct sl_applied_be *y = *(const struct sl_applied_be *const *)b;
-
-	return (x->id > y->id) - (x->id < y->id);
-}
-
-static const struct sl_applied_be *be_by_id(const struct sl_applied_be **by_id, size_t n,
-					    uint32_t id)
-{
-	size_t lo = 0, hi = n;
-
-	while (lo < hi) {
-		size_t mid = (lo + hi) / 2;
-
-		if (by_id[mid]->id == id)
-			return by_id[mid];
-		if (by_id[mid]->id < id)
-			lo = mid + 1;
-		else
-			hi = mid;
+	if (p->n == *cap) {
+		*cap = *cap ? *cap * 2 : 256;
+		p->v = realloc(p->v, *cap * sizeof(*p->v));
+		if (!p->v)
+			abort();
 	}
-	return NULL;
+	p->v[p->n++] = *k;
 }
 
-void sl_reset_pairs(const struct sl_state *st, struct sl_pairs *out)
+/* The pairs of the frontends whose id is marked in touched (NULL: all),
+ * sorted. Backends are found through a table by id, not a search. */
+static void collect_pairs(const struct sl_state *st, const uint8_t *touched,
+			  struct sl_pairs *out)
 {
-	const struct sl_applied_be **by_id = calloc(st->n_be + 1, sizeof(*by_id));
+	uint32_t n_ids = st->be_ids.size;
+	const struct sl_applied_be **by_id = calloc(n_ids + 1, sizeof(*by_id));
 	size_t cap = 0;
 
 	memset(out, 0, sizeof(*out));
 	if (!by_id)
 		abort();
 	for (size_t i = 0; i < st->n_be; i++)
-		by_id[i] = &st->be[i];
-	if (st->n_be)
-		qsort(by_id, st->n_be, sizeof(*by_id), cmp_be_id);
+		if (st->be[i].id < n_ids)
+			by_id[st->be[i].id] = &st->be[i];
 	for (size_t i = 0; i < st->n_fe; i++) {
 		const struct sl_applied_fe *fe = &st->fe[i];
 
-		if (fe->key.proto != SL_PROTO_TCP || (fe->flags & SL_SVC_F_KEEP_ON_REMOVAL))
+		if ((touched && !touched[fe->id]) || fe->key.proto != SL_PROTO_TCP ||
+		    (fe->flags & SL_SVC_F_KEEP_ON_REMOVAL))
 			continue;
 		for (uint32_t m = 0; m < fe->n_members; m++) {
-			const struct sl_applied_be *be =
-				be_by_id(by_id, st->n_be, fe->members[m].backend_id);
+			uint32_t id = fe->members[m].backend_id;
 			struct sl_doomed_key k;
 
-			if (!be)
+			if (id >= n_ids || !by_id[id])
 				continue;
 			memset(&k, 0, sizeof(k));
-			k.backend = be->be.addr;
-			k.backend_port = be->be.port;
-			k.family = be->be.family;
+			k.backend = by_id[id]->be.addr;
+			k.backend_port = by_id[id]->be.port;
+			k.family = by_id[id]->be.family;
 			k.svc_id = fe->id;
-			if (out->n == cap) {
-				cap = cap ? cap * 2 : 256;
-				out->v = realloc(out->v, cap * sizeof(*out->v));
-				if (!out->v)
-					abort();
-			}
-			out->v[out->n++] = k;
+			pairs_push(out, &cap, &k);
 		}
 	}
 	free(by_id);
 	if (out->n)
 		qsort(out->v, out->n, sizeof(*out->v), cmp_key);
+}
+
+void sl_reset_pairs(const struct sl_state *st, struct sl_pairs *out)
+{
+	collect_pairs(st, NULL, out);
+}
+
+void sl_reset_pairs_update(const struct sl_state *st, const uint8_t *touched,
+			   uint32_t n_ids, struct sl_pairs *pairs, struct sl_pairs *old,
+			   struct sl_pairs *now)
+{
+	struct sl_pairs merged = { NULL, 0 };
+	size_t keep = 0, cap = 0, i = 0, j = 0;
+
+	memset(old, 0, sizeof(*old));
+	/* In place: the untouched pairs stay sorted. */
+	for (size_t k = 0; k < pairs->n; k++) {
+		uint32_t id = pairs->v[k].svc_id;
+
+		if (id < n_ids && touched[id])
+			pairs_push(old, &cap, &pairs->v[k]);
+		else
+			pairs->v[keep++] = pairs->v[k];
+	}
+	pairs->n = keep;
+	collect_pairs(st, touched, now);
+	merged.v = malloc((pairs->n + now->n + 1) * sizeof(*merged.v));
+	if (!merged.v)
+		abort();
+	while (i < pairs->n || j < now->n) {
+		if (j == now->n || (i < pairs->n && cmp_key(&pairs->v[i], &now->v[j]) < 0))
+			merged.v[merged.n++] = pairs->v[i++];
+		else
+			merged.v[merged.n++] = now->v[j++];
+	}
+	sl_pairs_free(pairs);
+	*pairs = merged;
 }
 
 void sl_pairs_free(struct sl_pairs *p)
@@ -145,25 +164,33 @@ void sl_reset_removed(struct sl_resetter *r, const struct sl_pairs *before,
 {
 	size_t n = 0, resets = 0;
 	__u32 zero = 0, count;
+	size_t *doomed;
 
 	if (!r->link)
 		return;
+	/* Only the pairs written are read back: at 100,000 endpoints a
+	 * lookup of every pair costs more than the rest of the apply. */
+	doomed = calloc(before->n + 1, sizeof(*doomed));
+	if (!doomed)
+		abort();
 	for (size_t i = 0; i < before->n; i++) {
 		if (after->n && bsearch(&before->v[i], after->v, after->n,
 					sizeof(*after->v), cmp_key))
 			continue;
 		if (!bpf_map_update_elem(r->maps->doomed, &before->v[i], &zero, BPF_ANY))
-			n++;
+			doomed[n++] = i;
 	}
-	if (!n)
-		return;
-	sl_netns_each(r->netns, run_iterator, r);
-	for (size_t i = 0; i < before->n; i++) {
-		if (!bpf_map_lookup_elem(r->maps->doomed, &before->v[i], &count)) {
+	if (n)
+		sl_netns_each(r->netns, run_iterator, r);
+	for (size_t i = 0; i < n; i++) {
+		if (!bpf_map_lookup_elem(r->maps->doomed, &before->v[doomed[i]], &count)) {
 			resets += count;
-			bpf_map_delete_elem(r->maps->doomed, &before->v[i]);
+			bpf_map_delete_elem(r->maps->doomed, &before->v[doomed[i]]);
 		}
 	}
+	free(doomed);
+	if (!n)
+		return;
 	sl_info("%zu endpoints left their services: %zu open connections to them reset",
 		n, resets);
 }

@@ -38,6 +38,13 @@ int sl_reset_init(struct sl_resetter *r, struct bpf_program *iter, struct sl_map
 void sl_reset_free(struct sl_resetter *r);
 /* The (service, TCP endpoint) pairs the maps hold now. */
 void sl_reset_pairs(const struct sl_state *st, struct sl_pairs *out);
+/* After a reconcile that wrote or removed the frontends whose ids are
+ * marked in touched: pairs becomes the pairs of st again, recomputed for
+ * those frontends only; old and now receive their pairs before and after
+ * (for sl_reset_removed). */
+void sl_reset_pairs_update(const struct sl_state *st, const uint8_t *touched,
+			   uint32_t n_ids, struct sl_pairs *pairs, struct sl_pairs *old,
+			   struct sl_pairs *now);
 void sl_pairs_free(struct sl_pairs *p);
 /* Does a frontend have connection timeouts (then sweep every second)? */
 bool sl_reset_needs_sweep(const struct sl_state *st);

@@ -89,16 +89,6 @@ static void claim(struct sl_authz *a, struct addr_claim **claims, size_t *n,
 	(*claims)[(*n)++] = (struct addr_claim){ *ip, prio, workload };
 }
 
-static const struct sl_pod *find_pod(const struct sl_config *cfg, const char *ns,
-				     const char *name)
-{
-	for (size_t i = 0; i < cfg->n_pods; i++)
-		if (!strcmp(cfg->pods[i].meta.namespace, ns) &&
-		    !strcmp(cfg->pods[i].meta.name, name))
-			return &cfg->pods[i];
-	return NULL;
-}
-
 struct collect {
 	struct addr_claim *claims;
 	size_t n_claims, cap_claims;
@@ -154,6 +144,14 @@ static void collect_endpoints(struct sl_authz *a, const struct sl_config *cfg,
 			      PRIO_SE_ENDPOINT, w);
 		}
 	}
+}
+
+static void collect_slice_endpoints(struct sl_authz *a, const struct sl_config *cfg,
+				    struct collect *c)
+{
+	struct sl_pod_index pods;
+
+	sl_pod_index_build(&pods, cfg->pods, cfg->n_pods);
 	for (size_t i = 0; i < cfg->n_slices; i++) {
 		const struct sl_endpoint_slice *s = &cfg->slices[i];
 
@@ -162,7 +160,8 @@ static void collect_endpoints(struct sl_authz *a, const struct sl_config *cfg,
 			uint32_t w;
 
 			/* The Pod's own document describes it better. */
-			if (ep->pod_name && find_pod(cfg, ep->pod_namespace, ep->pod_name))
+			if (ep->pod_name &&
+			    sl_pod_index_find(&pods, ep->pod_namespace, ep->pod_name))
 				continue;
 			w = add_workload(a, &c->pend, &c->cap_pend, s->meta.namespace,
 					 ep->pod_name ? ep->pod_name : s->meta.name,
@@ -172,6 +171,7 @@ static void collect_endpoints(struct sl_authz *a, const struct sl_config *cfg,
 				      &ep->addrs[k], PRIO_SLICE_ENDPOINT, w);
 		}
 	}
+	sl_pod_index_free(&pods);
 }
 
 static uint32_t identity_index(const struct sl_authz *a, const char *ns, const char *sa)
@@ -299,7 +299,8 @@ static void collect_cidrs(struct sl_authz *a)
 			continue;
 		add_ip(a, &v[i].ip, v[i].plen, 0);
 	}
-	if (a->n_ips)
+	/* The workloads' addresses came sorted out of resolve_claims(). */
+	if (a->n_ips > n_workload_ips)
 		qsort(a->ips, a->n_ips, sizeof(*a->ips), cmp_ip_entry);
 }
 
@@ -398,6 +399,32 @@ static void assign_classes(struct sl_authz *a)
 	free(cidrs);
 }
 
+/* Room for every workload and address at once: grown one by one, the
+ * arena keeps each smaller copy (at 100,000 endpoints, tens of MB to
+ * allocate and fault in on every apply). */
+static void reserve(struct sl_authz *a, const struct sl_config *cfg, struct collect *c)
+{
+	size_t wl = cfg->n_pods + cfg->n_workload_entries, addrs = cfg->n_workload_entries;
+
+	for (size_t i = 0; i < cfg->n_pods; i++)
+		addrs += cfg->pods[i].n_ips;
+	for (size_t i = 0; i < cfg->n_entries; i++) {
+		wl += cfg->entries[i].n_endpoints;
+		addrs += cfg->entries[i].n_endpoints;
+	}
+	for (size_t i = 0; i < cfg->n_slices; i++) {
+		wl += cfg->slices[i].n_endpoints;
+		for (size_t j = 0; j < cfg->slices[i].n_endpoints; j++)
+			addrs += cfg->slices[i].endpoints[j].n_addrs;
+	}
+	sl_arena_grow(&a->arena, (void **)&a->workloads, &a->cap_workloads, wl + 1,
+		      sizeof(*a->workloads));
+	sl_arena_grow(&a->arena, (void **)&c->pend, &c->cap_pend, wl + 1, sizeof(*c->pend));
+	sl_arena_grow(&a->arena, (void **)&c->claims, &c->cap_claims, addrs + 1,
+		      sizeof(*c->claims));
+	sl_arena_grow(&a->arena, (void **)&a->ips, &a->cap_ips, addrs + 1, sizeof(*a->ips));
+}
+
 int sl_authz_build(const struct sl_config *cfg, const char *root_namespace,
 		   struct sl_authz *out, struct sl_err *err)
 {
@@ -411,14 +438,26 @@ int sl_authz_build(const struct sl_config *cfg, const char *root_namespace,
 	a->n_policies = cfg->n_policies;
 	if (a->n_policies)
 		qsort(a->policies, a->n_policies, sizeof(*a->policies), cmp_policy);
+	reserve(a, cfg, &c);
 	collect_pods_and_entries(a, cfg, &c);
 	collect_endpoints(a, cfg, &c);
+	collect_slice_endpoints(a, cfg, &c);
 	number_identities(a, &c);
 	if (resolve_claims(a, &c, err) < 0) {
 		sl_authz_free(a);
 		return -1;
 	}
 	collect_cidrs(a);
+	/* Without a policy the kernel reads no class, set or verdict: only
+	 * the workloads' names are written (at 100,000 addresses the
+	 * classes alone cost tens of milliseconds an apply). */
+	if (!a->n_policies) {
+		sl_arena_grow(&a->arena, (void **)&a->classes, &a->cap_classes, 1,
+			      sizeof(*a->classes));
+		memset(&a->classes[0], 0, sizeof(a->classes[0]));	/* unknown peers */
+		a->n_classes = 1;
+		return 0;
+	}
 	assign_classes(a);
 	sl_authz_compile_tables(a, root_namespace);
 	return 0;

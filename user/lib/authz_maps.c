@@ -1,11 +1,13 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 #include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <bpf/bpf.h>
 
 #include "authz_maps.h"
+#include "bank.h"
 #include "log.h"
 
 /* ---- stable ids by name ---- */
@@ -106,52 +108,6 @@ static int walk_keys(int fd, size_t key_size, void (*fn)(int fd, const void *key
 	return 0;
 }
 
-struct bank_arg {
-	int bank;		/* -1: every bank */
-	size_t count;
-};
-
-static void delete_ipcache_bank(int fd, const void *key, void *arg)
-{
-	const struct sl_ipcache_key *k = key;
-	struct bank_arg *b = arg;
-
-	if (b->bank < 0 || k->bank == b->bank)
-		b->count += bpf_map_delete_elem(fd, k) == 0;
-}
-
-static void delete_policy_bank(int fd, const void *key, void *arg)
-{
-	const struct sl_policy_key *k = key;
-	struct bank_arg *b = arg;
-
-	if (b->bank < 0 || k->bank == b->bank)
-		b->count += bpf_map_delete_elem(fd, k) == 0;
-}
-
-static void delete_set_bank(int fd, const void *key, void *arg)
-{
-	const struct sl_policy_set_key *k = key;
-	struct bank_arg *b = arg;
-
-	if (b->bank < 0 || (int)k->bank == b->bank)
-		b->count += bpf_map_delete_elem(fd, k) == 0;
-}
-
-static int delete_bank(struct sl_authz_state *st, int bank, struct sl_err *err)
-{
-	struct bank_arg b = { bank, 0 };
-
-	if (walk_keys(st->maps->ipcache, sizeof(struct sl_ipcache_key),
-		      delete_ipcache_bank, &b, err) < 0 ||
-	    walk_keys(st->maps->policy, sizeof(struct sl_policy_key),
-		      delete_policy_bank, &b, err) < 0 ||
-	    walk_keys(st->maps->policy_set, sizeof(struct sl_policy_set_key),
-		      delete_set_bank, &b, err) < 0)
-		return -1;
-	return 0;
-}
-
 static void adopt_policy(int fd, const void *key, void *arg)
 {
 	struct sl_authz_ids *ids = arg;
@@ -185,6 +141,30 @@ static int read_settings(struct sl_maps *m, struct sl_settings *s, struct sl_err
 	return 0;
 }
 
+static int banks_init(struct sl_authz_state *st, struct sl_err *err)
+{
+	struct sl_maps *m = st->maps;
+	uint32_t max[SL_BANKED_MAPS];
+
+	if (sl_map_max_entries(m->ipcache, &max[0], err) < 0 ||
+	    sl_map_max_entries(m->policy, &max[1], err) < 0 ||
+	    sl_map_max_entries(m->policy_set, &max[2], err) < 0)
+		return -1;
+	/* Batches also for the LPM trie (generic ones, Linux >= 5.6 has
+	 * them); bank.c writes one by one where the kernel has none. */
+	sl_bank_map_init(&st->banks[0], "sluice_ipcache", "--max-workloads", m->ipcache,
+			 max[0], sizeof(struct sl_ipcache_key), sizeof(struct sl_ipcache),
+			 offsetof(struct sl_ipcache_key, bank), 1, true);
+	sl_bank_map_init(&st->banks[1], "sluice_policy", "--max-verdicts", m->policy, max[1],
+			 sizeof(struct sl_policy_key), sizeof(struct sl_policy_verdict),
+			 offsetof(struct sl_policy_key, bank), 1, true);
+	sl_bank_map_init(&st->banks[2], "sluice_policy_set",
+			 "one per set of policies selecting a workload", m->policy_set, max[2],
+			 sizeof(struct sl_policy_set_key), sizeof(struct sl_policy_verdict),
+			 offsetof(struct sl_policy_set_key, bank), 4, true);
+	return 0;
+}
+
 int sl_authz_state_load(struct sl_authz_state *st, struct sl_maps *maps,
 			struct sl_err *err)
 {
@@ -202,12 +182,21 @@ int sl_authz_state_load(struct sl_authz_state *st, struct sl_maps *maps,
 	sl_id_mark(&st->identities.pool, 0);
 	if (walk_keys(maps->policy_info, sizeof(__u32), adopt_policy, &st->policies, err) < 0 ||
 	    walk_keys(maps->identity_info, sizeof(__u32), adopt_identity,
-		      &st->identities, err) < 0)
+		      &st->identities, err) < 0 ||
+	    sl_map_max_entries(maps->workload_info, &st->max_wl, err) < 0 ||
+	    sl_wl_load(maps->workload_info, &st->wl, err) < 0 || banks_init(st, err) < 0)
 		return -1;
-	/* A bank not in force is what an agent stopped mid-update left. */
-	if (st->in_force)
-		return delete_bank(st, (int)(st->in_force - 1) ^ 1, err);
-	return delete_bank(st, -1, err);
+	for (int i = 0; i < SL_BANKED_MAPS; i++) {
+		/* The bank not in force is kept as it is, also when an agent
+		 * stopped half-way through writing it: the mirror says what
+		 * it holds, and the next change is written over it. */
+		if (sl_bank_load(&st->banks[i], err) < 0)
+			return -1;
+		/* With no policy in force the banks are garbage of another run. */
+		if (!st->in_force)
+			sl_bank_clear(&st->banks[i], -1);
+	}
+	return 0;
 }
 
 void sl_authz_state_free(struct sl_authz_state *st)
@@ -215,8 +204,12 @@ void sl_authz_state_free(struct sl_authz_state *st)
 	ids_free(&st->policies);
 	ids_free(&st->identities);
 	free(st->policy_id);
+	free(st->policy_fresh);
 	free(st->identity_id);
-	free(st->live_wl);
+	sl_wl_set_free(&st->wl);
+	sl_wl_want_free(&st->wl_want);
+	for (int i = 0; i < SL_BANKED_MAPS; i++)
+		sl_bank_map_free(&st->banks[i]);
 	memset(st, 0, sizeof(*st));
 }
 
@@ -242,12 +235,12 @@ static void to_verdict(const struct sl_authz_state *st, const struct sl_authz_de
 	v->audit_rule = d->audit_rule;
 }
 
-static int write_info(struct sl_authz_state *st, const struct sl_authz *a,
+/* Ids for the prepared state's policies and identities, in memory only:
+ * the maps are written after every capacity check passed. */
+static int assign_ids(struct sl_authz_state *st, const struct sl_authz *a,
 		      struct sl_err *err)
 {
-	struct sl_policy_stats zero_stats = { 0 };
 	char name[SL_NAMESPACE_LEN + SL_SA_LEN + 2];
-	bool fresh;
 
 	for (size_t i = 0; i < st->policies.n; i++)
 		st->policies.v[i].live = false;
@@ -255,84 +248,122 @@ static int write_info(struct sl_authz_state *st, const struct sl_authz *a,
 		st->identities.v[i].live = false;
 	for (size_t i = 0; i < a->n_policies; i++) {
 		const struct sl_authz_policy *p = a->policies[i];
-		struct sl_policy_info info = { 0 };
-		uint32_t id;
+		bool fresh;
 
 		snprintf(name, sizeof(name), "%s/%s", p->meta.namespace, p->meta.name);
-		id = ids_get(&st->policies, name, &fresh);
-		if (!id)
+		st->policy_id[i] = ids_get(&st->policies, name, &fresh);
+		if (!st->policy_id[i])
 			return sl_errf(err, "more than %u AuthorizationPolicies",
 				       SL_DEFAULT_MAX_POLICIES - 1);
-		st->policy_id[i] = id;
+		st->policy_fresh[i] = fresh;
+	}
+	for (size_t i = 0; i < a->n_identities; i++) {
+		const struct sl_authz_identity *idn = &a->identities[i];
+		bool fresh;
+
+		snprintf(name, sizeof(name), "%s/%s", idn->namespace, idn->service_account);
+		st->identity_id[i] = ids_get(&st->identities, name, &fresh);
+		if (!st->identity_id[i])
+			return sl_errf(err, "more than %u identities",
+				       SL_DEFAULT_MAX_IDENTITIES - 1);
+	}
+	return 0;
+}
+
+static int write_info(struct sl_authz_state *st, const struct sl_authz *a,
+		      struct sl_err *err)
+{
+	struct sl_policy_stats zero_stats = { 0 };
+
+	for (size_t i = 0; i < a->n_policies; i++) {
+		const struct sl_authz_policy *p = a->policies[i];
+		struct sl_policy_info info = { 0 };
+		uint32_t id = st->policy_id[i];
+
 		snprintf(info.namespace, sizeof(info.namespace), "%s", p->meta.namespace);
 		snprintf(info.name, sizeof(info.name), "%s", p->meta.name);
 		info.action = p->action == SL_AUTHZ_DENY ? SL_ACTION_DENY :
 			      p->action == SL_AUTHZ_AUDIT ? SL_ACTION_AUDIT : SL_ACTION_ALLOW;
 		info.flags = p->dry_run ? SL_POLICY_F_DRY_RUN : 0;
 		info.n_rules = (uint32_t)p->n_rules;
-		if ((fresh && bpf_map_update_elem(st->maps->policy_stats, &id, &zero_stats, BPF_ANY)) ||
+		if ((st->policy_fresh[i] &&
+		     bpf_map_update_elem(st->maps->policy_stats, &id, &zero_stats, BPF_ANY)) ||
 		    bpf_map_update_elem(st->maps->policy_info, &id, &info, BPF_ANY))
-			return sl_errf(err, "writing policy %s: %s", name, strerror(errno));
+			return sl_errf(err, "writing policy %s/%s: %s", p->meta.namespace,
+				       p->meta.name, strerror(errno));
 	}
 	for (size_t i = 0; i < a->n_identities; i++) {
 		const struct sl_authz_identity *idn = &a->identities[i];
 		struct sl_identity_info info = { 0 };
-		uint32_t id;
 
-		snprintf(name, sizeof(name), "%s/%s", idn->namespace, idn->service_account);
-		id = ids_get(&st->identities, name, &fresh);
-		if (!id)
-			return sl_errf(err, "more than %u identities",
-				       SL_DEFAULT_MAX_IDENTITIES - 1);
-		st->identity_id[i] = id;
 		snprintf(info.namespace, sizeof(info.namespace), "%s", idn->namespace);
 		snprintf(info.service_account, sizeof(info.service_account), "%s",
 			 idn->service_account);
-		if (bpf_map_update_elem(st->maps->identity_info, &id, &info, BPF_ANY))
-			return sl_errf(err, "writing identity %s: %s", name, strerror(errno));
+		if (bpf_map_update_elem(st->maps->identity_info, &st->identity_id[i], &info,
+					BPF_ANY))
+			return sl_errf(err, "writing identity %s/%s: %s", idn->namespace,
+				       idn->service_account, strerror(errno));
 	}
 	return 0;
 }
 
-static int cmp_wl_key(const void *a, const void *b)
+struct wl_ctx {
+	const struct sl_authz_state *st;
+	const struct sl_authz *a;
+	const uint32_t *ip;		/* index in a->ips per address */
+};
+
+/* Truncates like snprintf("%s"), at a fraction of its cost: this runs
+ * once per workload address on every apply. */
+static void copy_name(char *dst, size_t size, const char *src)
 {
-	return memcmp(a, b, sizeof(struct sl_workload_key));
+	size_t n = strnlen(src, size - 1);
+
+	memcpy(dst, src, n);
+	dst[n] = '\0';
 }
 
-static int write_workloads(struct sl_authz_state *st, const struct sl_authz *a,
-			   struct sl_err *err)
+static void fill_workload(const void *arg, size_t i, struct sl_workload_info *info)
 {
-	free(st->live_wl);
-	st->n_live_wl = 0;
-	st->live_wl = calloc(a->n_ips + 1, sizeof(*st->live_wl));
-	if (!st->live_wl)
+	const struct wl_ctx *c = arg;
+	const struct sl_authz_ip *e = &c->a->ips[c->ip[i]];
+	const struct sl_authz_workload *w = &c->a->workloads[e->workload - 1];
+
+	copy_name(info->namespace, sizeof(info->namespace), w->namespace);
+	copy_name(info->name, sizeof(info->name), w->name);
+	info->kind = w->kind;
+	info->identity = map_id(c->st->identity_id, w->identity);
+}
+
+/* The names of the prepared state's addresses, and which of them differ
+ * from what sluice_workload_info holds. */
+static int plan_workloads(struct sl_authz_state *st, const struct sl_authz *a,
+			  struct sl_err *err)
+{
+	struct sl_workload_key *keys = calloc(a->n_ips + 1, sizeof(*keys));
+	uint32_t *ip = calloc(a->n_ips + 1, sizeof(*ip));
+	struct wl_ctx c = { st, a, ip };
+	size_t n = 0;
+	int ret;
+
+	if (!keys || !ip)
 		abort();
 	for (size_t i = 0; i < a->n_ips; i++) {
-		const struct sl_authz_ip *e = &a->ips[i];
-		const struct sl_authz_workload *w;
-		struct sl_workload_key key = { 0 };
-		struct sl_workload_info info = { 0 };
-
-		if (!e->workload)
+		if (!a->ips[i].workload)
 			continue;
-		w = &a->workloads[e->workload - 1];
-		key.addr = e->ip.addr;
-		key.family = e->ip.family;
-		snprintf(info.namespace, sizeof(info.namespace), "%s", w->namespace);
-		snprintf(info.name, sizeof(info.name), "%s", w->name);
-		info.kind = w->kind;
-		info.identity = map_id(st->identity_id, w->identity);
-		st->live_wl[st->n_live_wl++] = key;
-		if (bpf_map_update_elem(st->maps->workload_info, &key, &info, BPF_ANY))
-			return sl_errf(err, "writing sluice_workload_info: %s", strerror(errno));
+		keys[n].addr = a->ips[i].ip.addr;
+		keys[n].family = a->ips[i].ip.family;
+		ip[n++] = (uint32_t)i;
 	}
-	if (st->n_live_wl)
-		qsort(st->live_wl, st->n_live_wl, sizeof(*st->live_wl), cmp_wl_key);
-	return 0;
+	ret = sl_wl_plan(st->max_wl, &st->wl, &st->wl_want, keys, n, fill_workload, &c, err);
+	free(keys);
+	free(ip);
+	return ret;
 }
 
-static int write_bank(struct sl_authz_state *st, const struct sl_authz *a, uint8_t bank,
-		      struct sl_err *err)
+/* The content of a bank (bank fields zero) for the compiled state. */
+static void build_wants(struct sl_authz_state *st, const struct sl_authz *a,
+			struct sl_kv_want *w)
 {
 	for (size_t i = 0; i < a->n_ips; i++) {
 		const struct sl_authz_ip *e = &a->ips[i];
@@ -340,15 +371,13 @@ static int write_bank(struct sl_authz_state *st, const struct sl_authz *a, uint8
 		struct sl_ipcache v = { 0 };
 
 		key.prefixlen = SL_IPCACHE_PREFIX_BITS + e->plen;
-		key.bank = bank;
 		key.family = e->ip.family;
 		key.addr = e->ip.addr;
 		v.src_class = e->src_class;
 		v.dst_set = e->dst_set;
 		v.identity = e->workload ?
 			map_id(st->identity_id, a->workloads[e->workload - 1].identity) : 0;
-		if (bpf_map_update_elem(st->maps->ipcache, &key, &v, BPF_ANY))
-			return sl_errf(err, "writing sluice_ipcache: %s", strerror(errno));
+		sl_kv_want_add(&w[0], &st->banks[0], &key, &v);
 	}
 	for (size_t i = 0; i < a->n_entries; i++) {
 		const struct sl_authz_entry *e = &a->entries[i];
@@ -358,83 +387,74 @@ static int write_bank(struct sl_authz_state *st, const struct sl_authz *a, uint8
 		key.dst_set = e->dst_set;
 		key.src_class = e->src_class;
 		key.port = e->port;
-		key.bank = bank;
 		to_verdict(st, &e->d, &v);
-		if (bpf_map_update_elem(st->maps->policy, &key, &v, BPF_ANY))
-			return sl_errf(err, "writing sluice_policy: %s", strerror(errno));
+		sl_kv_want_add(&w[1], &st->banks[1], &key, &v);
 	}
 	for (size_t s = 1; s < a->n_sets; s++) {
-		struct sl_policy_set_key key = { (uint32_t)s, bank };
+		struct sl_policy_set_key key = { (uint32_t)s, 0 };
 		struct sl_policy_verdict v;
 
 		to_verdict(st, &a->sets[s].dflt, &v);
-		if (bpf_map_update_elem(st->maps->policy_set, &key, &v, BPF_ANY))
-			return sl_errf(err, "writing sluice_policy_set: %s", strerror(errno));
+		sl_kv_want_add(&w[2], &st->banks[2], &key, &v);
 	}
-	return 0;
 }
 
-/* The bank in force and the prepared one live side by side: both must fit
- * before anything is written. */
-static int check_room(int fd, const char *name, const char *option, size_t key_size,
-		      size_t need, struct sl_err *err)
+/* Where the compiled state goes (1 + bank, 0: no policy): the bank in
+ * force when it holds exactly that already (nothing to write, nothing to
+ * switch), else the other one. */
+static uint32_t choose_bank(struct sl_authz_state *st, struct sl_kv_want *w,
+			    size_t n_policies)
 {
-	uint32_t max = 0, have = 0;
+	int b = st->in_force ? (int)st->in_force - 1 : -1;
+	bool same = b >= 0;
 
-	if (sl_map_max_entries(fd, &max, err) < 0 ||
-	    sl_map_count(fd, (uint32_t)key_size, max * 2 + 16, &have) < 0)
-		return sl_errf(err, "counting %s failed", name);
-	if ((size_t)have + need > max)
-		return sl_errf(err, "%s is full: the configuration needs %zu entries next "
-			       "to the %u in force, capacity %u (%s); nothing was applied",
-			       name, need, have, max, option);
-	return 0;
-}
-
-static size_t workload_addrs(const struct sl_authz *a)
-{
-	size_t n = 0;
-
-	for (size_t i = 0; i < a->n_ips; i++)
-		n += a->ips[i].workload != 0;
-	return n;
-}
-
-static int check_capacity(struct sl_authz_state *st, const struct sl_authz *a,
-			  size_t sets, struct sl_err *err)
-{
-	if (check_room(st->maps->workload_info, "sluice_workload_info", "--max-workloads",
-		       sizeof(struct sl_workload_key), workload_addrs(a), err) < 0)
-		return -1;
-	if (!st->prepared_state)
+	if (!n_policies)
 		return 0;
-	if (check_room(st->maps->ipcache, "sluice_ipcache", "--max-workloads",
-		       sizeof(struct sl_ipcache_key), a->n_ips, err) < 0 ||
-	    check_room(st->maps->policy, "sluice_policy", "--max-verdicts",
-		       sizeof(struct sl_policy_key), a->n_entries, err) < 0 ||
-	    check_room(st->maps->policy_set, "sluice_policy_set", "one per set of "
-		       "policies selecting a workload", sizeof(struct sl_policy_set_key),
-		       sets, err) < 0)
-		return -1;
+	for (int i = 0; same && i < SL_BANKED_MAPS; i++)
+		same = sl_bank_same(&st->banks[i], &w[i], b);
+	if (same)
+		return st->in_force;
+	return b < 0 ? 1 : (uint32_t)(b ^ 1) + 1;
+}
+
+static int check_banks(struct sl_authz_state *st, struct sl_kv_want *w, struct sl_err *err)
+{
+	int b = (int)st->prepared_state - 1;
+
+	if (!st->prepared_state || st->prepared_state == st->in_force)
+		return 0;
+	for (int i = 0; i < SL_BANKED_MAPS; i++)
+		if (sl_bank_check(&st->banks[i], &w[i], b, err) < 0)
+			return -1;
 	return 0;
 }
 
-static uint8_t next_bank(const struct sl_authz_state *st)
+static int write_banks(struct sl_authz_state *st, struct sl_kv_want *w, struct sl_err *err)
 {
-	return st->in_force ? (uint8_t)((st->in_force - 1) ^ 1) : 0;
+	int b = (int)st->prepared_state - 1;
+
+	if (!st->prepared_state || st->prepared_state == st->in_force)
+		return 0;
+	for (int i = 0; i < SL_BANKED_MAPS; i++)
+		if (sl_bank_write(&st->banks[i], &w[i], b, err) < 0)
+			return -1;
+		else
+			st->bank_changes += st->banks[i].n_changed;
+	return 0;
 }
 
-int sl_authz_prepare(struct sl_authz_state *st, const struct sl_authz *a,
-		     struct sl_authz_report *report, struct sl_err *err)
+/* The values of ids, report and banks the compiled state starts from. */
+static void prepare_start(struct sl_authz_state *st, const struct sl_authz *a,
+			  struct sl_authz_report *report)
 {
-	uint8_t bank = next_bank(st);
-
 	st->prepared = false;
 	free(st->policy_id);
+	free(st->policy_fresh);
 	free(st->identity_id);
 	st->policy_id = calloc(a->n_policies + 1, sizeof(*st->policy_id));
+	st->policy_fresh = calloc(a->n_policies + 1, sizeof(*st->policy_fresh));
 	st->identity_id = calloc(a->n_identities + 1, sizeof(*st->identity_id));
-	if (!st->policy_id || !st->identity_id)
+	if (!st->policy_id || !st->policy_fresh || !st->identity_id)
 		abort();
 	memset(report, 0, sizeof(*report));
 	report->policies = a->n_policies;
@@ -443,27 +463,54 @@ int sl_authz_prepare(struct sl_authz_state *st, const struct sl_authz *a,
 	report->classes = a->n_classes;
 	report->sets = a->n_sets ? a->n_sets - 1 : 0;
 	report->entries = a->n_entries;
-	st->prepared_state = a->n_policies ? (uint32_t)bank + 1 : 0;
-	if (check_capacity(st, a, report->sets, err) < 0)
-		return -1;
-	if (write_info(st, a, err) < 0 || write_workloads(st, a, err) < 0)
-		return -1;
-	if (st->prepared_state && write_bank(st, a, bank, err) < 0) {
-		struct sl_err ignored;
+}
 
-		delete_bank(st, bank, &ignored);
+static int prepare(struct sl_authz_state *st, const struct sl_authz *a,
+		   struct sl_kv_want *w, struct sl_err *err)
+{
+	if (assign_ids(st, a, err) < 0 || plan_workloads(st, a, err) < 0)
+		return -1;
+	st->names_written = st->wl_want.n_write;
+	if (a->n_policies)
+		build_wants(st, a, w);
+	st->prepared_state = choose_bank(st, w, a->n_policies);
+	if (check_banks(st, w, err) < 0)
+		return -1;
+	if (write_info(st, a, err) < 0 ||
+	    sl_wl_write(st->maps->workload_info, &st->wl, &st->wl_want, err) < 0)
+		return -1;
+	if (write_banks(st, w, err) < 0) {
+		/* Nothing reads the bank not in force: it stays as it is. */
+		sl_wl_merge(&st->wl, &st->wl_want);
 		return -1;
 	}
 	st->prepared = true;
 	return 0;
 }
 
+int sl_authz_prepare(struct sl_authz_state *st, const struct sl_authz *a,
+		     struct sl_authz_report *report, struct sl_err *err)
+{
+	struct sl_kv_want w[SL_BANKED_MAPS] = { 0 };
+	int ret;
+
+	prepare_start(st, a, report);
+	st->bank_changes = 0;
+	ret = prepare(st, a, w, err);
+	report->bank_changes = st->bank_changes;
+	report->names_written = st->names_written;
+	report->unchanged = ret == 0 && a->n_policies && st->prepared_state == st->in_force;
+	for (int i = 0; i < SL_BANKED_MAPS; i++)
+		sl_kv_want_free(&w[i]);
+	return ret;
+}
+
 void sl_authz_abort(struct sl_authz_state *st)
 {
-	struct sl_err ignored;
-
-	if (st->prepared && st->prepared_state)
-		delete_bank(st, (int)st->prepared_state - 1, &ignored);
+	/* The new names were written in place: the map holds both. The
+	 * prepared bank is not read by anything and stays, mirrored. */
+	if (st->prepared)
+		sl_wl_merge(&st->wl, &st->wl_want);
 	st->prepared = false;
 }
 
@@ -483,16 +530,6 @@ static void forget_dead(struct sl_authz_ids *ids, int info_fd)
 	ids->n = k;
 }
 
-/* Addresses the prepared state no longer names lose their names too. */
-static void delete_stale_workload(int fd, const void *key, void *arg)
-{
-	struct sl_authz_state *st = arg;
-
-	if (!st->n_live_wl ||
-	    !bsearch(key, st->live_wl, st->n_live_wl, sizeof(*st->live_wl), cmp_wl_key))
-		bpf_map_delete_elem(fd, key);
-}
-
 int sl_authz_commit(struct sl_authz_state *st, struct sl_err *err)
 {
 	struct sl_settings s;
@@ -501,18 +538,21 @@ int sl_authz_commit(struct sl_authz_state *st, struct sl_err *err)
 
 	if (!st->prepared)
 		return sl_errf(err, "nothing prepared");
-	if (read_settings(st->maps, &s, err) < 0)
-		return -1;
-	s.policy = st->prepared_state;
-	if (bpf_map_update_elem(st->maps->settings, &zero, &s, BPF_ANY))
-		return sl_errf(err, "writing sluice_settings: %s", strerror(errno));
-	st->in_force = st->prepared_state;
 	st->prepared = false;
-	if (old >= 0 && (!st->in_force || old != (int)st->in_force - 1) &&
-	    delete_bank(st, old, err) < 0)
-		return -1;
+	if (st->prepared_state != st->in_force) {
+		if (read_settings(st->maps, &s, err) < 0)
+			return -1;
+		s.policy = st->prepared_state;
+		if (bpf_map_update_elem(st->maps->settings, &zero, &s, BPF_ANY))
+			return sl_errf(err, "writing sluice_settings: %s", strerror(errno));
+		st->in_force = st->prepared_state;
+	}
+	/* The bank switched from keeps its entries: the next change is
+	 * written over them. Without policies neither bank is needed. */
+	for (int i = 0; old >= 0 && !st->in_force && i < SL_BANKED_MAPS; i++)
+		sl_bank_clear(&st->banks[i], -1);
 	forget_dead(&st->policies, st->maps->policy_info);
 	forget_dead(&st->identities, st->maps->identity_info);
-	return walk_keys(st->maps->workload_info, sizeof(struct sl_workload_key),
-			 delete_stale_workload, st, err);
+	/* Addresses the new state no longer names lose their names too. */
+	return sl_wl_prune(st->maps->workload_info, &st->wl, &st->wl_want, err);
 }

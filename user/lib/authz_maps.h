@@ -1,10 +1,12 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
 /*
- * Writing compiled authorization into the maps, atomically: the whole new
- * state goes into the bank not in force (prepare), one write of
- * sl_settings.policy switches every program to it (commit), then the old
- * bank is deleted. Until commit nothing a program reads has changed, so an
- * update that fails half-way is undone by deleting what was prepared.
+ * Writing compiled authorization into the maps, atomically: the new state
+ * goes into the bank not in force (prepare: only what differs from what
+ * that bank holds, bank.h), one write of sl_settings.policy switches every
+ * program to it (commit). Until commit nothing a program reads has
+ * changed, so an update that fails half-way changes nothing in force.
+ * A state the bank in force holds already is neither written nor
+ * switched to.
  *
  * Policy and identity ids are stable across updates and restarts (they
  * name counters and appear in events): kept by name, recovered from the
@@ -18,6 +20,8 @@
 #include <stdint.h>
 
 #include "authz.h"
+#include "authz_wl.h"
+#include "bank.h"
 #include "err.h"
 #include "maps.h"
 #include "state.h"
@@ -34,6 +38,8 @@ struct sl_authz_ids {
 	struct sl_id_pool pool;
 };
 
+#define SL_BANKED_MAPS 3
+
 struct sl_authz_state {
 	struct sl_maps *maps;
 	uint32_t in_force;		/* sl_settings.policy */
@@ -43,13 +49,21 @@ struct sl_authz_state {
 	uint32_t prepared_state;	/* what commit writes */
 	/* Ids of the prepared state, by index in the compiled sl_authz. */
 	uint32_t *policy_id;
+	bool *policy_fresh;		/* id new: its counters start at zero */
 	uint32_t *identity_id;
-	struct sl_workload_key *live_wl;	/* sorted: addresses named */
-	size_t n_live_wl;
+	struct sl_wl_set wl;		/* what sluice_workload_info holds */
+	struct sl_wl_want wl_want;	/* what the prepared state names */
+	uint32_t max_wl;		/* its capacity */
+	size_t bank_changes;		/* by the last prepare */
+	size_t names_written;
+	struct sl_bank_map banks[SL_BANKED_MAPS];	/* ipcache, policy, policy_set */
 };
 
 struct sl_authz_report {
 	size_t policies, identities, workloads, classes, sets, entries;
+	bool unchanged;			/* the bank in force held it already */
+	size_t names_written;		/* sluice_workload_info entries */
+	size_t bank_changes;		/* bank entries written or deleted */
 	double compile_ms, write_ms;	/* filled by the caller */
 };
 
@@ -59,8 +73,8 @@ void sl_authz_state_free(struct sl_authz_state *st);
 
 int sl_authz_prepare(struct sl_authz_state *st, const struct sl_authz *a,
 		     struct sl_authz_report *report, struct sl_err *err);
-/* Switches to the prepared bank and deletes the other; frees the ids of
- * policies and identities that are gone. */
+/* Switches to the prepared bank (the other keeps its entries); frees the
+ * ids of policies and identities that are gone. */
 int sl_authz_commit(struct sl_authz_state *st, struct sl_err *err);
 /* Forgets a prepared bank (a later step of the update failed). */
 void sl_authz_abort(struct sl_authz_state *st);

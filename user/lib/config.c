@@ -377,3 +377,55 @@ void sl_config_free(struct sl_config *cfg)
 	sl_arena_free(&cfg->arena);
 	memset(cfg, 0, sizeof(*cfg));
 }
+
+static int pod_cmp(const char *ns, const char *name, const struct sl_pod *p)
+{
+	int c = strcmp(ns, p->meta.namespace);
+
+	return c ? c : strcmp(name, p->meta.name);
+}
+
+static int cmp_pod_ptr(const void *a, const void *b)
+{
+	const struct sl_pod *y = *(const struct sl_pod *const *)b;
+	const struct sl_pod *x = *(const struct sl_pod *const *)a;
+	int c = pod_cmp(x->meta.namespace, x->meta.name, y);
+
+	/* Of two Pods with one name the first in the documents is found,
+	 * as a scan in order found it. */
+	return c ? c : (x > y) - (x < y);
+}
+
+void sl_pod_index_build(struct sl_pod_index *ix, const struct sl_pod *pods, size_t n)
+{
+	ix->v = calloc(n + 1, sizeof(*ix->v));
+	if (!ix->v)
+		abort();
+	for (size_t i = 0; i < n; i++)
+		ix->v[i] = &pods[i];
+	ix->n = n;
+	if (n)
+		qsort(ix->v, n, sizeof(*ix->v), cmp_pod_ptr);
+}
+
+const struct sl_pod *sl_pod_index_find(const struct sl_pod_index *ix, const char *ns,
+				       const char *name)
+{
+	size_t lo = 0, hi = ix->n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (pod_cmp(ns, name, ix->v[mid]) > 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < ix->n && !pod_cmp(ns, name, ix->v[lo]) ? ix->v[lo] : NULL;
+}
+
+void sl_pod_index_free(struct sl_pod_index *ix)
+{
+	free(ix->v);
+	memset(ix, 0, sizeof(*ix));
+}

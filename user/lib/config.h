@@ -140,6 +140,19 @@ struct sl_pod {
 	size_t n_ips;
 };
 
+/* Pods by (namespace, name): an EndpointSlice endpoint names its Pod,
+ * and a scan of every Pod per endpoint is quadratic (10^10 comparisons
+ * at 100,000 of each). */
+struct sl_pod_index {
+	const struct sl_pod **v;	/* sorted by namespace, name */
+	size_t n;
+};
+
+void sl_pod_index_build(struct sl_pod_index *ix, const struct sl_pod *pods, size_t n);
+const struct sl_pod *sl_pod_index_find(const struct sl_pod_index *ix, const char *ns,
+				       const char *name);
+void sl_pod_index_free(struct sl_pod_index *ix);
+
 /* security.istio.io AuthorizationPolicy */
 enum sl_authz_action {
 	SL_AUTHZ_ALLOW,

@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <stddef.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #include <bpf/bpf.h>
@@ -168,4 +169,94 @@ int sl_map_count(int fd, uint32_t key_size, uint32_t limit, uint32_t *count)
 		prev = key;
 	}
 	return errno == ENOENT ? 0 : -1;
+}
+
+/* Large enough that a table of 100,000 entries takes a few dozen calls. */
+#define SL_BATCH_MAX 4096
+
+int sl_map_update_batch(int fd, const void *keys, const void *values, size_t n,
+			size_t key_size, size_t value_size, size_t *done)
+{
+	LIBBPF_OPTS(bpf_map_batch_opts, opts, .elem_flags = BPF_ANY);
+
+	*done = 0;
+	while (*done < n) {
+		__u32 count = (__u32)(n - *done < SL_BATCH_MAX ? n - *done : SL_BATCH_MAX);
+		int ret = bpf_map_update_batch(fd, (const char *)keys + *done * key_size,
+					       (const char *)values + *done * value_size,
+					       &count, &opts);
+
+		*done += count;
+		if (ret)
+			return -1;
+	}
+	return 0;
+}
+
+static void dump_reserve(struct sl_map_dump *d, size_t need, size_t *cap)
+{
+	if (need <= *cap)
+		return;
+	while (*cap < need)
+		*cap = *cap ? *cap * 2 : SL_BATCH_MAX;
+	d->keys = realloc(d->keys, *cap * d->key_size);
+	d->vals = realloc(d->vals, *cap * d->value_size);
+	if (!d->keys || !d->vals)
+		abort();
+}
+
+/* One lookup per key: for maps without batch operations. */
+static int dump_walk(int fd, struct sl_map_dump *d, size_t *cap)
+{
+	char key[256], *prev = NULL;
+
+	if (d->key_size > sizeof(key))
+		return -1;
+	d->n = 0;
+	for (;;) {
+		dump_reserve(d, d->n + 1, cap);
+		if (bpf_map_get_next_key(fd, prev, d->keys + d->n * d->key_size))
+			return errno == ENOENT ? 0 : -1;
+		memcpy(key, d->keys + d->n * d->key_size, d->key_size);
+		prev = key;
+		if (bpf_map_lookup_elem(fd, key, d->vals + d->n * d->value_size) == 0)
+			d->n++;
+	}
+}
+
+int sl_map_dump(int fd, size_t key_size, size_t value_size, struct sl_map_dump *d)
+{
+	LIBBPF_OPTS(bpf_map_batch_opts, opts);
+	/* The kernel's position between calls: a bucket for hash maps, a
+	 * whole key for the others (an LPM trie's is 24 bytes). */
+	__u64 token[32] = { 0 }, *in = NULL;
+	size_t cap = 0;
+
+	memset(d, 0, sizeof(*d));
+	d->key_size = key_size;
+	d->value_size = value_size;
+	if (key_size > sizeof(token))
+		return dump_walk(fd, d, &cap);
+	for (;;) {
+		__u32 count = SL_BATCH_MAX;
+		int ret;
+
+		dump_reserve(d, d->n + count, &cap);
+		ret = bpf_map_lookup_batch(fd, in, token, d->keys + d->n * key_size,
+					   d->vals + d->n * value_size, &count, &opts);
+		if (ret && !in && (errno == EINVAL || errno == ENOTSUP ||
+				   errno == EOPNOTSUPP))
+			return dump_walk(fd, d, &cap);
+		d->n += count;
+		if (ret)
+			return errno == ENOENT ? 0 : -1;
+		in = token;
+	}
+}
+
+void sl_map_dump_free(struct sl_map_dump *d)
+{
+	free(d->keys);
+	free(d->vals);
+	memset(d, 0, sizeof(*d));
 }

@@ -86,5 +86,28 @@ int sl_map_max_entries(int fd, uint32_t *max, struct sl_err *err);
 /* Counts the entries of a hash map by walking its keys; gives up (-1)
  * after `limit` keys, as a walk racing with deletions can restart. */
 int sl_map_count(int fd, uint32_t key_size, uint32_t limit, uint32_t *count);
+/* Every entry of a hash map, read with batch syscalls (a walk with one
+ * lookup per key where the kernel has none): keys and values as arrays. */
+struct sl_map_dump {
+	char *keys, *vals;
+	size_t n, key_size, value_size;
+};
+
+int sl_map_dump(int fd, size_t key_size, size_t value_size, struct sl_map_dump *d);
+void sl_map_dump_free(struct sl_map_dump *d);
+static inline const void *sl_dump_key(const struct sl_map_dump *d, size_t i)
+{
+	return d->keys + i * d->key_size;
+}
+static inline const void *sl_dump_val(const struct sl_map_dump *d, size_t i)
+{
+	return d->vals + i * d->value_size;
+}
+
+/* Writes n entries (keys and values laid out as arrays) with as few
+ * syscalls as the kernel takes; *done: how many were written, also on
+ * failure (then errno says why the next one was not). */
+int sl_map_update_batch(int fd, const void *keys, const void *values, size_t n,
+			size_t key_size, size_t value_size, size_t *done);
 
 #endif

@@ -28,6 +28,36 @@ int sl_member_cmp(const struct sl_model_member *a,
 	return (int)a->proto - (int)b->proto;
 }
 
+static bool same_str(const char *a, const char *b)
+{
+	return a == b || (a && b && !strcmp(a, b));
+}
+
+static bool same_member(const struct sl_model_member *a, const struct sl_model_member *b)
+{
+	return !sl_member_cmp(a, b) && a->usable == b->usable && a->weight == b->weight &&
+	       a->flags == b->flags && a->tier == b->tier;
+}
+
+bool sl_frontend_same(const struct sl_frontend *a, const struct sl_frontend *b)
+{
+	if (sl_svc_key_cmp(&a->key, &b->key) || a->kind != b->kind || a->flags != b->flags ||
+	    a->max_conn != b->max_conn || a->idle_ms != b->idle_ms ||
+	    a->max_age_ms != b->max_age_ms || a->maglev_size != b->maglev_size ||
+	    a->ka_time_s != b->ka_time_s || a->ka_interval_s != b->ka_interval_s ||
+	    a->ka_probes != b->ka_probes || a->eject_after != b->eject_after ||
+	    a->eject_ms != b->eject_ms || a->eject_max_pct != b->eject_max_pct ||
+	    a->min_health_pct != b->min_health_pct || a->connect_ms != b->connect_ms ||
+	    a->conn_rate != b->conn_rate || a->conn_burst != b->conn_burst ||
+	    a->n_members != b->n_members || !same_str(a->namespace, b->namespace) ||
+	    !same_str(a->name, b->name) || !same_str(a->port_name, b->port_name))
+		return false;
+	for (size_t i = 0; i < a->n_members; i++)
+		if (!same_member(&a->members[i], &b->members[i]))
+			return false;
+	return true;
+}
+
 static int cmp_member_qsort(const void *a, const void *b)
 {
 	return sl_member_cmp(a, b);
@@ -120,19 +150,15 @@ static int cmp_slice_ptr(const void *a, const void *b)
 }
 
 /* The labels of the Pod an endpoint's targetRef names, for subsets. */
-static const struct sl_pod *endpoint_pod(const struct sl_config *cfg,
+static const struct sl_pod *endpoint_pod(const struct sl_pod_index *pods,
 					 const struct sl_slice_endpoint *e)
 {
 	if (!e->pod_name)
 		return NULL;
-	for (size_t i = 0; i < cfg->n_pods; i++)
-		if (!strcmp(cfg->pods[i].meta.name, e->pod_name) &&
-		    !strcmp(cfg->pods[i].meta.namespace, e->pod_namespace))
-			return &cfg->pods[i];
-	return NULL;
+	return sl_pod_index_find(pods, e->pod_namespace, e->pod_name);
 }
 
-static void slice_members(struct sl_model *m, const struct sl_config *cfg,
+static void slice_members(struct sl_model *m, const struct sl_pod_index *pods,
 			  const struct sl_endpoint_slice *s, const struct sl_svc_port *sp,
 			  struct member_list *out)
 {
@@ -157,7 +183,7 @@ static void slice_members(struct sl_model *m, const struct sl_config *cfg,
 			.zone_only = true,
 		};
 
-		const struct sl_pod *pod = endpoint_pod(cfg, e);
+		const struct sl_pod *pod = endpoint_pod(pods, e);
 
 		mem.flags = (e->ready ? SL_MEMBER_F_READY : 0) |
 			    (e->serving ? SL_MEMBER_F_SERVING : 0) |
@@ -170,7 +196,25 @@ static void slice_members(struct sl_model *m, const struct sl_config *cfg,
 	}
 }
 
-static void build_service(struct sl_model *m, const struct sl_config *cfg,
+/* Room for every endpoint of the service's slices at once: grown one by
+ * one, the arena keeps each smaller copy (three times the list). */
+static void reserve_members(struct sl_model *m, struct member_list *l,
+			    const struct sl_endpoint_slice *const *slices, size_t lo,
+			    size_t n_slices, const struct sl_service *svc)
+{
+	size_t n = 0;
+
+	for (size_t s = lo; s < n_slices; s++) {
+		if (strcmp(slices[s]->meta.namespace, svc->meta.namespace) ||
+		    strcmp(slices[s]->service_name, svc->meta.name))
+			break;
+		n += slices[s]->n_endpoints;
+	}
+	if (n)
+		sl_arena_grow(&m->arena, (void **)&l->v, &l->cap, n, sizeof(*l->v));
+}
+
+static void build_service(struct sl_model *m, const struct sl_pod_index *pods,
 			  const struct sl_service *svc,
 			  const struct sl_endpoint_slice *const *slices,
 			  size_t n_slices)
@@ -198,6 +242,7 @@ static void build_service(struct sl_model *m, const struct sl_config *cfg,
 
 			if (!sp->proto)
 				continue;
+			reserve_members(m, &members, slices, lo, n_slices, svc);
 			for (size_t s = lo; s < n_slices; s++) {
 				const struct sl_endpoint_slice *sl = slices[s];
 
@@ -205,7 +250,7 @@ static void build_service(struct sl_model *m, const struct sl_config *cfg,
 				    strcmp(sl->service_name, svc->meta.name))
 					break;
 				if (sl->family == vip->family)
-					slice_members(m, cfg, sl, sp, &members);
+					slice_members(m, pods, sl, sp, &members);
 			}
 			fe_push(m, &svc->meta, SL_KIND_SERVICE, sp->name, vip, sp->port,
 				sp->proto, &members);
@@ -364,6 +409,7 @@ int sl_model_build_at(const struct sl_config *cfg, const struct sl_locality *nod
 		      struct sl_model *model, struct sl_err *err)
 {
 	const struct sl_endpoint_slice **slices;
+	struct sl_pod_index pods;
 	size_t n_slices = 0;
 
 	memset(model, 0, sizeof(*model));
@@ -375,8 +421,14 @@ int sl_model_build_at(const struct sl_config *cfg, const struct sl_locality *nod
 			slices[n_slices++] = &cfg->slices[i];
 	if (n_slices)
 		qsort(slices, n_slices, sizeof(*slices), cmp_slice_ptr);
+	sl_pod_index_build(&pods, cfg->pods, cfg->n_pods);
+	/* One frontend per Service port at least: the array is not copied
+	 * over and over while it grows. */
+	sl_arena_grow(&model->arena, (void **)&model->fe, &model->cap_fe, cfg->n_services + 1,
+		      sizeof(*model->fe));
 	for (size_t i = 0; i < cfg->n_services; i++)
-		build_service(model, cfg, &cfg->services[i], slices, n_slices);
+		build_service(model, &pods, &cfg->services[i], slices, n_slices);
+	sl_pod_index_free(&pods);
 	free(slices);
 	for (size_t i = 0; i < cfg->n_entries; i++)
 		build_service_entry(model, &cfg->entries[i]);
@@ -389,6 +441,7 @@ int sl_model_build_at(const struct sl_config *cfg, const struct sl_locality *nod
 	}
 	sl_model_apply_locality(model, cfg, node);
 	forget_labels(model);
+	sl_model_compact(model);
 	return 0;
 }
 

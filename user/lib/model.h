@@ -117,7 +117,15 @@ void sl_model_apply_locality(struct sl_model *m, const struct sl_config *cfg,
 const struct sl_ip *sl_model_limit_sources(struct sl_model *m, const struct sl_config *cfg,
 					   const struct sl_traffic_limit *tl, size_t *n);
 
+/* Part of sl_model_build (model_compact.c): the model copied into an arena
+ * of exact sizes, as the applier keeps it until the next apply. */
+void sl_model_compact(struct sl_model *m);
+
 int sl_svc_key_cmp(const struct sl_svc_key *a, const struct sl_svc_key *b);
+/* Do two frontends give the same map entries (service, members, slots)?
+ * Members' localities are not compared: they label backends, not the
+ * frontend. */
+bool sl_frontend_same(const struct sl_frontend *a, const struct sl_frontend *b);
 int sl_member_cmp(const struct sl_model_member *a,
 		  const struct sl_model_member *b);
 

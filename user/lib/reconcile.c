@@ -10,39 +10,8 @@
 #include "log.h"
 #include "maglev.h"
 #include "reconcile.h"
+#include "reconcile_int.h"
 #include "slots.h"
-
-struct want_be {
-	struct sl_applied_be be;	/* tuple, id, locality */
-	long old;			/* index in st->be, or -1 */
-	bool allocated;			/* new, and holds an id from the pool */
-	bool written;			/* new and now in the map */
-};
-
-enum plan_op { OP_NOOP, OP_WRITE, OP_REMOVE };
-
-enum { OLD_BE_UNWANTED, OLD_BE_WANTED, OLD_BE_DELETED };
-
-struct fe_plan {
-	enum plan_op op;
-	const struct sl_frontend *want;	/* NULL for OP_REMOVE */
-	long old;			/* index in st->fe, or -1 */
-	bool done;
-	struct sl_applied_fe next;	/* the result of OP_WRITE */
-	uint32_t *slots;		/* backend id per slot */
-};
-
-struct run {
-	struct sl_state *st;
-	const struct sl_model *model;
-	struct want_be *want;
-	size_t n_want;
-	struct fe_plan *plan;
-	size_t n_plan;
-	uint8_t *old_be;		/* OLD_BE_* per st->be entry */
-	struct sl_reconcile_report *rep;
-	struct sl_err *err;
-};
 
 static int cmp_want(const void *a, const void *b)
 {
@@ -104,8 +73,7 @@ static int plan_backends(struct run *r)
 
 		for (size_t k = 0; k < fe->n_members; k++, n++) {
 			tuple_of(&fe->members[k], &r->want[n].be.be);
-			snprintf(r->want[n].be.locality, sizeof(r->want[n].be.locality),
-				 "%s", fe->members[k].locality);
+			r->want[n].be.locality = sl_state_locality(st, fe->members[k].locality);
 		}
 	}
 	if (n)
@@ -330,6 +298,20 @@ static int build_next(struct run *r, struct fe_plan *p)
 	return ret;
 }
 
+/* Is want exactly what the previous model held for it, so that the
+ * tables in the maps are already right? */
+static bool unchanged_since_prev(struct run *r, const struct sl_frontend *want)
+{
+	const struct sl_model *prev = r->prev;
+
+	if (!prev)
+		return false;
+	while (r->prev_at < prev->n_fe &&
+	       sl_svc_key_cmp(&prev->fe[r->prev_at].key, &want->key) < 0)
+		r->prev_at++;
+	return r->prev_at < prev->n_fe && sl_frontend_same(&prev->fe[r->prev_at], want);
+}
+
 static int plan_frontends(struct run *r)
 {
 	struct sl_state *st = r->st;
@@ -354,6 +336,10 @@ static int plan_frontends(struct run *r)
 			continue;
 		}
 		p->want = &r->model->fe[i++];
+		if (p->old >= 0 && !st->fe[p->old].dirty && unchanged_since_prev(r, p->want)) {
+			p->op = OP_NOOP;
+			continue;
+		}
 		if (build_next(r, p) < 0)
 			return -1;
 		p->op = OP_WRITE;
@@ -429,198 +415,6 @@ static int check_capacity(struct run *r)
 	return 0;
 }
 
-static int map_write(struct run *r, int fd, const void *key, const void *value,
-		     const char *map)
-{
-	if (bpf_map_update_elem(fd, key, value, BPF_ANY))
-		return sl_errf(r->err, "writing %s: %s", map, strerror(errno));
-	return 0;
-}
-
-static void delete_tables(struct sl_state *st, uint32_t id, uint32_t rev,
-			  uint32_t n_members, uint32_t n_slots)
-{
-	for (uint32_t i = 0; i < n_members; i++) {
-		struct sl_member_key k = { id, rev, i };
-
-		if (bpf_map_delete_elem(st->maps->member, &k) == 0)
-			st->n_member_entries--;
-	}
-	for (uint32_t i = 0; i < n_slots; i++) {
-		struct sl_slot_key k = { id, rev, i };
-
-		if (bpf_map_delete_elem(st->maps->slot, &k) == 0)
-			st->n_slot_entries--;
-	}
-}
-
-static int remove_fe(struct run *r, struct fe_plan *p)
-{
-	struct sl_state *st = r->st;
-	struct sl_applied_fe *old = &st->fe[p->old];
-
-	if (bpf_map_delete_elem(st->maps->svc, &old->key) && errno != ENOENT)
-		return sl_errf(r->err, "deleting from sluice_svc: %s", strerror(errno));
-	delete_tables(st, old->id, old->rev, old->n_members, old->n_slots);
-	bpf_map_delete_elem(st->maps->svc_info, &old->id);
-	sl_id_free(&st->svc_ids, old->id);
-	p->done = true;
-	r->rep->fe_removed++;
-	return 0;
-}
-
-static int write_backend(struct run *r, struct want_be *w)
-{
-	struct sl_state *st = r->st;
-	struct sl_backend_state zero = { 0 };
-	struct sl_backend_info info;
-
-	memset(&info, 0, sizeof(info));
-	memcpy(info.locality, w->be.locality, sizeof(info.locality));
-	if (w->old >= 0) {
-		struct sl_applied_be *old = &st->be[w->old];
-
-		if (!strcmp(old->locality, w->be.locality))
-			return 0;
-		if (map_write(r, st->maps->backend_info, &w->be.id, &info,
-			      "sluice_backend_info"))
-			return -1;
-		memcpy(old->locality, w->be.locality, sizeof(old->locality));
-		r->rep->be_updated++;
-		return 0;
-	}
-	if (map_write(r, st->maps->backend_state, &w->be.id, &zero, "sluice_backend_state") ||
-	    map_write(r, st->maps->backend_info, &w->be.id, &info, "sluice_backend_info") ||
-	    map_write(r, st->maps->backend, &w->be.id, &w->be.be, "sluice_backend"))
-		return -1;
-	w->written = true;
-	r->rep->be_added++;
-	return 0;
-}
-
-static int write_tables(struct run *r, const struct sl_applied_fe *n,
-			const uint32_t *slots)
-{
-	struct sl_state *st = r->st;
-
-	for (uint32_t i = 0; i < n->n_members; i++) {
-		struct sl_member_key k = { n->id, n->rev, i };
-
-		if (map_write(r, st->maps->member, &k, &n->members[i], "sluice_member"))
-			return -1;
-		st->n_member_entries++;
-	}
-	for (uint32_t i = 0; i < n->n_slots; i++) {
-		struct sl_slot_key k = { n->id, n->rev, i };
-		struct sl_slot v = { slots[i] };
-
-		if (map_write(r, st->maps->slot, &k, &v, "sluice_slot"))
-			return -1;
-		st->n_slot_entries++;
-	}
-	return 0;
-}
-
-static int write_fe(struct run *r, struct fe_plan *p)
-{
-	struct sl_state *st = r->st;
-	struct sl_applied_fe *old = p->old >= 0 ? &st->fe[p->old] : NULL;
-	struct sl_applied_fe *n = &p->next;
-	struct sl_svc_state zero = { 0 };
-	struct sl_svc v = { 0 };
-
-	if (old) {
-		n->id = old->id;
-	} else {
-		int64_t id = sl_id_alloc(&st->svc_ids);
-
-		if (id < 0)
-			return sl_errf(r->err, "map sluice_svc is full");
-		n->id = (uint32_t)id;
-	}
-	n->rev = st->next_rev++;
-	if (write_tables(r, n, p->slots) ||
-	    (!old && map_write(r, st->maps->svc_state, &n->id, &zero, "sluice_svc_state")) ||
-	    ((!old || memcmp(&old->info, &n->info, sizeof(n->info))) &&
-	     map_write(r, st->maps->svc_info, &n->id, &n->info, "sluice_svc_info")))
-		goto undo;
-	v.id = n->id;
-	v.rev = n->rev;
-	v.n_members = n->n_members;
-	v.n_slots = n->n_slots;
-	v.flags = n->flags;
-	v.conn_rate = n->conn_rate;
-	v.max_conn = n->max_conn;
-	v.idle_ms = n->idle_ms;
-	v.max_age_ms = n->max_age_ms;
-	v.eject_after = n->eject_after;
-	v.eject_ms = n->eject_ms;
-	v.eject_max_pct = (__u8)n->eject_max_pct;
-	v.min_health_pct = (__u8)n->min_health_pct;
-	v.connect_ms = n->connect_ms;
-	v.ka_time_s = n->ka_time_s;
-	v.ka_interval_s = n->ka_interval_s;
-	v.ka_probes = n->ka_probes;
-	v.conn_burst = n->conn_burst;
-	v.n_tiers = n->n_tiers;
-	memcpy(v.tier_end, n->tier_end, sizeof(v.tier_end));
-	/* The switch: from here on new connections use revision n->rev. */
-	if (map_write(r, st->maps->svc, &n->key, &v, "sluice_svc"))
-		goto undo;
-	if (old)
-		delete_tables(st, old->id, old->rev, old->n_members, old->n_slots);
-	p->done = true;
-	if (old)
-		r->rep->fe_updated++;
-	else
-		r->rep->fe_added++;
-	return 0;
-undo:
-	delete_tables(st, n->id, n->rev, n->n_members, n->n_slots);
-	if (!old) {
-		bpf_map_delete_elem(st->maps->svc_info, &n->id);
-		sl_id_free(&st->svc_ids, n->id);
-	}
-	return -1;
-}
-
-static int delete_backend(struct run *r, size_t k)
-{
-	struct sl_state *st = r->st;
-	const struct sl_applied_be *be = &st->be[k];
-
-	if (bpf_map_delete_elem(st->maps->backend, &be->id) && errno != ENOENT)
-		return sl_errf(r->err, "deleting from sluice_backend: %s", strerror(errno));
-	bpf_map_delete_elem(st->maps->backend_info, &be->id);
-	sl_id_free(&st->be_ids, be->id);
-	r->old_be[k] = OLD_BE_DELETED;
-	r->rep->be_removed++;
-	return 0;
-}
-
-static int execute(struct run *r)
-{
-	for (size_t k = 0; k < r->n_plan; k++)
-		if (r->plan[k].op == OP_REMOVE && remove_fe(r, &r->plan[k]) < 0)
-			return -1;
-	for (size_t k = 0; k < r->n_want; k++)
-		if (write_backend(r, &r->want[k]) < 0)
-			return -1;
-	for (size_t k = 0; k < r->n_plan; k++)
-		if (r->plan[k].op == OP_WRITE && write_fe(r, &r->plan[k]) < 0)
-			return -1;
-	for (size_t k = 0; k < r->st->n_be; k++)
-		if (r->old_be[k] == OLD_BE_UNWANTED && delete_backend(r, k) < 0)
-			return -1;
-	return 0;
-}
-
-static int cmp_applied_be(const void *a, const void *b)
-{
-	return sl_backend_tuple_cmp(&((const struct sl_applied_be *)a)->be,
-				    &((const struct sl_applied_be *)b)->be);
-}
-
 /* Rebuilds st from the plan's outcome, whether or not execute() finished:
  * st must describe the maps exactly, also after a failed write. */
 static int commit(struct run *r)
@@ -639,6 +433,12 @@ static int commit(struct run *r)
 		struct fe_plan *p = &r->plan[k];
 		struct sl_applied_fe *old = p->old >= 0 ? &st->fe[p->old] : NULL;
 
+		if (r->touched && p->op != OP_NOOP) {
+			if (old)
+				r->touched[old->id] = 1;
+			if (p->op == OP_WRITE && p->done)
+				r->touched[p->next.id] = 1;
+		}
 		if (p->op == OP_REMOVE && p->done) {
 			free(old->members);
 		} else if (p->op == OP_WRITE && p->done) {
@@ -650,25 +450,35 @@ static int commit(struct run *r)
 			fe[n_fe++] = *old;
 		}
 	}
-	for (size_t k = 0; k < st->n_be; k++)
-		if (r->old_be[k] != OLD_BE_DELETED)
-			be[n_be++] = st->be[k];
-	for (size_t k = 0; k < r->n_want; k++) {
-		struct want_be *w = &r->want[k];
+	/* Both lists are sorted by tuple and the new ones were not in st:
+	 * a merge keeps the order without sorting 100,000 entries again. */
+	for (size_t k = 0, i = 0; k < st->n_be || i < r->n_want;) {
+		struct want_be *w = i < r->n_want ? &r->want[i] : NULL;
 
-		if (w->written)
+		if (w && !w->written) {
+			if (w->allocated)
+				sl_id_free(&st->be_ids, w->be.id);
+			i++;
+		} else if (k < st->n_be && r->old_be[k] == OLD_BE_DELETED) {
+			k++;
+		} else if (k < st->n_be &&
+			   (!w || sl_backend_tuple_cmp(&st->be[k].be, &w->be.be) < 0)) {
+			be[n_be++] = st->be[k++];
+		} else {
 			be[n_be++] = w->be;
-		else if (w->allocated)
-			sl_id_free(&st->be_ids, w->be.id);
+			i++;
+		}
 	}
+	/* be had room for every wanted backend: give the rest back. */
+	be = realloc(be, (n_be + 1) * sizeof(*be));
+	if (!be)
+		abort();
 	free(st->fe);
 	free(st->be);
 	st->fe = fe;
 	st->n_fe = n_fe;
 	st->be = be;
 	st->n_be = n_be;
-	if (n_be)
-		qsort(st->be, n_be, sizeof(*be), cmp_applied_be);
 	return 0;
 }
 
@@ -693,7 +503,22 @@ static void release_new_ids(struct run *r)
 int sl_reconcile(struct sl_state *st, const struct sl_model *model,
 		 struct sl_reconcile_report *report, struct sl_err *err)
 {
-	struct run r = { .st = st, .model = model, .rep = report, .err = err };
+	return sl_reconcile_from(st, model, NULL, report, err);
+}
+
+int sl_reconcile_from(struct sl_state *st, const struct sl_model *model,
+		      const struct sl_model *prev, struct sl_reconcile_report *report,
+		      struct sl_err *err)
+{
+	return sl_reconcile_touched(st, model, prev, NULL, report, err);
+}
+
+int sl_reconcile_touched(struct sl_state *st, const struct sl_model *model,
+			 const struct sl_model *prev, uint8_t *touched,
+			 struct sl_reconcile_report *report, struct sl_err *err)
+{
+	struct run r = { .st = st, .model = model, .prev = prev, .touched = touched,
+			 .rep = report, .err = err };
 	int ret;
 
 	memset(report, 0, sizeof(*report));
@@ -706,7 +531,7 @@ int sl_reconcile(struct sl_state *st, const struct sl_model *model,
 		/* Nothing was written: st stays as it is. */
 		release_new_ids(&r);
 	} else {
-		ret = execute(&r);
+		ret = sl_rc_execute(&r);
 		if (commit(&r) < 0)
 			ret = -1;
 		for (size_t k = 0; k < r.n_plan; k++)

@@ -32,5 +32,17 @@ struct sl_reconcile_report {
  * the caller may reconcile back to the previous model. */
 int sl_reconcile(struct sl_state *st, const struct sl_model *model,
 		 struct sl_reconcile_report *report, struct sl_err *err);
+/* The same, when st holds exactly what reconciling prev wrote: frontends
+ * the same in both models are left alone without building their tables
+ * again (at 10,000 services that is most of the work of a small change). */
+int sl_reconcile_from(struct sl_state *st, const struct sl_model *model,
+		      const struct sl_model *prev, struct sl_reconcile_report *report,
+		      struct sl_err *err);
+/* The same, marking in touched (indexed by service id, st->svc_ids.size
+ * bytes) the ids of frontends written or removed, before and after: the
+ * only ones whose (service, endpoint) pairs can have changed. */
+int sl_reconcile_touched(struct sl_state *st, const struct sl_model *model,
+			 const struct sl_model *prev, uint8_t *touched,
+			 struct sl_reconcile_report *report, struct sl_err *err);
 
 #endif

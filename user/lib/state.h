@@ -46,7 +46,7 @@ struct sl_applied_fe {
 struct sl_applied_be {
 	struct sl_backend be;		/* the (address, port, proto) tuple */
 	uint32_t id;
-	char locality[SL_LOCALITY_LEN];
+	const char *locality;		/* interned in sl_state, never NULL */
 };
 
 struct sl_id_pool {
@@ -67,6 +67,12 @@ struct sl_state {
 	uint32_t next_rev;
 	size_t n_slot_entries;		/* in sluice_slot */
 	size_t n_member_entries;	/* in sluice_member */
+	/* Distinct backend localities (a handful in a cluster), so that a
+	 * backend holds a pointer instead of 128 bytes: equal pointers are
+	 * equal strings. Kept until the state is freed. */
+	char **localities;		/* sorted */
+	size_t n_localities;
+	const char *last_locality;	/* the last one asked for */
 };
 
 /* Reads the maps into st and deletes what no live service points at
@@ -79,6 +85,9 @@ int sl_id_pool_init(struct sl_id_pool *p, uint32_t size);
 int64_t sl_id_alloc(struct sl_id_pool *p);
 void sl_id_mark(struct sl_id_pool *p, uint32_t id);
 void sl_id_free(struct sl_id_pool *p, uint32_t id);
+
+/* The interned copy of s (NULL: ""), truncated as sl_backend_info holds it. */
+const char *sl_state_locality(struct sl_state *st, const char *s);
 
 int sl_backend_tuple_cmp(const struct sl_backend *a, const struct sl_backend *b);
 

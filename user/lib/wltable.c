@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <xxhash.h>
+
 #include "wltable.h"
 
 #define TRUST_DOMAIN "cluster.local"
@@ -106,6 +108,49 @@ static const char *first_label(const struct sl_label *labels, size_t n, const ch
 	return v ? v : label(labels, n, b);
 }
 
+/* The slot of s in the string set: where it is, or the empty one where
+ * it goes (open addressing on a hash of the text). */
+static size_t string_slot(const struct sl_wltable *t, const char *s)
+{
+	size_t mask = t->cap_strings - 1, at;
+
+	for (at = XXH64(s, strlen(s), 0) & mask; t->strings[at]; at = (at + 1) & mask)
+		if (!strcmp(t->strings[at], s))
+			break;
+	return at;
+}
+
+static void strings_grow(struct sl_wltable *t)
+{
+	const char **old = t->strings;
+	size_t old_cap = t->cap_strings;
+
+	t->cap_strings = old_cap ? old_cap * 2 : 1024;
+	t->strings = calloc(t->cap_strings, sizeof(*t->strings));
+	if (!t->strings)
+		abort();
+	for (size_t i = 0; i < old_cap; i++)
+		if (old[i])
+			t->strings[string_slot(t, old[i])] = old[i];
+	free(old);
+}
+
+/* The table's copy of s, shared with every equal string; the set is
+ * grown at half full. */
+static const char *intern(struct sl_wltable *t, const char *s)
+{
+	size_t at;
+
+	if (2 * (t->n_strings + 1) > t->cap_strings)
+		strings_grow(t);
+	at = string_slot(t, s);
+	if (!t->strings[at]) {
+		t->strings[at] = sl_arena_strdup(&t->arena, s);
+		t->n_strings++;
+	}
+	return t->strings[at];
+}
+
 static void add_addr(struct sl_wltable *t, const struct sl_ip *ip, const char *workload,
 		     const char *ns, const char *sa, const struct sl_label *labels,
 		     size_t n_labels)
@@ -119,11 +164,11 @@ static void add_addr(struct sl_wltable *t, const struct sl_ip *ip, const char *w
 	a = &t->addrs[t->n_addrs++];
 	a->ip = *ip;
 	a->order = t->n_addrs;
-	a->l.workload = sl_arena_strdup(&t->arena, workload);
+	a->l.workload = intern(t, workload);
 	a->l.namespace = ns;
 	snprintf(buf, sizeof(buf), "spiffe://" TRUST_DOMAIN "/ns/%s/sa/%s", ns,
 		 sa ? sa : "default");
-	a->l.principal = sl_arena_strdup(&t->arena, buf);
+	a->l.principal = intern(t, buf);
 	v = first_label(labels, n_labels, "app", "app.kubernetes.io/name");
 	a->l.app = v ? v : SL_WL_UNKNOWN;
 	v = first_label(labels, n_labels, "version", "app.kubernetes.io/version");
@@ -146,10 +191,23 @@ static const struct sl_label *copy_labels(struct sl_wltable *t, const struct sl_
 	struct sl_label *c = sl_arena_alloc(&t->arena, (n + 1) * sizeof(*c));
 
 	for (size_t i = 0; i < n; i++) {
-		c[i].key = sl_arena_strdup(&t->arena, l[i].key);
-		c[i].value = sl_arena_strdup(&t->arena, l[i].value);
+		c[i].key = intern(t, l[i].key);
+		c[i].value = intern(t, l[i].value);
 	}
 	return c;
+}
+
+/* Sized once: grown by doubling, the arena would keep every smaller copy
+ * (at 100,000 pods, 12 MB more than the table). */
+static void reserve_addrs(struct sl_wltable *t, const struct sl_config *cfg)
+{
+	size_t n = cfg->n_workload_entries;
+
+	for (size_t i = 0; i < cfg->n_pods; i++)
+		n += cfg->pods[i].n_ips;
+	for (size_t i = 0; i < cfg->n_entries; i++)
+		n += cfg->entries[i].n_endpoints;
+	sl_arena_grow(&t->arena, (void **)&t->addrs, &t->cap_addrs, n + 1, sizeof(*t->addrs));
 }
 
 static void add_pods(struct sl_wltable *t, const struct sl_config *cfg)
@@ -159,7 +217,7 @@ static void add_pods(struct sl_wltable *t, const struct sl_config *cfg)
 	for (size_t i = 0; i < cfg->n_pods; i++) {
 		const struct sl_pod *p = &cfg->pods[i];
 		const struct sl_label *l = copy_labels(t, p->meta.labels, p->meta.n_labels);
-		const char *ns = sl_arena_strdup(&t->arena, p->meta.namespace);
+		const char *ns = intern(t, p->meta.namespace);
 
 		sl_wl_pod_workload(p->meta.name, l, p->meta.n_labels, wl, sizeof(wl));
 		for (size_t k = 0; k < p->n_ips; k++)
@@ -174,13 +232,13 @@ static void add_entries(struct sl_wltable *t, const struct sl_config *cfg)
 	for (size_t i = 0; i < cfg->n_workload_entries; i++) {
 		const struct sl_workload_entry *w = &cfg->workload_entries[i];
 
-		add_addr(t, &w->addr, w->meta.name, sl_arena_strdup(&t->arena, w->meta.namespace),
+		add_addr(t, &w->addr, w->meta.name, intern(t, w->meta.namespace),
 			 w->service_account, copy_labels(t, w->labels, w->n_labels),
 			 w->n_labels);
 	}
 	for (size_t i = 0; i < cfg->n_entries; i++) {
 		const struct sl_service_entry *se = &cfg->entries[i];
-		const char *ns = sl_arena_strdup(&t->arena, se->meta.namespace);
+		const char *ns = intern(t, se->meta.namespace);
 
 		for (size_t k = 0; k < se->n_endpoints; k++) {
 			const struct sl_se_endpoint *e = &se->endpoints[k];
@@ -195,18 +253,22 @@ static void add_endpoints(struct sl_wltable *t, const struct sl_model *model)
 {
 	char host[SL_NAME_LEN + SL_NAMESPACE_LEN + 32];
 
+	/* Sized once: grown by doubling, the arena would keep every smaller
+	 * copy (at 100,000 endpoints, as much again as the table). */
+	sl_arena_grow(&t->arena, (void **)&t->eps, &t->cap_eps, t->n_eps + model->n_members,
+		      sizeof(*t->eps));
 	for (size_t i = 0; i < model->n_fe; i++) {
 		const struct sl_frontend *fe = &model->fe[i];
 		struct sl_wl_svc svc = {
-			.name = sl_arena_strdup(&t->arena, fe->name),
-			.namespace = sl_arena_strdup(&t->arena, fe->namespace),
+			.name = intern(t, fe->name),
+			.namespace = intern(t, fe->namespace),
 		};
 
 		if (fe->kind == SL_KIND_SERVICE)
 			sl_wl_service_host(fe->name, fe->namespace, host, sizeof(host));
 		else
 			snprintf(host, sizeof(host), "%s", fe->host ? fe->host : fe->name);
-		svc.host = sl_arena_strdup(&t->arena, host);
+		svc.host = intern(t, host);
 		sl_arena_grow(&t->arena, (void **)&t->eps, &t->cap_eps,
 			      t->n_eps + fe->n_members, sizeof(*t->eps));
 		for (size_t k = 0; k < fe->n_members; k++)
@@ -262,9 +324,13 @@ int sl_wltable_build(struct sl_wltable *t, const struct sl_config *cfg,
 
 	(void)err;	/* allocation failure aborts, as everywhere in the agent */
 	memset(t, 0, sizeof(*t));
+	reserve_addrs(t, cfg);
 	add_pods(t, cfg);
 	add_entries(t, cfg);
 	add_endpoints(t, model);
+	free(t->strings);
+	t->strings = NULL;
+	t->n_strings = t->cap_strings = 0;
 	if (t->n_addrs)
 		qsort(t->addrs, t->n_addrs, sizeof(*t->addrs), addr_cmp);
 	for (size_t i = 0; i < t->n_addrs; i++)

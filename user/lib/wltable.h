@@ -60,6 +60,10 @@ struct sl_wltable {
 	size_t n_addrs, cap_addrs;
 	struct sl_wl_ep *eps;		/* sorted by address, port */
 	size_t n_eps, cap_eps;
+	/* While building: every string once (a namespace, a principal, a
+	 * label are shared by many pods). */
+	const char **strings;
+	size_t n_strings, cap_strings;
 };
 
 /* Pods, WorkloadEntries and ServiceEntry endpoints of cfg; the endpoints
