@@ -74,11 +74,12 @@ KUBE_PODS=/api/v1/pods
 KUBE_NODES=/api/v1/nodes
 KUBE_DRULES=/apis/networking.istio.io/v1/destinationrules
 
-# k8s_service NS NAME VIP: port 80 (http) to targetPort 8080.
+# k8s_service NS NAME VIP [ANNOTATIONS-JSON]: port 80 (http) to targetPort 8080.
 k8s_service()
 {
-	jq -nc --arg ns "$1" --arg n "$2" --arg vip "$3" '{apiVersion: "v1", kind: "Service",
-		metadata: {namespace: $ns, name: $n, labels: {app: $n}},
+	jq -nc --arg ns "$1" --arg n "$2" --arg vip "$3" --argjson ann "${4:-{\}}" '{
+		apiVersion: "v1", kind: "Service",
+		metadata: {namespace: $ns, name: $n, labels: {app: $n}, annotations: $ann},
 		spec: {type: "ClusterIP", clusterIP: $vip, clusterIPs: [$vip],
 			ipFamilies: ["IPv4"], ipFamilyPolicy: "SingleStack",
 			internalTrafficPolicy: "Cluster", sessionAffinity: "None",
