@@ -433,6 +433,53 @@ static void test_timeouts_and_ejection_limits_written(void **state)
 	sl_maps_close(&maps);
 }
 
+/* A frontend whose member or last slot is missing from the maps is found
+ * incomplete when the state is read back, and rewritten; the entries of
+ * another revision are swept. */
+static void test_incomplete_tables_found_at_load(void **state)
+{
+	const char *eps[] = { "10.1.0.1", "10.1.0.2", "10.1.0.3" };
+	struct sl_reconcile_report rep;
+	struct sl_member stale = { 0 };
+	struct sl_maps maps;
+	struct sl_state st, st2, st3;
+	struct sl_err err;
+	struct sl_svc v;
+	char yaml[4096];
+
+	(void)state;
+	fixture_maps_create(&maps, 16, 16, 64);
+	assert_int_equal(sl_state_load(&st, &maps, &err), 0);
+	service_yaml(yaml, sizeof(yaml), "web", "10.96.0.1", eps, 3);
+	reconcile_text(&st, yaml, &rep);
+	v = read_svc(&maps, "10.96.0.1");
+	{
+		struct sl_member_key gone = { v.id, v.rev, 1 };
+		struct sl_member_key other = { v.id, v.rev + 7, 0 };
+
+		assert_int_equal(bpf_map_delete_elem(maps.member, &gone), 0);
+		assert_int_equal(bpf_map_update_elem(maps.member, &other, &stale, BPF_ANY), 0);
+	}
+	assert_int_equal(sl_state_load(&st2, &maps, &err), 0);
+	assert_int_equal(st2.n_fe, 1);
+	assert_true(st2.fe[0].dirty);
+	assert_int_equal(st2.n_member_entries, 2);
+	assert_int_equal(fixture_count(maps.member, sizeof(struct sl_member_key)), 2);
+	reconcile_text(&st2, yaml, &rep);
+	assert_int_equal(rep.fe_updated, 1);
+	assert_int_equal(fixture_count(maps.member, sizeof(struct sl_member_key)), 3);
+
+	/* Complete again: read back as it is. */
+	assert_int_equal(sl_state_load(&st3, &maps, &err), 0);
+	assert_false(st3.fe[0].dirty);
+	assert_int_equal(st3.n_slot_entries, 3);
+	assert_int_equal(st3.fe[0].members[2].backend_id, st2.fe[0].members[2].backend_id);
+	sl_state_free(&st);
+	sl_state_free(&st2);
+	sl_state_free(&st3);
+	sl_maps_close(&maps);
+}
+
 /* From the previous model: frontends the same in both are left alone
  * unbuilt, a changed one is rewritten, and the ids of what was written
  * are marked; a frontend found incomplete in the maps is rewritten even
@@ -494,6 +541,7 @@ int main(void)
 		cmocka_unit_test(test_locality_tiers),
 		cmocka_unit_test(test_timeouts_and_ejection_limits_written),
 		cmocka_unit_test(test_reconcile_from_previous_model),
+		cmocka_unit_test(test_incomplete_tables_found_at_load),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -369,6 +369,54 @@ static void add_class(struct sl_authz *a, const struct sl_authz_ip *e)
 	p->plen = e->plen;
 }
 
+static uint32_t ip_identity(const struct sl_authz *a, const struct sl_authz_ip *e)
+{
+	return e->workload ? a->workloads[e->workload - 1].identity : 0;
+}
+
+/* Identity numbers in the order of their text, as signatures sort. */
+static int cmp_id_text(const void *a, const void *b)
+{
+	char x[16], y[16];
+
+	snprintf(x, sizeof(x), "%u", *(const uint32_t *)a);
+	snprintf(y, sizeof(y), "%u", *(const uint32_t *)b);
+	return strcmp(x, y);
+}
+
+/* Without named CIDRs a signature is the identity's number alone: the
+ * same classes, numbered alike, without a string per address to build
+ * and sort (100,000 of them at scale). */
+static void classes_by_identity(struct sl_authz *a)
+{
+	size_t n_ids = a->n_identities + 1, n = 0;
+	size_t *first = malloc(n_ids * sizeof(*first));
+	uint32_t *order = calloc(n_ids, sizeof(*order));
+	uint32_t *class_of = calloc(n_ids, sizeof(*class_of));
+
+	if (!first || !order || !class_of)
+		abort();
+	memset(first, 0xff, n_ids * sizeof(*first));
+	for (size_t i = 0; i < a->n_ips; i++) {
+		uint32_t id = ip_identity(a, &a->ips[i]);
+
+		if (first[id] == SIZE_MAX) {
+			first[id] = i;	/* the class's peer: its first address */
+			order[n++] = id;
+		}
+	}
+	qsort(order, n, sizeof(*order), cmp_id_text);
+	for (size_t k = 0; k < n; k++) {
+		add_class(a, &a->ips[first[order[k]]]);
+		class_of[order[k]] = (uint32_t)a->n_classes - 1;
+	}
+	for (size_t i = 0; i < a->n_ips; i++)
+		a->ips[i].src_class = class_of[ip_identity(a, &a->ips[i])];
+	free(first);
+	free(order);
+	free(class_of);
+}
+
 static void assign_classes(struct sl_authz *a)
 {
 	struct sig_ref *refs = calloc(a->n_ips ? a->n_ips : 1, sizeof(*refs));
@@ -384,6 +432,12 @@ static void assign_classes(struct sl_authz *a)
 		      sizeof(*a->classes));
 	memset(&a->classes[0], 0, sizeof(a->classes[0]));	/* unknown peers */
 	a->n_classes = 1;
+	if (!n_cidrs) {
+		classes_by_identity(a);
+		free(refs);
+		free(cidrs);
+		return;
+	}
 	for (size_t i = 0; i < a->n_ips; i++)
 		refs[i] = (struct sig_ref){ class_signature(a, &a->ips[i], cidrs, n_cidrs), i };
 	if (a->n_ips)

@@ -163,6 +163,7 @@ static void slice_members(struct sl_model *m, const struct sl_pod_index *pods,
 			  struct member_list *out)
 {
 	const struct sl_slice_port *port = NULL;
+	const char *zone = NULL;	/* the copy of the last endpoint's zone */
 
 	/* Kubernetes matches a slice port to a service port by name (both
 	 * empty for a single unnamed port) and protocol. */
@@ -179,11 +180,15 @@ static void slice_members(struct sl_model *m, const struct sl_pod_index *pods,
 			.port = port->port,
 			.proto = sp->proto,
 			.weight = 1,
-			.locality = sl_arena_strdup(&m->arena, e->zone),
 			.zone_only = true,
 		};
 
 		const struct sl_pod *pod = endpoint_pod(pods, e);
+
+		/* A slice's endpoints mostly share a zone: one copy. */
+		if (!zone || strcmp(zone, e->zone))
+			zone = sl_arena_strdup(&m->arena, e->zone);
+		mem.locality = zone;
 
 		mem.flags = (e->ready ? SL_MEMBER_F_READY : 0) |
 			    (e->serving ? SL_MEMBER_F_SERVING : 0) |
