@@ -18,7 +18,7 @@
 #define BACKOFF_MAX_MS 30000
 /* A resource not served (CRD not installed) is looked for this often. */
 #define ABSENT_RETRY_MS 60000
-#define TOKEN_REREAD_MS 60000
+#define LIST_TIMEOUT_S 60L
 #define MAX_LINE (64u << 20)
 
 static const char *const core_v1[] = { "v1", NULL };
@@ -39,43 +39,10 @@ static const struct sl_kube_resource resources[] = {
 	{ "", core_v1, "nodes", "Node", false, true },
 };
 
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static void set_str(char **field, const char *v)
 {
 	free(*field);
 	*field = v ? strdup(v) : NULL;
-}
-
-static void buf_reset(struct sl_kube_buf *b)
-{
-	b->len = 0;
-}
-
-static int buf_add(struct sl_kube_buf *b, const char *data, size_t n)
-{
-	if (b->len + n + 1 > b->cap) {
-		size_t cap = b->cap ? b->cap : 4096;
-		char *p;
-
-		while (cap < b->len + n + 1)
-			cap *= 2;
-		p = realloc(b->data, cap);
-		if (!p)
-			return -1;
-		b->data = p;
-		b->cap = cap;
-	}
-	memcpy(b->data + b->len, data, n);
-	b->len += n;
-	b->data[b->len] = '\0';
-	return 0;
 }
 
 /* "apiVersion" of a resource's served version. */
@@ -99,126 +66,7 @@ static void collection_url(struct sl_kube *k, const struct sl_kube_watch *w, cha
 		 api, w->res->plural);
 }
 
-/* ---- libcurl's event hooks ---- */
-
-static int on_socket(CURL *easy, curl_socket_t fd, int what, void *userp, void *socketp)
-{
-	struct sl_kube *k = userp;
-	size_t i;
-
-	(void)easy;
-	(void)socketp;
-	for (i = 0; i < k->n_socks && k->socks[i].fd != fd; i++)
-		;
-	if (what == CURL_POLL_REMOVE) {
-		if (i < k->n_socks)
-			k->socks[i] = k->socks[--k->n_socks];
-		return 0;
-	}
-	if (i == k->n_socks) {
-		if (k->n_socks == SL_KUBE_POLLFDS) {
-			sl_error("kubernetes: more than %d sockets", SL_KUBE_POLLFDS);
-			return -1;
-		}
-		k->n_socks++;
-	}
-	k->socks[i].fd = fd;
-	k->socks[i].events = (short)(((what & CURL_POLL_IN) ? POLLIN : 0) |
-				     ((what & CURL_POLL_OUT) ? POLLOUT : 0));
-	return 0;
-}
-
-static int on_timer(CURLM *multi, long timeout_ms, void *userp)
-{
-	struct sl_kube *k = userp;
-
-	(void)multi;
-	k->curl_due = timeout_ms < 0 ? -1 : now_ms() + timeout_ms;
-	return 0;
-}
-
-/* ---- requests ---- */
-
-static void refresh_token(struct sl_kube *k)
-{
-	struct sl_err err;
-	char *t;
-
-	if (k->token && now_ms() - k->token_at < TOKEN_REREAD_MS)
-		return;
-	t = sl_kubeconfig_token(&k->kc, &err);
-	k->token_at = now_ms();
-	if (!t && k->kc.token_file) {
-		sl_error("kubernetes: %s; keeping the token read before", err.msg);
-		return;
-	}
-	free(k->token);
-	k->token = t;
-}
-
-static void set_tls(struct sl_kube *k, CURL *e)
-{
-	const struct sl_kubeconfig *kc = &k->kc;
-
-	if (kc->insecure) {
-		curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 0L);
-		curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 0L);
-	}
-	if (kc->ca_file) {
-		curl_easy_setopt(e, CURLOPT_CAINFO, kc->ca_file);
-	} else if (kc->ca_data.data) {
-		struct curl_blob b = { kc->ca_data.data, kc->ca_data.len, CURL_BLOB_NOCOPY };
-
-		curl_easy_setopt(e, CURLOPT_CAINFO_BLOB, &b);
-	}
-	if (kc->cert_file)
-		curl_easy_setopt(e, CURLOPT_SSLCERT, kc->cert_file);
-	if (kc->key_file)
-		curl_easy_setopt(e, CURLOPT_SSLKEY, kc->key_file);
-	if (kc->cert_data.data) {
-		struct curl_blob b = { kc->cert_data.data, kc->cert_data.len, CURL_BLOB_NOCOPY };
-
-		curl_easy_setopt(e, CURLOPT_SSLCERT_BLOB, &b);
-	}
-	if (kc->key_data.data) {
-		struct curl_blob b = { kc->key_data.data, kc->key_data.len, CURL_BLOB_NOCOPY };
-
-		curl_easy_setopt(e, CURLOPT_SSLKEY_BLOB, &b);
-	}
-}
-
 static size_t on_data(char *data, size_t size, size_t n, void *arg);
-
-static void start_request(struct sl_kube *k, struct sl_kube_watch *w, const char *url)
-{
-	char auth[8192];
-	CURL *e = curl_easy_init();
-
-	if (!e)
-		abort();
-	refresh_token(k);
-	w->headers = curl_slist_append(NULL, "Accept: application/json");
-	if (k->token) {
-		snprintf(auth, sizeof(auth), "Authorization: Bearer %s", k->token);
-		w->headers = curl_slist_append(w->headers, auth);
-	}
-	curl_easy_setopt(e, CURLOPT_URL, url);
-	curl_easy_setopt(e, CURLOPT_HTTPHEADER, w->headers);
-	curl_easy_setopt(e, CURLOPT_USERAGENT, "sluiced");
-	curl_easy_setopt(e, CURLOPT_HTTP_VERSION, CURL_HTTP_VERSION_1_1);
-	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, 10000L);
-	curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
-	curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, "");
-	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_data);
-	curl_easy_setopt(e, CURLOPT_WRITEDATA, w);
-	curl_easy_setopt(e, CURLOPT_PRIVATE, w);
-	set_tls(k, e);
-	buf_reset(&w->body);
-	w->easy = e;
-	w->started_at = now_ms();
-	curl_multi_add_handle(k->multi, e);
-}
 
 static void start_list(struct sl_kube *k, struct sl_kube_watch *w)
 {
@@ -241,11 +89,12 @@ static void start_list(struct sl_kube *k, struct sl_kube_watch *w)
 		w->n_lists++;
 	}
 	w->phase = SL_KUBE_LISTING;
-	start_request(k, w, url);
+	sl_kube_request(k, w, url, LIST_TIMEOUT_S, on_data);
 }
 
 static void start_watch(struct sl_kube *k, struct sl_kube_watch *w)
 {
+	int timeout = WATCH_MIN_S + rand() % WATCH_MIN_S;
 	char url[4096];
 	size_t off;
 
@@ -253,15 +102,14 @@ static void start_watch(struct sl_kube *k, struct sl_kube_watch *w)
 	off = strlen(url);
 	off += (size_t)snprintf(url + off, sizeof(url) - off,
 				"?watch=true&allowWatchBookmarks=true&resourceVersion=%s"
-				"&timeoutSeconds=%d", w->rv ? w->rv : "",
-				WATCH_MIN_S + rand() % WATCH_MIN_S);
+				"&timeoutSeconds=%d", w->rv ? w->rv : "", timeout);
 	if (w->res->node)
 		snprintf(url + off, sizeof(url) - off, "&fieldSelector=metadata.name%%3D%s",
 			 k->node_name);
 	w->phase = SL_KUBE_WATCHING;
 	w->gone = false;
 	w->events_at_start = w->n_events;
-	start_request(k, w, url);
+	sl_kube_request(k, w, url, timeout + 60L, on_data);
 }
 
 static void back_off(struct sl_kube_watch *w, enum sl_kube_phase then)
@@ -272,7 +120,7 @@ static void back_off(struct sl_kube_watch *w, enum sl_kube_phase then)
 	if (w->backoff_ms > BACKOFF_MAX_MS)
 		w->backoff_ms = BACKOFF_MAX_MS;
 	jitter = (unsigned int)rand() % (w->backoff_ms / 4 + 1);
-	w->retry_at = now_ms() + w->backoff_ms + jitter;
+	w->retry_at = sl_kube_now_ms() + w->backoff_ms + jitter;
 	w->phase = SL_KUBE_BACKOFF;
 	w->retry = then;
 }
@@ -343,7 +191,7 @@ static size_t on_data(char *data, size_t size, size_t n, void *arg)
 	long code = 0;
 	char *nl;
 
-	if (buf_add(&w->body, data, len) < 0 || w->body.len > MAX_LINE)
+	if (sl_kube_buf_add(&w->body, data, len) < 0 || w->body.len > MAX_LINE)
 		return 0;
 	curl_easy_getinfo(w->easy, CURLINFO_RESPONSE_CODE, &code);
 	if (w->phase != SL_KUBE_WATCHING || code != 200)
@@ -398,6 +246,9 @@ static void list_done(struct sl_kube *k, struct sl_kube_watch *w)
 	if (!w->synced)
 		sl_info("kubernetes: %s listed (resourceVersion %s)", w->res->plural,
 			w->rv ? w->rv : "?");
+	/* A page of 500 objects can take megabytes; a watch's lines do not. */
+	free(w->body.data);
+	w->body = (struct sl_kube_buf){ 0 };
 	w->synced = true;
 	w->backoff_ms = 0;
 	start_watch(k, w);
@@ -431,7 +282,7 @@ static void not_served(struct sl_kube *k, struct sl_kube_watch *w, long code)
 	w->synced = true;
 	w->phase = SL_KUBE_ABSENT;
 	w->retry = SL_KUBE_LISTING;
-	w->retry_at = now_ms() + ABSENT_RETRY_MS;
+	w->retry_at = sl_kube_now_ms() + ABSENT_RETRY_MS;
 }
 
 /* The Status of a failed request, for the log. */
@@ -502,7 +353,7 @@ static void watch_finished(struct sl_kube *k, struct sl_kube_watch *w, CURLcode 
 	}
 	/* The server's timeoutSeconds: resume at once, unless it keeps
 	 * ending watches as soon as they start. */
-	if (res == CURLE_OK && code == 200 && (!quiet || now_ms() - w->started_at > 1000)) {
+	if (res == CURLE_OK && code == 200 && (!quiet || sl_kube_now_ms() - w->started_at > 1000)) {
 		w->backoff_ms = 0;
 		start_watch(k, w);
 		return;
@@ -549,13 +400,8 @@ int sl_kube_init(struct sl_kube *k, const char *kubeconfig, const char *node_nam
 		return -1;
 	if (sl_kstore_init(&k->store, err) < 0)
 		return -1;
-	k->multi = curl_multi_init();
-	if (!k->multi)
-		return sl_errf(err, "libcurl: cannot create a multi handle");
-	curl_multi_setopt(k->multi, CURLMOPT_SOCKETFUNCTION, on_socket);
-	curl_multi_setopt(k->multi, CURLMOPT_SOCKETDATA, k);
-	curl_multi_setopt(k->multi, CURLMOPT_TIMERFUNCTION, on_timer);
-	curl_multi_setopt(k->multi, CURLMOPT_TIMERDATA, k);
+	if (sl_kube_http_init(k, err) < 0)
+		return -1;
 	srand((unsigned int)(time(NULL) ^ getpid()));
 	for (size_t i = 0; i < sizeof(resources) / sizeof(resources[0]); i++) {
 		struct sl_kube_watch *w = &k->watches[k->n_watches];
@@ -596,16 +442,9 @@ void sl_kube_free(struct sl_kube *k)
 	memset(k, 0, sizeof(*k));
 }
 
-size_t sl_kube_pollfds(struct sl_kube *k, struct pollfd *fds)
-{
-	for (size_t i = 0; i < k->n_socks; i++)
-		fds[i] = (struct pollfd){ k->socks[i].fd, k->socks[i].events, 0 };
-	return k->n_socks;
-}
-
 int sl_kube_timeout(struct sl_kube *k, int timeout)
 {
-	int64_t now = now_ms(), due = k->curl_due;
+	int64_t now = sl_kube_now_ms(), due = k->curl_due;
 
 	for (size_t i = 0; i < k->n_watches; i++) {
 		const struct sl_kube_watch *w = &k->watches[i];
@@ -639,7 +478,7 @@ void sl_kube_run(struct sl_kube *k, const struct pollfd *fds, size_t n)
 			mask |= CURL_CSELECT_ERR;
 		curl_multi_socket_action(k->multi, fds[i].fd, mask, &running);
 	}
-	if (k->curl_due >= 0 && now_ms() >= k->curl_due) {
+	if (k->curl_due >= 0 && sl_kube_now_ms() >= k->curl_due) {
 		k->curl_due = -1;
 		curl_multi_socket_action(k->multi, CURL_SOCKET_TIMEOUT, 0, &running);
 	}
@@ -650,7 +489,7 @@ void sl_kube_run(struct sl_kube *k, const struct pollfd *fds, size_t n)
 		struct sl_kube_watch *w = &k->watches[i];
 
 		if ((w->phase == SL_KUBE_BACKOFF || w->phase == SL_KUBE_ABSENT) &&
-		    now_ms() >= w->retry_at)
+		    sl_kube_now_ms() >= w->retry_at)
 			begin(k, w, w->retry);
 	}
 }

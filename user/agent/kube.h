@@ -118,6 +118,16 @@ struct sl_netns_watch;
  * once (a wrong --cgroup, or a pod outside it). */
 void sl_kube_check_pods(struct sl_kube *k, const struct sl_netns_watch *n);
 
+/* kube_http.c: the multi handle and its hooks; one request of w with the
+ * kubeconfig's credentials, its data to on_data, the whole bounded by
+ * timeout_s (a list page; a watch a little past its timeoutSeconds, so a
+ * server that ignores it cannot hold it). */
+int sl_kube_http_init(struct sl_kube *k, struct sl_err *err);
+void sl_kube_request(struct sl_kube *k, struct sl_kube_watch *w, const char *url,
+		     long timeout_s, curl_write_callback on_data);
+int sl_kube_buf_add(struct sl_kube_buf *b, const char *data, size_t n);
+int64_t sl_kube_now_ms(void);
+
 /* kube_events.c: one object of a list or watch event into the store. */
 void sl_kube_object(struct sl_kube *k, struct sl_kube_watch *w, const char *type,
 		    struct json_object *obj);
