@@ -469,6 +469,7 @@ static void scan_pods(struct sl_netns_watch *n)
 static void kube_step(struct agent *ag, const struct pollfd *fds, size_t n, bool *force)
 {
 	struct sl_kube *k = &ag->kube;
+	uint64_t applied;
 	bool first;
 
 	sl_kube_run(k, fds, n);
@@ -481,8 +482,7 @@ static void kube_step(struct agent *ag, const struct pollfd *fds, size_t n, bool
 	first = !ag->applier.have_applied;
 	if (!ag->applier.locality_fixed)
 		sl_applier_set_locality(&ag->applier, k->has_locality ? &k->locality : NULL);
-	uint64_t applied = ag->applier.n_applied;
-
+	applied = ag->applier.n_applied;
 	ag->applier.changed_at_ns = k->changed_at_ns;
 	k->changed = false;
 	sl_applier_run(&ag->applier, *force || first);
