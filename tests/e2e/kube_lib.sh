@@ -73,6 +73,7 @@ KUBE_SLICES=/apis/discovery.k8s.io/v1/endpointslices
 KUBE_PODS=/api/v1/pods
 KUBE_NODES=/api/v1/nodes
 KUBE_DRULES=/apis/networking.istio.io/v1/destinationrules
+KUBE_SENTRIES=/apis/networking.istio.io/v1/serviceentries
 
 # k8s_service NS NAME VIP [ANNOTATIONS-JSON]: port 80 (http) to targetPort 8080.
 k8s_service()

@@ -129,10 +129,43 @@ done
 expect_reached n1/c 10.96.0.11 80 a
 expect_reached n1/c 10.96.0.10 80 b
 assert_match "$(status_field n1 .config.warning_messages)" 'Service shop/web' "the refusal is in the status"
+assert_match "$(curl -sf "http://127.0.0.1:$mport/metrics")" '^sluice_kubernetes_refused_objects 1$' \
+	"the refusal is counted"
+
+log "a later claim of a VIP is left out; the rest applies"
+kube_apply $KUBE_SENTRIES '{"apiVersion": "networking.istio.io/v1", "kind": "ServiceEntry",
+	"metadata": {"namespace": "shop", "name": "web-ext"},
+	"spec": {"hosts": ["web.example.com"], "addresses": ["10.96.0.10"], "resolution": "STATIC",
+		"ports": [{"number": 80, "name": "http", "targetPort": 8080}],
+		"endpoints": [{"address": "'"$TB_POD_a_IP4"'"}]}}'
+kube_wait_log n1 'ServiceEntry shop/web-ext .* that object is left out'
+excluded() { curl -sf "http://127.0.0.1:$mport/metrics" |
+	awk '$1 == "sluice_kubernetes_excluded_objects" { print $2 }'; }
+assert_eq "$(excluded)" 1 "objects left out"
+kube_apply $KUBE_SLICES "$(k8s_slice shop api-xyz api "$TB_POD_b_IP4")"
+for _ in $(seq 100); do
+	out=$(dial n1/c --count 2 --timeout-ms 2000 10.96.0.11 80) || true
+	[ "$(tally "$out" reply b)" = 2 ] && break
+	sleep 0.05
+done
+expect_reached n1/c 10.96.0.11 80 b	# another change applied
+expect_reached n1/c 10.96.0.10 80 b	# the VIP still the Service's
+log "the conflict goes: the entry is tried again and applies"
+kube_delete $KUBE_SERVICES shop web
+for _ in $(seq 100); do
+	out=$(dial n1/c --count 2 --timeout-ms 2000 10.96.0.10 80) || true
+	[ "$(tally "$out" reply a)" = 2 ] && break
+	sleep 0.05
+done
+expect_reached n1/c 10.96.0.10 80 a	# now the ServiceEntry's endpoint
+assert_eq "$(excluded)" 0 "objects left out once the conflict is gone"
+kube_delete $KUBE_SENTRIES shop web-ext
+kube_apply $KUBE_SERVICES "$(k8s_service shop web 10.96.0.10)"
+kube_apply $KUBE_SLICES "$(k8s_slice shop api-xyz api "$TB_POD_a_IP4")"
 
 log "the source's metrics (pods a and b run servers, c nothing right now)"
 metrics=$(curl -sf "http://127.0.0.1:$mport/metrics")
-for want in 'sluice_kubernetes_synced 1' 'sluice_kubernetes_refused_objects 1' \
+for want in 'sluice_kubernetes_synced 1' 'sluice_kubernetes_refused_objects 0' \
 	'sluice_kubernetes_objects\{resource="services"\} 3' \
 	'sluice_kubernetes_objects\{resource="endpointslices"\} 3' \
 	'sluice_kubernetes_lists_total\{resource="endpointslices"\} 3' \

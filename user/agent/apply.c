@@ -35,7 +35,7 @@ int sl_applier_init(struct sl_applier *a, struct sl_maps *maps,
 	a->config_path = config_path;
 	a->cgroup_path = cgroup_path;
 	a->cgroup_id = cgroup_id;
-	sl_applier_set_source(a, NULL, NULL);
+	sl_applier_set_source(a, NULL, NULL, NULL);
 	if (sl_state_load(&a->state, maps, err) < 0)
 		return -1;
 	t1 = mono_ms();
@@ -84,10 +84,34 @@ static int load_files(void *arg, struct sl_config *cfg, struct sl_err *err)
 	return sl_config_load(a->config_path, cfg, err);
 }
 
-void sl_applier_set_source(struct sl_applier *a, sl_config_source_fn fn, void *arg)
+void sl_applier_set_source(struct sl_applier *a, sl_config_source_fn fn,
+			   sl_config_exclude_fn exclude, void *arg)
 {
 	a->source = fn ? fn : load_files;
+	a->exclude = fn ? exclude : NULL;
 	a->source_arg = fn ? arg : a;
+}
+
+/* Errors across objects (two claims of one VIP:port, a route to a host
+ * that does not exist) name the object at fault first. From a source
+ * whose unit is the object, that object is left out and the rest built
+ * again: one team's VirtualService must not hold back every other change
+ * of the cluster. */
+#define MAX_EXCLUDED 32
+
+static int build_model(struct sl_applier *a, struct sl_config *cfg, struct sl_model *model,
+		       struct sl_err *err)
+{
+	for (int i = 0;; i++) {
+		if (sl_model_build_at(cfg, a->locality, model, err) == 0)
+			return 0;
+		if (!a->exclude || i == MAX_EXCLUDED || !a->exclude(a->source_arg, err->msg))
+			return -1;
+		sl_error("%s; that object is left out, the rest applied", err->msg);
+		sl_config_free(cfg);
+		if (a->source(a->source_arg, cfg, err) < 0)
+			return -1;
+	}
 }
 
 /* As many whole warnings as fit, one per line, so that `sluicectl status`
@@ -312,7 +336,7 @@ static int run(struct sl_applier *a, bool force)
 		sl_warn("%s", cfg.warnings.msgs[i]);
 	t.load = mono_ms() - t0;
 	t0 = mono_ms();
-	if (sl_model_build_at(&cfg, a->locality, &model, &err) < 0) {
+	if (build_model(a, &cfg, &model, &err) < 0) {
 		sl_config_free(&cfg);
 		reject(a, err.msg);
 		return -1;

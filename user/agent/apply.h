@@ -19,10 +19,14 @@
 
 /* Where configurations come from: files, or the Kubernetes source. */
 typedef int (*sl_config_source_fn)(void *arg, struct sl_config *cfg, struct sl_err *err);
+/* A source whose unit is the object may leave out the object an error of
+ * the model names (true) and hand over the rest at the next call. */
+typedef bool (*sl_config_exclude_fn)(void *arg, const char *error);
 
 struct sl_applier {
 	const char *config_path;	/* files, or what the source is called */
 	sl_config_source_fn source;
+	sl_config_exclude_fn exclude;	/* NULL: errors refuse everything */
 	void *source_arg;
 	const char *cgroup_path;
 	uint64_t cgroup_id;
@@ -60,8 +64,10 @@ int sl_applier_init(struct sl_applier *a, struct sl_maps *maps,
 		    const struct sl_locality *locality, struct sl_err *err);
 /* The node's locality from now on (NULL: unknown), also in the status. */
 void sl_applier_set_locality(struct sl_applier *a, const struct sl_locality *locality);
-/* Takes configurations from fn instead of the files at config_path. */
-void sl_applier_set_source(struct sl_applier *a, sl_config_source_fn fn, void *arg);
+/* Takes configurations from fn instead of the files at config_path;
+ * exclude may be NULL. */
+void sl_applier_set_source(struct sl_applier *a, sl_config_source_fn fn,
+			   sl_config_exclude_fn exclude, void *arg);
 /* Returns 0 when the configuration is in force (applied now or already),
  * -1 when it was rejected. force: reconcile even if the files did not
  * change (at start, to repair the maps). */

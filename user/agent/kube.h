@@ -131,6 +131,9 @@ int64_t sl_kube_now_ms(void);
 /* kube_events.c: one object of a list or watch event into the store. */
 void sl_kube_object(struct sl_kube *k, struct sl_kube_watch *w, const char *type,
 		    struct json_object *obj);
+/* Leaves out of the next configurations the object an error of the model
+ * names first (its origin); false if it names none of the store's. */
+bool sl_kube_exclude(struct sl_kube *k, const char *error);
 
 struct sl_kube_resource {
 	const char *group;		/* "" for the core group */

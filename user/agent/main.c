@@ -484,6 +484,9 @@ static void kube_step(struct agent *ag, const struct pollfd *fds, size_t n, bool
 		sl_applier_set_locality(&ag->applier, k->has_locality ? &k->locality : NULL);
 	applied = ag->applier.n_applied;
 	ag->applier.changed_at_ns = k->changed_at_ns;
+	/* Objects left out last time are tried again: what they conflicted
+	 * with, or pointed to, may have changed. */
+	sl_kstore_clear_exclusions(&k->store);
 	k->changed = false;
 	sl_applier_run(&ag->applier, *force || first);
 	if (ag->applier.n_applied > applied && ag->applier.last_change_ms >= 0)
@@ -566,6 +569,11 @@ static int kube_config(void *arg, struct sl_config *cfg, struct sl_err *err)
 	return 0;
 }
 
+static bool kube_exclude(void *arg, const char *error)
+{
+	return sl_kube_exclude(arg, error);
+}
+
 /* started: when main began, to report the time to ready. */
 static int start(struct agent *ag, struct sl_loader *loader, const struct options *o,
 		 int64_t started, struct sl_err *err)
@@ -599,7 +607,7 @@ static int start(struct agent *ag, struct sl_loader *loader, const struct option
 		if (sl_kube_init(&ag->kube, o->kubeconfig, o->node_name, err) < 0)
 			return -1;
 		ag->kube_on = true;
-		sl_applier_set_source(&ag->applier, kube_config, &ag->kube);
+		sl_applier_set_source(&ag->applier, kube_config, kube_exclude, &ag->kube);
 		ag->applier.locality_fixed = o->has_locality;
 	} else if (sl_watch_init(&ag->watch, o->config, err) < 0) {
 		return -1;

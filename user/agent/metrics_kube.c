@@ -106,6 +106,11 @@ void sl_metrics_kube(struct sl_metrics *m, struct sl_prom *p)
 		       "Objects whose newest version the agent refuses (the version "
 		       "before stays in force); the log and sluicectl status say why.");
 	sl_prom_u64(p, "sluice_kubernetes_refused_objects", NULL, k->store.n_refused);
+	sl_prom_family(p, "sluice_kubernetes_excluded_objects", "gauge",
+		       "Objects left out of the configuration applied because an error "
+		       "across objects names them (a VIP claimed twice, a route to an "
+		       "unknown host); tried again with the next change.");
+	sl_prom_u64(p, "sluice_kubernetes_excluded_objects", NULL, k->store.n_excluded);
 	sl_prom_family(p, "sluice_kubernetes_change_to_maps_seconds", "histogram",
 		       "From the arrival of a change (the first of those applied together) "
 		       "to the last map write of its apply.");

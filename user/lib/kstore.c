@@ -34,6 +34,7 @@ static void count(struct sl_kstore *s, unsigned int kind, int delta)
 static void obj_free(struct sl_kstore_obj *o)
 {
 	sl_config_free(&o->cfg);
+	free(o->excluded);
 	free(o->key);
 	free(o->rv);
 	free(o->error);
@@ -122,6 +123,9 @@ struct sl_kstore_obj *sl_kstore_put(struct sl_kstore *s, unsigned int kind, cons
 	sl_config_free(&o->cfg);
 	o->cfg = *cfg;
 	memset(cfg, 0, sizeof(*cfg));
+	if (o->excluded)
+		s->n_excluded--;
+	set_str(&o->excluded, NULL);
 	set_str(&o->rv, rv);
 	if (o->error)
 		s->n_refused--;
@@ -153,6 +157,8 @@ static void unlink_obj(struct sl_kstore *s, struct sl_kstore_obj **p)
 	*p = o->next;
 	if (o->error)
 		s->n_refused--;
+	if (o->excluded)
+		s->n_excluded--;
 	count(s, o->kind, -1);
 	obj_free(o);
 	s->n_objects--;
@@ -172,6 +178,35 @@ bool sl_kstore_remove(struct sl_kstore *s, unsigned int kind, const char *key)
 		return true;
 	}
 	return false;
+}
+
+bool sl_kstore_exclude(struct sl_kstore *s, unsigned int kind, const char *key,
+		       const char *why)
+{
+	struct sl_kstore_obj *o = sl_kstore_get(s, kind, key);
+
+	if (!o || o->excluded)
+		return false;
+	o->excluded = sl_xstrdup(why);
+	s->n_excluded++;
+	return true;
+}
+
+static void clear_exclusion(struct sl_kstore_obj *o, void *arg)
+{
+	struct sl_kstore *s = arg;
+
+	if (!o->excluded)
+		return;
+	free(o->excluded);
+	o->excluded = NULL;
+	s->n_excluded--;
+}
+
+void sl_kstore_clear_exclusions(struct sl_kstore *s)
+{
+	if (s->n_excluded)
+		sl_kstore_each(s, clear_exclusion, s);
 }
 
 void sl_kstore_mark(struct sl_kstore *s, unsigned int kind)
@@ -246,6 +281,12 @@ static void add_object(struct sl_kstore_obj *o, void *arg)
 	struct sl_config *out = arg;
 	const struct sl_config *in = &o->cfg;
 
+	if (o->excluded) {
+		/* Counted apart: leaving it out changes what is applied. */
+		out->digest += ~object_digest(o);
+		sl_warnings_add(&out->warnings, &out->arena, o->excluded);
+		return;
+	}
 	out->digest += object_digest(o);
 	APPEND(out, in, drules);
 	APPEND(out, in, vservices);
@@ -268,7 +309,7 @@ static void add_object(struct sl_kstore_obj *o, void *arg)
  * tenth of an apply. */
 #define FIELDS(X) X(drules) X(vservices) X(limits) X(workload_entries) X(pods) \
 	X(policies) X(services) X(slices) X(entries)
-#define COUNT(f) total->n_##f += o->cfg.n_##f;
+#define COUNT(f) total->n_##f += o->excluded ? 0 : o->cfg.n_##f;
 #define RESERVE(f) sl_arena_grow(&cfg->arena, (void **)&cfg->f, &cfg->cap_##f, \
 				 total.n_##f, sizeof(*cfg->f));
 

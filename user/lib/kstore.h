@@ -27,6 +27,9 @@ struct sl_kstore_obj {
 	char *rv;			/* resourceVersion of the version kept */
 	struct sl_config cfg;		/* the last version decoded without error */
 	char *error;			/* why the newest version was refused, or NULL */
+	/* Why it is left out of this apply (an error across objects named
+	 * it), or NULL; cleared before each apply and by a new version. */
+	char *excluded;
 	bool seen;			/* in the list being taken (relist) */
 	/* The agent's bookkeeping of a pod of its node not found running
 	 * there (kube_pods.c): since when, and whether it was said. */
@@ -42,6 +45,7 @@ struct sl_kstore {
 	size_t n_objects;
 	size_t n_by_kind[SL_KSTORE_KINDS];	/* kinds >= SL_KSTORE_KINDS not counted */
 	size_t n_refused;		/* objects whose newest version is refused */
+	size_t n_excluded;		/* objects left out (sl_kstore_exclude) */
 	uint64_t generation;		/* bumped by every change */
 };
 
@@ -57,6 +61,11 @@ struct sl_kstore_obj *sl_kstore_put(struct sl_kstore *s, unsigned int kind, cons
  * kept (if any) stays in force. */
 void sl_kstore_refuse(struct sl_kstore *s, unsigned int kind, const char *key,
 		      const char *rv, const char *error);
+/* Leaves an object out of the configurations assembled from now on
+ * (false if it is not there, or out already). */
+bool sl_kstore_exclude(struct sl_kstore *s, unsigned int kind, const char *key,
+		       const char *why);
+void sl_kstore_clear_exclusions(struct sl_kstore *s);
 /* Removes an object; false if it was not there. */
 bool sl_kstore_remove(struct sl_kstore *s, unsigned int kind, const char *key);
 
