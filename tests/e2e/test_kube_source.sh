@@ -192,5 +192,26 @@ log "retry gaps (ms): $gaps"
 jq -e 'length >= 3 and .[0] >= 200 and .[1] > .[0] and .[2] > .[1]' <<<"$gaps" >/dev/null ||
 	fail "retries should back off: $gaps"
 expect_reached n1/c 10.96.0.11 80 b --timeout-ms 4000
+
+log "429 with Retry-After: the server is taken at its word"
+kube_ctl requests/clear >/dev/null
+kube_ctl fail "path=$KUBE_SLICES&code=429&count=1" >/dev/null
+kube_ctl drop "path=$KUBE_SLICES" >/dev/null
+for _ in $(seq 100); do
+	[ "$(kube_requests | jq --arg p $KUBE_SLICES '[.[] | select(.path == $p)] | length')" -ge 2 ] && break
+	sleep 0.05
+done
+gap=$(kube_requests | jq --arg p $KUBE_SLICES '[.[] | select(.path == $p) | .time] | .[1] - .[0]')
+[ "$gap" -ge 1000 ] || fail "retried ${gap} ms after a 429 with Retry-After: 1"
+
+log "the Node gone while the watch was away: locality unknown"
+kube_ctl drop >/dev/null
+kube_ctl delete "path=$KUBE_NODES&name=n1" >/dev/null
+kube_ctl compact >/dev/null
+for _ in $(seq 100); do
+	[ -z "$(status_field n1 '.locality // ""')" ] && break
+	sleep 0.1
+done
+assert_eq "$(status_field n1 '.locality // ""')" "" "locality after the Node went"
 agent_stop n1
 log ok

@@ -122,6 +122,27 @@ static void test_api_object_refused_by_field(void **state)
 	sl_config_free(&cfg);
 }
 
+/* The error of a VIP claimed twice, as the model words it: the newest
+ * claimant is the one left out, whichever comes first in the text. */
+static void test_newest_origin(void **state)
+{
+	char kind[64], key[512], a[256], b[256], msg[1024];
+
+	(void)state;
+	sl_kobj_origin(a, sizeof(a), "ServiceEntry", "shop/web-ext", "48420");
+	sl_kobj_origin(b, sizeof(b), "Service", "shop/web", "9");
+	snprintf(msg, sizeof(msg), "%s:1: Service shop/web claims 10.96.0.10:80/TCP, already "
+		 "served by ServiceEntry shop/web-ext (%s:1)", b, a);
+	assert_true(sl_kobj_newest_origin(msg, kind, sizeof(kind), key, sizeof(key)));
+	assert_string_equal(kind, "ServiceEntry");
+	assert_string_equal(key, "shop/web-ext");
+	snprintf(msg, sizeof(msg), "%s:1: TrafficLimit x", b);
+	assert_true(sl_kobj_newest_origin(msg, kind, sizeof(kind), key, sizeof(key)));
+	assert_string_equal(key, "shop/web");
+	assert_false(sl_kobj_newest_origin("web.yaml:3:1: a file's error", kind, sizeof(kind),
+					   key, sizeof(key)));
+}
+
 static void put(struct sl_kstore *s, unsigned int kind, const char *key, const char *rv,
 		const char *json)
 {
@@ -332,6 +353,7 @@ int main(void)
 		cmocka_unit_test(test_api_object_decoded),
 		cmocka_unit_test(test_api_object_content_digest),
 		cmocka_unit_test(test_api_object_refused_by_field),
+		cmocka_unit_test(test_newest_origin),
 		cmocka_unit_test(test_store_digest_is_the_objects),
 		cmocka_unit_test(test_store_relist_sweeps_and_refusal_keeps),
 		cmocka_unit_test(test_kubeconfig_current_context),

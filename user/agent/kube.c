@@ -86,6 +86,8 @@ static void start_list(struct sl_kube *k, struct sl_kube_watch *w)
 	} else {
 		/* A new list: what it does not hold is gone (sweep at the end). */
 		sl_kstore_mark(&k->store, w->index);
+		if (w->res->node)
+			k->node_listed = false;
 		w->n_lists++;
 	}
 	w->phase = SL_KUBE_LISTING;
@@ -121,6 +123,10 @@ static void back_off(struct sl_kube_watch *w, enum sl_kube_phase then)
 		w->backoff_ms = BACKOFF_MAX_MS;
 	jitter = (unsigned int)rand() % (w->backoff_ms / 4 + 1);
 	w->retry_at = sl_kube_now_ms() + w->backoff_ms + jitter;
+	/* A server that says when (429, 503) is taken at its word. */
+	if (w->retry_after_s > 0 && w->retry_after_s < 3600 &&
+	    w->retry_at < sl_kube_now_ms() + w->retry_after_s * 1000)
+		w->retry_at = sl_kube_now_ms() + w->retry_after_s * 1000;
 	w->phase = SL_KUBE_BACKOFF;
 	w->retry = then;
 }
@@ -243,6 +249,9 @@ static void list_done(struct sl_kube *k, struct sl_kube_watch *w)
 
 	if (gone)
 		sl_kube_object(k, w, "SWEPT", NULL);
+	/* The Node went while no watch saw it go. */
+	if (w->res->node && !k->node_listed && k->has_locality)
+		sl_kube_object(k, w, "DELETED", NULL);
 	if (!w->synced)
 		sl_info("kubernetes: %s listed (resourceVersion %s)", w->res->plural,
 			w->rv ? w->rv : "?");
@@ -373,8 +382,12 @@ static void finished(struct sl_kube *k, CURL *e, CURLcode res)
 	struct sl_kube_watch *w = NULL;
 	long code = 0;
 
+	curl_off_t retry_after = 0;
+
 	curl_easy_getinfo(e, CURLINFO_PRIVATE, (char **)&w);
 	curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &code);
+	curl_easy_getinfo(e, CURLINFO_RETRY_AFTER, &retry_after);
+	w->retry_after_s = (long)retry_after;
 	curl_multi_remove_handle(k->multi, e);
 	curl_easy_cleanup(e);
 	curl_slist_free_all(w->headers);

@@ -66,6 +66,7 @@ struct sl_kube_watch {
 	uint64_t n_events, n_lists, n_errors;
 	uint64_t events_at_start;	/* n_events when the watch began */
 	unsigned int bytes_per_node;	/* decoded size estimate (kobj.h) */
+	long retry_after_s;		/* the server's Retry-After, 0: none */
 };
 
 struct sl_kube {
@@ -85,6 +86,7 @@ struct sl_kube {
 	int64_t changed_at_ns;		/* when the oldest change not applied arrived */
 	bool scan_pods;			/* a pod of this node changed */
 	bool has_locality;		/* the Node's topology labels */
+	bool node_listed;		/* the Node was in the list being taken */
 	struct sl_locality locality;
 	/* Pods the API places on this node (running, with an address, not
 	 * hostNetwork): found in a pod network namespace, or not. */

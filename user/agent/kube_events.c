@@ -6,7 +6,6 @@
  * node's pod network namespaces, so a new pod is meshed at once.
  */
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -44,10 +43,13 @@ static void node_locality(struct sl_kube *k, const char *type, struct json_objec
 	const char *why;
 
 	if (type && !strcmp(type, "DELETED")) {
+		if (k->has_locality)
+			sl_info("kubernetes: node %s is gone: locality unknown", k->node_name);
 		k->has_locality = false;
 		mark_changed(k);
 		return;
 	}
+	k->node_listed = true;
 	snprintf(text, sizeof(text), "%s/%s/%s", label(obj, "topology.kubernetes.io/region"),
 		 label(obj, "topology.kubernetes.io/zone"), label(obj, "topology.istio.io/subzone"));
 	/* Trailing unknown parts are left out; a zone without a region is
@@ -95,8 +97,7 @@ static void decode(struct sl_kube *k, struct sl_kube_watch *w, const char *key,
 
 	snprintf(api, sizeof(api), "%s%s%s", w->res->group, w->res->group[0] ? "/" : "",
 		 w->res->versions[w->version]);
-	snprintf(origin, sizeof(origin), "%s %.500s (resourceVersion %.100s)", w->res->kind, key,
-		 rv ? rv : "?");
+	sl_kobj_origin(origin, sizeof(origin), w->res->kind, key, rv);
 	if (sl_kobj_decode(obj, api, w->res->kind, origin, &w->bytes_per_node, &cfg, &err) < 0) {
 		sl_config_free(&cfg);
 		sl_error("kubernetes: refused, the version before stays in force: %s", err.msg);
@@ -162,52 +163,17 @@ void sl_kube_object(struct sl_kube *k, struct sl_kube_watch *w, const char *type
 	decode(k, w, key, obj);
 }
 
-/* An origin in an error, "Kind ns/name (resourceVersion N)" (decode()
- * above), whose " (resourceVersion " starts at marker: its kind and key. */
-static bool origin_at(const char *error, const char *marker, char *kind, size_t kind_len,
-		      char *key, size_t key_len)
-{
-	const char *key_start = marker, *kind_start;
-
-	while (key_start > error && key_start[-1] != ' ')
-		key_start--;
-	if (key_start == error)
-		return false;
-	kind_start = key_start - 1;
-	while (kind_start > error && kind_start[-1] != ' ' && kind_start[-1] != '(')
-		kind_start--;
-	if ((size_t)(key_start - 1 - kind_start) >= kind_len ||
-	    (size_t)(marker - key_start) >= key_len)
-		return false;
-	snprintf(kind, kind_len, "%.*s", (int)(key_start - 1 - kind_start), kind_start);
-	snprintf(key, key_len, "%.*s", (int)(marker - key_start), key_start);
-	return true;
-}
-
 /* Errors across objects name the objects involved by their origins. The
  * one left out is the newest (highest resourceVersion): the later claim of
  * a VIP loses, whichever kind it is. */
 bool sl_kube_exclude(struct sl_kube *k, const char *error)
 {
-	static const char marker[] = " (resourceVersion ";
-	char kind[64], key[512], best_kind[64] = "", best_key[512] = "";
-	unsigned long long best_rv = 0;
-	bool found = false;
+	char kind[64], key[512];
 
-	for (const char *m = strstr(error, marker); m; m = strstr(m + 1, marker)) {
-		unsigned long long rv = strtoull(m + sizeof(marker) - 1, NULL, 10);
-
-		if (!origin_at(error, m, kind, sizeof(kind), key, sizeof(key)))
-			continue;
-		if (!found || rv > best_rv) {
-			snprintf(best_kind, sizeof(best_kind), "%s", kind);
-			snprintf(best_key, sizeof(best_key), "%s", key);
-			best_rv = rv;
-			found = true;
-		}
-	}
-	for (size_t i = 0; found && i < k->n_watches; i++)
-		if (!strcmp(k->watches[i].res->kind, best_kind))
-			return sl_kstore_exclude(&k->store, k->watches[i].index, best_key, error);
+	if (!sl_kobj_newest_origin(error, kind, sizeof(kind), key, sizeof(key)))
+		return false;
+	for (size_t i = 0; i < k->n_watches; i++)
+		if (!strcmp(k->watches[i].res->kind, kind))
+			return sl_kstore_exclude(&k->store, k->watches[i].index, key, error);
 	return false;
 }

@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <xxhash.h>
@@ -143,4 +144,53 @@ const char *sl_kobj_meta(struct json_object *obj, const char *field)
 	    !json_object_is_type(v, json_type_string))
 		return NULL;
 	return json_object_get_string(v);
+}
+
+#define ORIGIN_MARKER " (resourceVersion "
+
+void sl_kobj_origin(char *buf, size_t len, const char *kind, const char *key,
+		    const char *rv)
+{
+	snprintf(buf, len, "%s %.500s" ORIGIN_MARKER "%.100s)", kind, key, rv ? rv : "?");
+}
+
+/* The origin whose marker starts at m: the kind and key before it. */
+static bool origin_at(const char *error, const char *m, char *kind, size_t kind_len,
+		      char *key, size_t key_len)
+{
+	const char *key_start = m, *kind_start;
+
+	while (key_start > error && key_start[-1] != ' ')
+		key_start--;
+	if (key_start == error)
+		return false;
+	kind_start = key_start - 1;
+	while (kind_start > error && kind_start[-1] != ' ' && kind_start[-1] != '(')
+		kind_start--;
+	if (kind_start == key_start - 1 || (size_t)(key_start - 1 - kind_start) >= kind_len ||
+	    m == key_start || (size_t)(m - key_start) >= key_len)
+		return false;
+	snprintf(kind, kind_len, "%.*s", (int)(key_start - 1 - kind_start), kind_start);
+	snprintf(key, key_len, "%.*s", (int)(m - key_start), key_start);
+	return true;
+}
+
+bool sl_kobj_newest_origin(const char *error, char *kind, size_t kind_len, char *key,
+			   size_t key_len)
+{
+	unsigned long long best = 0;
+	bool found = false;
+	char k[64], n[512];
+
+	for (const char *m = strstr(error, ORIGIN_MARKER); m; m = strstr(m + 1, ORIGIN_MARKER)) {
+		unsigned long long rv = strtoull(m + strlen(ORIGIN_MARKER), NULL, 10);
+
+		if (!origin_at(error, m, k, sizeof(k), n, sizeof(n)) || (found && rv <= best))
+			continue;
+		snprintf(kind, kind_len, "%s", k);
+		snprintf(key, key_len, "%s", n);
+		best = rv;
+		found = true;
+	}
+	return found;
 }

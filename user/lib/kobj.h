@@ -9,6 +9,8 @@
 #ifndef SLUICE_KOBJ_H
 #define SLUICE_KOBJ_H
 
+#include <stdbool.h>
+#include <stddef.h>
 #include <json-c/json.h>
 
 #include "config.h"
@@ -26,6 +28,15 @@
 int sl_kobj_decode(struct json_object *obj, const char *api_version, const char *kind,
 		   const char *origin, unsigned int *per_node, struct sl_config *cfg,
 		   struct sl_err *err);
+
+/* An object's name in messages, in place of a file: "Kind ns/name
+ * (resourceVersion N)" (key is "ns/name", or "name"; rv NULL: "?"). */
+void sl_kobj_origin(char *buf, size_t len, const char *kind, const char *key,
+		    const char *rv);
+/* Of the origins an error names, the newest (highest resourceVersion):
+ * its kind and key. false if it names none. */
+bool sl_kobj_newest_origin(const char *error, char *kind, size_t kind_len, char *key,
+			   size_t key_len);
 
 /* metadata.namespace ("" when cluster-scoped), metadata.name,
  * metadata.resourceVersion: NULL when absent or not strings. */
