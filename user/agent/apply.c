@@ -370,6 +370,10 @@ static int run(struct sl_applier *a, bool force)
 	t0 = mono_ms();
 	if (sl_authz_commit(&a->authz, &err) < 0)
 		sl_error("switching to the new policy tables: %s", err.msg);
+	/* The change is in the datapath's maps now; what follows (resets of
+	 * removed endpoints' connections, the metrics' labels, the status) is
+	 * not on its way there. */
+	a->last_change_ms = a->changed_at_ns ? ms_since_ns(a->changed_at_ns) : -1;
 	reset_removed(a, touched);
 	free(touched);
 	set_workloads(a, &cfg, &model);
@@ -380,9 +384,6 @@ static int run(struct sl_applier *a, bool force)
 	a->in_sync = true;
 	t.finish = mono_ms() - t0;
 	generation = record(a, SL_RESULT_APPLIED, "", cfg.digest, &cfg.warnings);
-	/* Measured here: what follows (freeing, trimming) is not on the way
-	 * to the maps. */
-	a->last_change_ms = a->changed_at_ns ? ms_since_ns(a->changed_at_ns) : -1;
 	if (a->changed_at_ns)
 		sl_info("configuration generation %llu in the maps %.2f ms after its first "
 			"change arrived", (unsigned long long)generation, a->last_change_ms);
