@@ -107,3 +107,43 @@ printf 'apiVersion: v1\nkind: Service\nmetadata: {name: broken}\nspec: {ports: [
 sleep 0.5
 "$BUILD/sluicectl" --bpffs "$PINS" status || echo "(status exits 1: the last configuration was rejected)"
 dial --count 4 10.96.0.20 443
+
+say "the Kubernetes API as the source: the agent restarts onto an API server"
+# No API server runs here: tests/tools/kube-replay.mjs speaks its wire
+# format (list, chunked watch) over objects the demo hands it.
+slice() # IP...: web's EndpointSlice, as the API server returns it
+{
+	jq -nc --arg ips "$*" '{apiVersion: "discovery.k8s.io/v1", kind: "EndpointSlice",
+		metadata: {namespace: "shop", name: "web-kube", labels: {"kubernetes.io/service-name": "web"}},
+		addressType: "IPv4", ports: [{name: "http", port: 8080, protocol: "TCP"}],
+		endpoints: [$ips | split(" ")[] | {addresses: [.], conditions: {ready: true}}]}'
+}
+jq -n --argjson slice "$(slice "$TB_POD_web1_IP4")" '{objects: {
+	"/api/v1/services": [{apiVersion: "v1", kind: "Service", metadata: {namespace: "shop", name: "web"},
+		spec: {clusterIP: "10.96.0.10", ports: [{name: "http", port: 80, targetPort: 8080}]}}],
+	"/apis/discovery.k8s.io/v1/endpointslices": [$slice]}}' >"$WORK/scenario.json"
+node "$ROOT/tests/tools/kube-replay.mjs" --port-file "$WORK/api.port" \
+	--scenario "$WORK/scenario.json" >"$WORK/api.log" 2>&1 &
+PIDS+=($!)
+for _ in $(seq 100); do [ -s "$WORK/api.port" ] && break; sleep 0.05; done
+API=http://127.0.0.1:$(cat "$WORK/api.port")
+printf 'apiVersion: v1\nkind: Config\ncurrent-context: demo\ncontexts: [{name: demo, context: {cluster: demo, user: demo}}]\nclusters: [{name: demo, cluster: {server: "%s"}}]\nusers: [{name: demo, user: {token: demo}}]\n' \
+	"$API" >"$WORK/kubeconfig"
+kill "$AGENT" && wait "$AGENT" 2>/dev/null
+echo '$ sluiced --kubeconfig kubeconfig --node-name n1 ...   (same pins: adopted, then reconciled)'
+"$BUILD/sluiced" --kubeconfig "$WORK/kubeconfig" --node-name n1 --bpffs "$PINS" \
+	--cgroup "$TB_NODE_n1_CGROUP" --flows-socket "$WORK/flows.sock" >"$WORK/agent-kube.log" 2>&1 &
+AGENT=$!
+for _ in $(seq 100); do
+	grep -q 'ready .* after start' "$WORK/agent-kube.log" && break
+	sleep 0.1
+done
+grep -E 'kubernetes: (watching|services|endpointslices)|ready|configuration applied' \
+	"$WORK/agent-kube.log" | cut -c26- | sed 's/^/  agent | /'
+dial --count 6 10.96.0.10 80
+say "a watch event: web's EndpointSlice gains web2 and web3"
+curl -s -X POST --data-binary "$(slice "$TB_POD_web1_IP4" "$TB_POD_web2_IP4" "$TB_POD_web3_IP4")" \
+	"$API/_replay/apply?path=/apis/discovery.k8s.io/v1/endpointslices" >/dev/null
+sleep 0.3
+grep 'in the maps' "$WORK/agent-kube.log" | tail -n 1 | cut -c26- | sed 's/^/  agent | /'
+dial --count 6 10.96.0.10 80
