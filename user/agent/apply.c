@@ -11,13 +11,12 @@
 #include "config.h"
 #include "log.h"
 #include "reconcile.h"
+#include "sys.h"
 
+/* Fractions of a millisecond count in the stage timings. */
 static double mono_ms(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+	return (double)sl_mono_ns() / 1e6;
 }
 
 int sl_applier_init(struct sl_applier *a, struct sl_maps *maps,
@@ -179,14 +178,6 @@ static double trim_heap_mb(void)
 	malloc_trim(0);
 	mi = mallinfo2();
 	return (double)(mi.uordblks + mi.hblkhd) / (1024.0 * 1024.0);
-}
-
-static double ms_since_ns(int64_t at_ns)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ((double)ts.tv_sec * 1e9 + (double)ts.tv_nsec - (double)at_ns) / 1e6;
 }
 
 /* Milliseconds spent in each stage of one apply, for the log: what the
@@ -373,7 +364,7 @@ static int run(struct sl_applier *a, bool force)
 	/* The change is in the datapath's maps now; what follows (resets of
 	 * removed endpoints' connections, the metrics' labels, the status) is
 	 * not on its way there. */
-	a->last_change_ms = a->changed_at_ns ? ms_since_ns(a->changed_at_ns) : -1;
+	a->last_change_ms = a->changed_at_ns ? (double)(sl_mono_ns() - a->changed_at_ns) / 1e6 : -1;
 	reset_removed(a, touched);
 	free(touched);
 	set_workloads(a, &cfg, &model);

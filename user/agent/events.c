@@ -12,14 +12,7 @@
 #include "events.h"
 #include "flowlog.h"
 #include "log.h"
-
-static int64_t mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
+#include "sys.h"
 
 static void identity_name(struct sl_maps *m, uint32_t id, char *buf, size_t len)
 {
@@ -177,7 +170,7 @@ static int on_event(void *ctx, void *data, size_t size)
 	struct sl_events *e = ctx;
 	const struct sl_event *ev = data;
 	char src[SL_ADDR_STR_LEN], dst[SL_ADDR_STR_LEN], sid[340], did[340], pol[400];
-	int64_t now = mono_ms();
+	int64_t now = sl_mono_ms();
 
 	if (size < sizeof(*ev))
 		return 0;

@@ -13,17 +13,10 @@
 
 #include "flowlog.h"
 #include "log.h"
+#include "sys.h"
 
 /* Losses are logged at most this often, so a flood costs one line. */
 #define LOSS_WARN_MS 10000
-
-static int64_t mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static uint64_t kernel_dropped(const struct sl_flowlog *fl)
 {
@@ -57,7 +50,7 @@ int sl_flowlog_init(struct sl_flowlog *fl, struct sl_maps *maps, const char *soc
 	fl->maps = maps;
 	fl->listen_fd = -1;
 	fl->cap = SL_FLOWS_RING;
-	fl->warn_checked_ms = mono_ms();
+	fl->warn_checked_ms = sl_mono_ms();
 	fl->ring = calloc(fl->cap, sizeof(*fl->ring));
 	if (!fl->ring)
 		return sl_errf(err, "flow log: out of memory");
@@ -158,7 +151,7 @@ void sl_flowlog_reopen(struct sl_flowlog *fl)
  * slow clients. */
 void sl_flowlog_check_losses(struct sl_flowlog *fl)
 {
-	int64_t now = mono_ms();
+	int64_t now = sl_mono_ms();
 	uint64_t kernel;
 
 	if (now - fl->warn_checked_ms < LOSS_WARN_MS)

@@ -46,14 +46,6 @@ struct sl_flow_client {
 	char out[SL_FLOWS_CLIENT_BUF];
 };
 
-static int64_t mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* A socket file left by an agent that died is replaced; one another
  * process still answers on is not. */
 static int take_path(const char *path, struct sockaddr_un *sa, struct sl_err *err)
@@ -236,7 +228,7 @@ static void accept_clients(struct sl_flowlog *fl)
 			continue;
 		}
 		fl->clients[i]->fd = fd;
-		fl->clients[i]->accepted_ms = mono_ms();
+		fl->clients[i]->accepted_ms = sl_mono_ms();
 	}
 }
 
@@ -351,7 +343,7 @@ static void serve(struct sl_flowlog *fl, size_t i, short revents, int64_t now)
 
 void sl_flowlog_run(struct sl_flowlog *fl, const struct pollfd *fds, size_t n)
 {
-	int64_t now = mono_ms();
+	int64_t now = sl_mono_ms();
 
 	if (fl->access)
 		fflush(fl->access);

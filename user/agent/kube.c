@@ -9,6 +9,7 @@
 #include "kobj.h"
 #include "kube.h"
 #include "log.h"
+#include "sys.h"
 
 #define PAGE_LIMIT 500
 /* The server ends a watch after timeoutSeconds; a random one spreads the
@@ -122,11 +123,11 @@ static void back_off(struct sl_kube_watch *w, enum sl_kube_phase then)
 	if (w->backoff_ms > BACKOFF_MAX_MS)
 		w->backoff_ms = BACKOFF_MAX_MS;
 	jitter = (unsigned int)rand() % (w->backoff_ms / 4 + 1);
-	w->retry_at = sl_kube_now_ms() + w->backoff_ms + jitter;
+	w->retry_at = sl_mono_ms() + w->backoff_ms + jitter;
 	/* A server that says when (429, 503) is taken at its word. */
 	if (w->retry_after_s > 0 && w->retry_after_s < 3600 &&
-	    w->retry_at < sl_kube_now_ms() + w->retry_after_s * 1000)
-		w->retry_at = sl_kube_now_ms() + w->retry_after_s * 1000;
+	    w->retry_at < sl_mono_ms() + w->retry_after_s * 1000)
+		w->retry_at = sl_mono_ms() + w->retry_after_s * 1000;
 	w->phase = SL_KUBE_BACKOFF;
 	w->retry = then;
 }
@@ -291,7 +292,7 @@ static void not_served(struct sl_kube *k, struct sl_kube_watch *w, long code)
 	w->synced = true;
 	w->phase = SL_KUBE_ABSENT;
 	w->retry = SL_KUBE_LISTING;
-	w->retry_at = sl_kube_now_ms() + ABSENT_RETRY_MS;
+	w->retry_at = sl_mono_ms() + ABSENT_RETRY_MS;
 }
 
 /* The Status of a failed request, for the log. */
@@ -362,7 +363,7 @@ static void watch_finished(struct sl_kube *k, struct sl_kube_watch *w, CURLcode 
 	}
 	/* The server's timeoutSeconds: resume at once, unless it keeps
 	 * ending watches as soon as they start. */
-	if (res == CURLE_OK && code == 200 && (!quiet || sl_kube_now_ms() - w->started_at > 1000)) {
+	if (res == CURLE_OK && code == 200 && (!quiet || sl_mono_ms() - w->started_at > 1000)) {
 		w->backoff_ms = 0;
 		start_watch(k, w);
 		return;
@@ -457,7 +458,7 @@ void sl_kube_free(struct sl_kube *k)
 
 int sl_kube_timeout(struct sl_kube *k, int timeout)
 {
-	int64_t now = sl_kube_now_ms(), due = k->curl_due;
+	int64_t now = sl_mono_ms(), due = k->curl_due;
 
 	for (size_t i = 0; i < k->n_watches; i++) {
 		const struct sl_kube_watch *w = &k->watches[i];
@@ -491,7 +492,7 @@ void sl_kube_run(struct sl_kube *k, const struct pollfd *fds, size_t n)
 			mask |= CURL_CSELECT_ERR;
 		curl_multi_socket_action(k->multi, fds[i].fd, mask, &running);
 	}
-	if (k->curl_due >= 0 && sl_kube_now_ms() >= k->curl_due) {
+	if (k->curl_due >= 0 && sl_mono_ms() >= k->curl_due) {
 		k->curl_due = -1;
 		curl_multi_socket_action(k->multi, CURL_SOCKET_TIMEOUT, 0, &running);
 	}
@@ -502,7 +503,7 @@ void sl_kube_run(struct sl_kube *k, const struct pollfd *fds, size_t n)
 		struct sl_kube_watch *w = &k->watches[i];
 
 		if ((w->phase == SL_KUBE_BACKOFF || w->phase == SL_KUBE_ABSENT) &&
-		    sl_kube_now_ms() >= w->retry_at)
+		    sl_mono_ms() >= w->retry_at)
 			begin(k, w, w->retry);
 	}
 }

@@ -128,7 +128,6 @@ int sl_kube_http_init(struct sl_kube *k, struct sl_err *err);
 void sl_kube_request(struct sl_kube *k, struct sl_kube_watch *w, const char *url,
 		     long timeout_s, curl_write_callback on_data);
 int sl_kube_buf_add(struct sl_kube_buf *b, const char *data, size_t n);
-int64_t sl_kube_now_ms(void);
 
 /* kube_events.c: one object of a list or watch event into the store. */
 void sl_kube_object(struct sl_kube *k, struct sl_kube_watch *w, const char *type,

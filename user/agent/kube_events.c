@@ -7,21 +7,18 @@
  */
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 
 #include "kobj.h"
 #include "kube.h"
 #include "log.h"
+#include "sys.h"
 
 static void mark_changed(struct sl_kube *k)
 {
-	struct timespec ts;
-
 	if (k->changed)
 		return;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
 	k->changed = true;
-	k->changed_at_ns = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+	k->changed_at_ns = sl_mono_ns();
 }
 
 static const char *label(struct json_object *obj, const char *key)

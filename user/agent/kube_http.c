@@ -11,16 +11,10 @@
 
 #include "kube.h"
 #include "log.h"
+#include "sys.h"
 
 #define TOKEN_REREAD_MS 60000
 
-int64_t sl_kube_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static void buf_reset(struct sl_kube_buf *b)
 {
@@ -81,7 +75,7 @@ static int on_timer(CURLM *multi, long timeout_ms, void *userp)
 	struct sl_kube *k = userp;
 
 	(void)multi;
-	k->curl_due = timeout_ms < 0 ? -1 : sl_kube_now_ms() + timeout_ms;
+	k->curl_due = timeout_ms < 0 ? -1 : sl_mono_ms() + timeout_ms;
 	return 0;
 }
 
@@ -92,10 +86,10 @@ static void refresh_token(struct sl_kube *k)
 	struct sl_err err;
 	char *t;
 
-	if (k->token && sl_kube_now_ms() - k->token_at < TOKEN_REREAD_MS)
+	if (k->token && sl_mono_ms() - k->token_at < TOKEN_REREAD_MS)
 		return;
 	t = sl_kubeconfig_token(&k->kc, &err);
-	k->token_at = sl_kube_now_ms();
+	k->token_at = sl_mono_ms();
 	if (!t && k->kc.token_file) {
 		sl_error("kubernetes: %s; keeping the token read before", err.msg);
 		return;
@@ -168,7 +162,7 @@ void sl_kube_request(struct sl_kube *k, struct sl_kube_watch *w, const char *url
 	set_tls(k, e);
 	buf_reset(&w->body);
 	w->easy = e;
-	w->started_at = sl_kube_now_ms();
+	w->started_at = sl_mono_ms();
 	curl_multi_add_handle(k->multi, e);
 }
 

@@ -8,11 +8,11 @@
  * them elsewhere) is named rather than silently left out of the mesh.
  */
 #include <string.h>
-#include <time.h>
 
 #include "kube.h"
 #include "log.h"
 #include "netns.h"
+#include "sys.h"
 
 #define MISSING_GRACE_MS 30000
 
@@ -71,16 +71,14 @@ static void check_pod(struct sl_kstore_obj *o, void *arg)
 
 void sl_kube_check_pods(struct sl_kube *k, const struct sl_netns_watch *n)
 {
-	struct check c = { .k = k, .n = n, .pods_kind = SL_KUBE_RESOURCES };
-	struct timespec ts;
+	struct check c = { .k = k, .n = n, .pods_kind = SL_KUBE_RESOURCES,
+			   .now = sl_mono_ms() };
 
 	if (!k->node_name || !sl_kube_synced(k))
 		return;
 	for (size_t i = 0; i < k->n_watches; i++)
 		if (!strcmp(k->watches[i].res->kind, "Pod"))
 			c.pods_kind = k->watches[i].index;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	c.now = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 	sl_kstore_each(&k->store, check_pod, &c);
 	k->node_pods_meshed = c.meshed;
 	k->node_pods_missing = c.missing;

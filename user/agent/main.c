@@ -71,14 +71,6 @@ static int signal_fd(void)
 	return signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
 }
 
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Returns true to keep running. */
 static bool handle_signals(struct agent *ag, bool *reload)
 {
@@ -138,13 +130,13 @@ static void kube_step(struct agent *ag, const struct pollfd *fds, size_t n, bool
 	*force = false;
 	if (first && ag->applier.have_applied)
 		sl_info("ready %lld ms after start: every resource listed and applied",
-			(long long)(now_ms() - ag->started_ms));
+			(long long)(sl_mono_ms() - ag->started_ms));
 }
 
 static int run_loop(struct agent *ag)
 {
 	int64_t due = -1;	/* when to re-read, or -1 */
-	int64_t scan_due = now_ms() + NETNS_SCAN_MS;
+	int64_t scan_due = sl_mono_ms() + NETNS_SCAN_MS;
 	bool force = false;
 
 	for (;;) {
@@ -160,7 +152,7 @@ static int run_loop(struct agent *ag)
 
 		if (due >= 0 && due < next)
 			next = due;
-		timeout = next > now_ms() ? (int)(next - now_ms()) : 0;
+		timeout = next > sl_mono_ms() ? (int)(next - sl_mono_ms()) : 0;
 		if (ag->watch.wd < 0 && timeout > REARM_MS)
 			timeout = REARM_MS;
 		if (timeout > EVENTS_POLL_MS)
@@ -178,20 +170,20 @@ static int run_loop(struct agent *ag)
 		sl_http_run(&ag->http);
 		if (ag->kube_on)
 			kube_step(ag, &fds[5 + n_flows], n_kube, &force);
-		if (sl_netns_drain(&ag->netns) || now_ms() >= scan_due) {
+		if (sl_netns_drain(&ag->netns) || sl_mono_ms() >= scan_due) {
 			scan_pods(&ag->netns);
 			if (ag->kube_on)
 				sl_kube_check_pods(&ag->kube, &ag->netns);
 			/* Connection timeouts are judged on the same beat. */
 			if (sl_reset_needs_sweep(&ag->applier.state))
 				sl_reset_sweep(&ag->reset);
-			scan_due = now_ms() + NETNS_SCAN_MS;
+			scan_due = sl_mono_ms() + NETNS_SCAN_MS;
 		}
 		if (force && due < 0 && !ag->kube_on)
-			due = now_ms();
+			due = sl_mono_ms();
 		if (!ag->kube_on && sl_watch_drain(&ag->watch))
-			due = now_ms() + DEBOUNCE_MS;
-		if (due >= 0 && now_ms() >= due) {
+			due = sl_mono_ms() + DEBOUNCE_MS;
+		if (due >= 0 && sl_mono_ms() >= due) {
 			sl_applier_run(&ag->applier, force);
 			scan_pods(&ag->netns);	/* bandwidth policers follow at once */
 			force = false;
@@ -221,7 +213,7 @@ static bool kube_exclude(void *arg, const char *error)
 static int start(struct agent *ag, struct sl_loader *loader, const struct options *o,
 		 int64_t started, struct sl_err *err)
 {
-	int64_t t0 = now_ms(), t1;
+	int64_t t0 = sl_mono_ms(), t1;
 
 	ag->started_ms = started;
 	if (o->kubernetes)
@@ -260,7 +252,7 @@ static int start(struct agent *ag, struct sl_loader *loader, const struct option
 	if (o->flows_socket)
 		sl_info("serving the flow log on %s", o->flows_socket);
 	scan_pods(&ag->netns);
-	t1 = now_ms();
+	t1 = sl_mono_ms();
 	/* A restart at scale must be quick: say where its time went. */
 	sl_info("datapath loaded in %lld ms, pinned state adopted in %lld ms",
 		(long long)(t0 - started), (long long)(t1 - t0));
@@ -269,7 +261,7 @@ static int start(struct agent *ag, struct sl_loader *loader, const struct option
 		sl_applier_run(&ag->applier, true);
 		scan_pods(&ag->netns);	/* the policers of the limits just applied */
 		sl_info("ready %lld ms after start (first apply in %lld ms)",
-			(long long)(now_ms() - started), (long long)(now_ms() - t1));
+			(long long)(sl_mono_ms() - started), (long long)(sl_mono_ms() - t1));
 	}
 	/* Requests waiting since the listener was bound are answered by the
 	 * loop, from here on. */
@@ -308,7 +300,7 @@ int main(int argc, char **argv)
 	int ret;
 
 	memset(&o, 0, sizeof(o));
-	started = now_ms();
+	started = sl_mono_ms();
 	if (sl_options_parse(argc, argv, &o) < 0)
 		return 2;
 	if (o.uninstall) {

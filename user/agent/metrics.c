@@ -17,6 +17,7 @@
 #include "links.h"
 #include "log.h"
 #include "metrics.h"
+#include "sys.h"
 
 #ifndef SL_VERSION
 #define SL_VERSION "unknown"
@@ -370,21 +371,13 @@ static char *be_labels(const struct sl_applied_be *be, const struct sl_applied_f
 	return text;
 }
 
-static uint64_t mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);	/* bpf_ktime_get_ns()'s clock */
-	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
-}
-
 static void render_endpoints(struct sl_metrics *m, struct sl_prom *p)
 {
 	const struct sl_state *st = &m->applier->state;
 	size_t n = st->n_be;
 	uint32_t *owner = backend_owners(st, m->maps->max_backends);
 	char **labels = calloc(n + 1, sizeof(*labels));
-	uint64_t *vals = calloc(n * N_BE + 1, sizeof(*vals)), now = mono_ns();
+	uint64_t *vals = calloc(n * N_BE + 1, sizeof(*vals)), now = (uint64_t)sl_mono_ns();
 
 	if (!owner || !labels || !vals) {
 		p->oom = true;

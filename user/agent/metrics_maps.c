@@ -13,19 +13,12 @@
 
 #include "addr.h"
 #include "metrics.h"
+#include "sys.h"
 
 /* Counting a hash map walks every key: about 1 us each, 0.1 s for 100,000
  * entries. The maps the kernel fills (LRUs, the sockhash) are counted at
  * most this often; the agent knows its own service tables' sizes. */
 #define FILL_TTL_MS 5000
-
-static int64_t mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static bool counted(uint32_t type)
 {
@@ -71,7 +64,7 @@ static void fill_count(struct sl_metrics *m, size_t i, int fd,
 		       const struct bpf_map_info *info)
 {
 	struct sl_map_fill *f = &m->fill[i];
-	int64_t now = mono_ms(), known = known_entries(m, fd);
+	int64_t now = sl_mono_ms(), known = known_entries(m, fd);
 
 	if (known >= 0) {
 		f->entries = (uint32_t)known;

@@ -9,6 +9,7 @@
 #include "ctl.h"
 #include "snapshot.h"
 #include "table.h"
+#include "sys.h"
 
 static int load(struct ctl *ctl, struct snapshot *snap)
 {
@@ -174,11 +175,8 @@ int cmd_services(struct ctl *ctl, int argc, char **argv)
 /* How much longer an outlier-ejected endpoint gets no new connection. */
 int64_t ctl_ejected_for_ms(const struct snap_member *m)
 {
-	struct timespec ts;
-	uint64_t now;
+	uint64_t now = (uint64_t)sl_mono_ns();	/* bpf_ktime_get_ns()'s clock */
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);	/* bpf_ktime_get_ns()'s clock */
-	now = (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
 	return m->stats.ejected_until_ns > now ?
 		(int64_t)((m->stats.ejected_until_ns - now) / 1000000) : 0;
 }

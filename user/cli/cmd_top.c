@@ -22,6 +22,7 @@
 #include "ctl.h"
 #include "snapshot.h"
 #include "table.h"
+#include "sys.h"
 
 #define OPT_INTERVAL 0
 #define OPT_N 1
@@ -67,14 +68,6 @@ struct top_row {
 	double conn_rate, byte_rate, fail_rate;
 	uint64_t active;
 };
-
-static double now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 static void sum_add(struct top_sum *s, const struct sl_traffic *t)
 {
@@ -172,7 +165,7 @@ static int take(const struct sl_maps *m, struct top_read *r)
 	struct sl_err err;
 
 	memset(r, 0, sizeof(*r));
-	r->at = now_s();
+	r->at = (double)sl_mono_ns() / 1e9;
 	if (snapshot_read(m, &r->snap, &err) < 0) {
 		fprintf(stderr, "sluicectl: %s\n", err.msg);
 		return -1;

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
@@ -170,4 +171,17 @@ int sl_pathf(char *buf, size_t len, struct sl_err *err, const char *fmt, ...)
 	if (n < 0 || (size_t)n >= len)
 		return sl_errf(err, "path too long: %.64s...", buf);
 	return 0;
+}
+
+int64_t sl_mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+int64_t sl_mono_ms(void)
+{
+	return sl_mono_ns() / 1000000;
 }

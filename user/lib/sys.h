@@ -10,6 +10,11 @@
 
 /* The first cgroup2 mount in /proc/mounts (hybrid layouts put it under
  * /sys/fs/cgroup/unified or elsewhere). */
+/* CLOCK_MONOTONIC, bpf_ktime_get_ns()'s clock: what timeouts, latencies
+ * and the kernel's timestamps are compared in. */
+int64_t sl_mono_ns(void);
+int64_t sl_mono_ms(void);
+
 int sl_cgroup2_root(char *buf, size_t len, struct sl_err *err);
 /* Ensures that path lies on a bpffs, mounting one at the longest existing
  * prefix under /sys/fs/bpf when none is mounted, and creates the
