@@ -174,7 +174,7 @@ static uint64_t digest_of(struct sl_kstore *s, size_t want_services)
 		fail_msg("%s", err.msg);
 	assert_int_equal(cfg.n_services, want_services);
 	d = cfg.digest;
-	sl_kstore_config_free(&cfg);
+	sl_config_free(&cfg);
 	return d;
 }
 
@@ -238,7 +238,7 @@ static void test_store_relist_sweeps_and_refusal_keeps(void **state)
 	assert_int_equal(sl_kstore_config(&s, &cfg, &err), 0);
 	assert_int_equal(cfg.n_services, 3001);
 	assert_true(warnings_contain(&cfg, "Service shop/one: spec.ports: no"));
-	sl_kstore_config_free(&cfg);
+	sl_config_free(&cfg);
 	assert_true(sl_kstore_remove(&s, 0, "shop/one"));
 	assert_int_equal(s.n_refused, 0);
 	assert_false(sl_kstore_remove(&s, 0, "shop/one"));

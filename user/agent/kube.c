@@ -6,6 +6,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "arena.h"
 #include "kobj.h"
 #include "kube.h"
 #include "log.h"
@@ -43,7 +44,7 @@ static const struct sl_kube_resource resources[] = {
 static void set_str(char **field, const char *v)
 {
 	free(*field);
-	*field = v ? strdup(v) : NULL;
+	*field = v ? sl_xstrdup(v) : NULL;
 }
 
 /* "apiVersion" of a resource's served version. */
@@ -238,7 +239,7 @@ static char *list_page(struct sl_kube *k, struct sl_kube_watch *w, bool *bad)
 	if (rv)
 		set_str(&w->rv, rv);
 	if (cont && cont[0])
-		next = strdup(cont);
+		next = sl_xstrdup(cont);
 	(void)v;
 	json_object_put(list);
 	return next;

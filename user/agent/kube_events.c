@@ -82,7 +82,8 @@ static bool on_this_node(struct sl_kube *k, struct json_object *obj)
 	       !strcmp(json_object_get_string(node), k->node_name);
 }
 
-static void decode(struct sl_kube *k, struct sl_kube_watch *w, const char *key,
+/* Returns whether what Sluice reads of the object changed. */
+static bool decode(struct sl_kube *k, struct sl_kube_watch *w, const char *key,
 		   struct json_object *obj)
 {
 	const char *rv = sl_kobj_meta(obj, "resourceVersion");
@@ -100,7 +101,7 @@ static void decode(struct sl_kube *k, struct sl_kube_watch *w, const char *key,
 		sl_error("kubernetes: refused, the version before stays in force: %s", err.msg);
 		sl_kstore_refuse(&k->store, w->index, key, rv, err.msg);
 		mark_changed(k);	/* the refusal is reported with the next apply */
-		return;
+		return false;
 	}
 	for (size_t i = 0; i < cfg.warnings.n; i++)
 		sl_warn("kubernetes: %s", cfg.warnings.msgs[i]);
@@ -111,6 +112,7 @@ static void decode(struct sl_kube *k, struct sl_kube_watch *w, const char *key,
 	sl_kstore_put(&k->store, w->index, key, rv, &cfg);
 	if (!same)
 		mark_changed(k);
+	return !same;
 }
 
 /* A list after a 410 or a restart of the watch repeats objects kept:
@@ -148,16 +150,16 @@ void sl_kube_object(struct sl_kube *k, struct sl_kube_watch *w, const char *type
 		return;
 	}
 	snprintf(key, sizeof(key), "%s%s%s", ns ? ns : "", ns ? "/" : "", name);
-	if (on_this_node(k, obj))
-		k->scan_pods = true;
 	if (type && !strcmp(type, "DELETED")) {
 		if (sl_kstore_remove(&k->store, w->index, key))
 			mark_changed(k);
+	} else if (same_version(k, w, key, obj) || !decode(k, w, key, obj)) {
 		return;
 	}
-	if (same_version(k, w, key, obj))
-		return;
-	decode(k, w, key, obj);
+	/* A pod of this node came, went or changed what Sluice reads of it
+	 * (its address): look for its network namespace now. */
+	if (on_this_node(k, obj))
+		k->scan_pods = true;
 }
 
 /* Errors across objects name the objects involved by their origins. The

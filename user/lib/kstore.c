@@ -131,7 +131,6 @@ struct sl_kstore_obj *sl_kstore_put(struct sl_kstore *s, unsigned int kind, cons
 		s->n_refused--;
 	set_str(&o->error, NULL);
 	o->seen = true;
-	s->generation++;
 	return o;
 }
 
@@ -146,7 +145,6 @@ void sl_kstore_refuse(struct sl_kstore *s, unsigned int kind, const char *key,
 	/* A later watch resumes after this version, not the kept one. */
 	set_str(&o->rv, rv);
 	o->seen = true;
-	s->generation++;
 }
 
 /* Takes *p out of its chain and frees it. */
@@ -174,7 +172,6 @@ bool sl_kstore_remove(struct sl_kstore *s, unsigned int kind, const char *key)
 		if (o->kind != kind || strcmp(o->key, key))
 			continue;
 		unlink_obj(s, p);
-		s->generation++;
 		return true;
 	}
 	return false;
@@ -235,8 +232,6 @@ size_t sl_kstore_sweep(struct sl_kstore *s, unsigned int kind)
 			removed++;
 		}
 	}
-	if (removed)
-		s->generation++;
 	return removed;
 }
 
@@ -332,9 +327,4 @@ int sl_kstore_config(struct sl_kstore *s, struct sl_config *cfg, struct sl_err *
 	 * namespace/name by construction, as the API server does. */
 	sl_kstore_each(s, add_object, cfg);
 	return 0;
-}
-
-void sl_kstore_config_free(struct sl_config *cfg)
-{
-	sl_config_free(cfg);
 }

@@ -46,7 +46,6 @@ struct sl_kstore {
 	size_t n_by_kind[SL_KSTORE_KINDS];	/* kinds >= SL_KSTORE_KINDS not counted */
 	size_t n_refused;		/* objects whose newest version is refused */
 	size_t n_excluded;		/* objects left out (sl_kstore_exclude) */
-	uint64_t generation;		/* bumped by every change */
 };
 
 int sl_kstore_init(struct sl_kstore *s, struct sl_err *err);
@@ -79,10 +78,9 @@ void sl_kstore_each(struct sl_kstore *s, void (*fn)(struct sl_kstore_obj *o, voi
 		    void *arg);
 
 /* The configuration of every object kept, in *cfg (zeroed here), valid
- * until the store next changes; free with sl_kstore_config_free (the
- * objects' memory is not the configuration's). Objects refused are named
+ * until the store next changes; sl_config_free frees what is the
+ * configuration's own (its arrays), not the objects'. Objects refused are named
  * in cfg->warnings. */
 int sl_kstore_config(struct sl_kstore *s, struct sl_config *cfg, struct sl_err *err);
-void sl_kstore_config_free(struct sl_config *cfg);
 
 #endif
