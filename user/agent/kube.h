@@ -84,7 +84,6 @@ struct sl_kube {
 	/* For the agent: */
 	bool changed;			/* the store changed since last taken */
 	int64_t changed_at_ns;		/* when the oldest change not applied arrived */
-	bool scan_pods;			/* a pod of this node changed */
 	bool has_locality;		/* the Node's topology labels */
 	bool node_listed;		/* the Node was in the list being taken */
 	struct sl_locality locality;

@@ -2,8 +2,7 @@
 /*
  * What an object of a list or a watch event does to the store: decoded
  * (once) and kept, refused with the previous version kept, or removed.
- * The Node gives the locality; a pod of this node asks for a scan of the
- * node's pod network namespaces, so a new pod is meshed at once.
+ * The Node gives the locality.
  */
 #include <stdio.h>
 #include <string.h>
@@ -73,17 +72,7 @@ static void node_locality(struct sl_kube *k, const char *type, struct json_objec
 	}
 }
 
-static bool on_this_node(struct sl_kube *k, struct json_object *obj)
-{
-	struct json_object *spec, *node;
-
-	return k->node_name && json_object_object_get_ex(obj, "spec", &spec) &&
-	       json_object_object_get_ex(spec, "nodeName", &node) &&
-	       !strcmp(json_object_get_string(node), k->node_name);
-}
-
-/* Returns whether what Sluice reads of the object changed. */
-static bool decode(struct sl_kube *k, struct sl_kube_watch *w, const char *key,
+static void decode(struct sl_kube *k, struct sl_kube_watch *w, const char *key,
 		   struct json_object *obj)
 {
 	const char *rv = sl_kobj_meta(obj, "resourceVersion");
@@ -101,7 +90,7 @@ static bool decode(struct sl_kube *k, struct sl_kube_watch *w, const char *key,
 		sl_error("kubernetes: refused, the version before stays in force: %s", err.msg);
 		sl_kstore_refuse(&k->store, w->index, key, rv, err.msg);
 		mark_changed(k);	/* the refusal is reported with the next apply */
-		return false;
+		return;
 	}
 	for (size_t i = 0; i < cfg.warnings.n; i++)
 		sl_warn("kubernetes: %s", cfg.warnings.msgs[i]);
@@ -112,7 +101,6 @@ static bool decode(struct sl_kube *k, struct sl_kube_watch *w, const char *key,
 	sl_kstore_put(&k->store, w->index, key, rv, &cfg);
 	if (!same)
 		mark_changed(k);
-	return !same;
 }
 
 /* A list after a 410 or a restart of the watch repeats objects kept:
@@ -153,13 +141,9 @@ void sl_kube_object(struct sl_kube *k, struct sl_kube_watch *w, const char *type
 	if (type && !strcmp(type, "DELETED")) {
 		if (sl_kstore_remove(&k->store, w->index, key))
 			mark_changed(k);
-	} else if (same_version(k, w, key, obj) || !decode(k, w, key, obj)) {
-		return;
+	} else if (!same_version(k, w, key, obj)) {
+		decode(k, w, key, obj);
 	}
-	/* A pod of this node came, went or changed what Sluice reads of it
-	 * (its address): look for its network namespace now. */
-	if (on_this_node(k, obj))
-		k->scan_pods = true;
 }
 
 /* Errors across objects name the objects involved by their origins. The

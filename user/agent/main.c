@@ -108,10 +108,6 @@ static void kube_step(struct agent *ag, const struct pollfd *fds, size_t n, bool
 	bool first;
 
 	sl_kube_run(k, fds, n);
-	if (k->scan_pods) {
-		k->scan_pods = false;
-		scan_pods(&ag->netns);
-	}
 	if (!sl_kube_synced(k) || (!k->changed && !*force))
 		return;
 	first = !ag->applier.have_applied;

@@ -28,7 +28,7 @@ static void usage(FILE *out)
 		"      --kubeconfig FILE  the API server and credentials of FILE's current\n"
 		"                         context (implies --kubernetes)\n"
 		"      --node-name NAME   this node (default $NODE_NAME): its Node's topology\n"
-		"                         labels give the locality, its pods are meshed at once\n"
+		"                         labels give the locality, its pods are checked\n"
 		"  -b, --bpffs DIR        pin directory (default " DEFAULT_BPFFS ")\n"
 		"  -g, --cgroup DIR       cgroup v2 directory whose processes are meshed\n"
 		"                         (default: the cgroup v2 root from /proc/mounts)\n"
