@@ -75,6 +75,17 @@ KUBE_NODES=/api/v1/nodes
 KUBE_DRULES=/apis/networking.istio.io/v1/destinationrules
 KUBE_SENTRIES=/apis/networking.istio.io/v1/serviceentries
 
+# kube_scenario < OBJECTS > SCENARIO: objects (one JSON per line) filed under
+# the collection of their kind, as kube-replay's --scenario takes them.
+kube_scenario()
+{
+	jq -s '{objects: (group_by(.kind) | map({key: {
+		Service: "/api/v1/services", Pod: "/api/v1/pods", Node: "/api/v1/nodes",
+		EndpointSlice: "/apis/discovery.k8s.io/v1/endpointslices",
+		ServiceEntry: "/apis/networking.istio.io/v1/serviceentries"}[.[0].kind],
+		value: .}) | from_entries)}'
+}
+
 # k8s_service NS NAME VIP [ANNOTATIONS-JSON]: port 80 (http) to targetPort 8080.
 k8s_service()
 {

@@ -12,10 +12,10 @@ tb_up n1/c n1/a
 serve n1/a a --tcp 8080
 cg=$TB_NODE_n1_CGROUP
 scenario=$E2E_TMP/scenario.json
-jq -n --argjson svc "$(k8s_service shop web 10.96.0.10)" \
-	--argjson slice "$(k8s_slice shop web-abcde web "$TB_POD_a_IP4")" \
-	'{objects: {"/api/v1/services": [$svc],
-		"/apis/discovery.k8s.io/v1/endpointslices": [$slice]}}' >"$scenario"
+{
+	k8s_service shop web 10.96.0.10
+	k8s_slice shop web-abcde web "$TB_POD_a_IP4"
+} | kube_scenario >"$scenario"
 kube_start "$scenario"
 
 # start_fails WHAT RC PATTERN ARGS...: the agent exits RC at once, saying PATTERN.

@@ -18,15 +18,13 @@ scenario=$E2E_TMP/scenario.json
 # reconnect to a live one); a dial in flight when the churn removes its
 # endpoint would fail by design. Opted out: what is measured is the
 # control plane, not that reset.
-jq -n --argjson svc "$(k8s_service shop web 10.96.0.10 \
-		'{"sluice.dev/reset-on-endpoint-removal": "false"}')" \
-	--argjson slice "$(k8s_slice shop web-abcde web "$TB_POD_a_IP4 $TB_POD_b_IP4")" \
-	--argjson pa "$(k8s_pod shop a n1 "$TB_POD_a_IP4")" \
-	--argjson pb "$(k8s_pod shop b n1 "$TB_POD_b_IP4")" \
-	--argjson pc "$(k8s_pod shop c n1 "$TB_POD_c_IP4")" \
-	'{objects: {"/api/v1/services": [$svc],
-		"/apis/discovery.k8s.io/v1/endpointslices": [$slice],
-		"/api/v1/pods": [$pa, $pb, $pc]}}' >"$scenario"
+{
+	k8s_service shop web 10.96.0.10 '{"sluice.dev/reset-on-endpoint-removal": "false"}'
+	k8s_slice shop web-abcde web "$TB_POD_a_IP4 $TB_POD_b_IP4"
+	k8s_pod shop a n1 "$TB_POD_a_IP4"
+	k8s_pod shop b n1 "$TB_POD_b_IP4"
+	k8s_pod shop c n1 "$TB_POD_c_IP4"
+} | kube_scenario >"$scenario"
 kube_start "$scenario"
 agent_start n1 kube
 agent_wait_applied n1

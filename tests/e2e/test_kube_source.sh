@@ -15,18 +15,16 @@ tb_up n1/c n1/a n1/b
 serve n1/a a --tcp 8080
 serve n1/b b --tcp 8080
 scenario=$E2E_TMP/scenario.json
-jq -n --argjson svc "$(k8s_service shop web 10.96.0.10)" \
-	--argjson slice "$(k8s_slice shop web-abcde web "$TB_POD_a_IP4")" \
-	--argjson pa "$(k8s_pod shop a n1 "$TB_POD_a_IP4" '{"app":"web"}')" \
-	--argjson pb "$(k8s_pod shop b n1 "$TB_POD_b_IP4" '{"app":"web"}')" \
-	--argjson pc "$(k8s_pod shop c n1 "$TB_POD_c_IP4" '{"app":"client"}')" \
-	--argjson node "$(k8s_node n1 eu-west-1 eu-west-1b)" \
-	--slurpfile recorded "$E2E_ROOT/tests/e2e/fixtures/kube-objects.json" \
-	'{objects: {"/api/v1/services": ([$svc] + $recorded[0].objects["/api/v1/services"]),
-		"/apis/discovery.k8s.io/v1/endpointslices": ([$slice] +
-			$recorded[0].objects["/apis/discovery.k8s.io/v1/endpointslices"]),
-		"/api/v1/pods": ([$pa, $pb, $pc] + $recorded[0].objects["/api/v1/pods"]),
-		"/api/v1/nodes": [$node]}}' >"$scenario"
+{
+	k8s_service shop web 10.96.0.10
+	k8s_slice shop web-abcde web "$TB_POD_a_IP4"
+	k8s_pod shop a n1 "$TB_POD_a_IP4" '{"app":"web"}'
+	k8s_pod shop b n1 "$TB_POD_b_IP4" '{"app":"web"}'
+	k8s_pod shop c n1 "$TB_POD_c_IP4" '{"app":"client"}'
+	k8s_node n1 eu-west-1 eu-west-1b
+	# Objects recorded from a real API server, every server-side field.
+	jq -c '.objects[][]' "$E2E_ROOT/tests/e2e/fixtures/kube-objects.json"
+} | kube_scenario >"$scenario"
 kube_start "$scenario"
 mport=$(free_port)
 agent_start n1 kube --metrics-addr "127.0.0.1:$mport"
