@@ -154,8 +154,11 @@ static uint64_t record(struct sl_applier *a, uint32_t result, const char *error,
 			st.generation++;
 		st.config_digest = digest;
 		st.applied_at = now;
-		st.n_warnings = (uint32_t)warnings->n;
-		join_warnings(warnings, st.warnings, sizeof(st.warnings));
+		/* An apply by parts changes no warning: they stay. */
+		if (warnings) {
+			st.n_warnings = (uint32_t)warnings->n;
+			join_warnings(warnings, st.warnings, sizeof(st.warnings));
+		}
 	}
 	if (sl_status_write(a->maps, &st, &err) < 0)
 		sl_error("%s", err.msg);
@@ -166,6 +169,7 @@ static void reject(struct sl_applier *a, const char *msg)
 {
 	sl_error("configuration rejected, previous state stays in force: %s", msg);
 	record(a, SL_RESULT_REJECTED, msg, 0, NULL);
+	a->whole_next = true;
 }
 
 /* What the agent holds between applies (the configuration is freed by
@@ -264,13 +268,20 @@ static void set_workloads(struct sl_applier *a, const struct sl_config *cfg,
 
 /* Services, bandwidth limits and source limits brought to the model;
  * touched marks the frontends written or removed. */
-static int reconcile_all(struct sl_applier *a, const struct sl_model *model,
-			 uint8_t *touched, struct sl_reconcile_report *rep, struct sl_err *err)
+/* The (endpoint, service) pairs in force before the first apply that
+ * may remove endpoints. */
+static void ensure_pairs(struct sl_applier *a)
 {
 	if (a->resetter && !a->have_pairs) {
 		sl_reset_pairs(&a->state, &a->pairs);
 		a->have_pairs = true;
 	}
+}
+
+static int reconcile_all(struct sl_applier *a, const struct sl_model *model,
+			 uint8_t *touched, struct sl_reconcile_report *rep, struct sl_err *err)
+{
+	ensure_pairs(a);
 	if (sl_reconcile_touched(&a->state, model, a->in_sync ? &a->applied : NULL, touched,
 				 rep, err) < 0 ||
 	    sl_bw_reconcile(a->maps, model, err) < 0 ||
@@ -295,6 +306,108 @@ static void reset_removed(struct sl_applier *a, const uint8_t *touched)
 	sl_pairs_free(&now);
 }
 
+/* A write to the services' maps failed half-way: back to the model in
+ * force, the attempt rejected. */
+static void write_failed(struct sl_applier *a, const char *msg)
+{
+	sl_pairs_free(&a->pairs);
+	a->have_pairs = false;
+	a->in_sync = false;
+	roll_back(a);
+	reject(a, msg);
+}
+
+/* --check-delta: the whole model built beside the one patched by parts;
+ * a difference is a bug, logged, and repaired by the next apply, whole. */
+static void check_whole(struct sl_applier *a)
+{
+	struct sl_config cfg;
+	struct sl_model whole;
+	struct sl_err err;
+	char where[256];
+
+	if (a->source(a->source_arg, &cfg, &err) < 0) {
+		sl_error("--check-delta: %s", err.msg);
+		return;
+	}
+	if (sl_model_build_at(&cfg, a->locality, &whole, &err) < 0) {
+		sl_error("--check-delta: %s", err.msg);
+	} else {
+		if (!sl_model_same(&a->applied, &whole, where, sizeof(where))) {
+			sl_error("--check-delta: the apply by parts differs from a whole "
+				 "build at %s; the next apply is whole", where);
+			a->whole_next = true;
+		}
+		sl_model_free(&whole);
+	}
+	sl_config_free(&cfg);
+}
+
+/* Services whose EndpointSlices alone changed: their frontends built
+ * again and written, nothing else walked (authorization reads pods, not
+ * these endpoints: kube_delta.c). 1: applied, 0: unchanged, -1: rejected,
+ * 2: only a whole apply is exact. */
+static int run_delta(struct sl_applier *a, const struct sl_config *part)
+{
+	struct sl_reconcile_report rep;
+	struct sl_status prev;
+	struct sl_model delta;
+	struct sl_err err;
+	uint64_t generation;
+	uint8_t *touched;
+	double t0 = mono_ms(), t_model;
+
+	if (sl_status_read(a->maps, &prev, &err) < 0) {
+		reject(a, err.msg);
+		return -1;
+	}
+	if (prev.result == SL_RESULT_APPLIED && prev.config_digest == part->digest)
+		return 0;
+	if (!sl_model_delta(&a->applied, part, a->locality, &delta))
+		return 2;
+	t_model = mono_ms() - t0;
+	t0 = mono_ms();
+	ensure_pairs(a);
+	touched = sl_xcalloc(a->state.svc_ids.size + 1, 1);
+	if (sl_reconcile_partial(&a->state, delta.fe, delta.n_fe, touched, &rep, &err) < 0) {
+		free(touched);
+		sl_model_free(&delta);
+		write_failed(a, err.msg);
+		return -1;
+	}
+	a->last_change_ms = a->changed_at_ns ? (double)(sl_mono_ns() - a->changed_at_ns) / 1e6 : -1;
+	reset_removed(a, touched);
+	free(touched);
+	sl_model_patch(&a->applied, &delta);
+	sl_model_free(&delta);
+	a->workloads_stale = true;
+	generation = record(a, SL_RESULT_APPLIED, "", part->digest, NULL);
+	sl_info("configuration generation %llu applied by parts (%zu services): frontends "
+		"~%zu =%zu, backends +%zu ~%zu -%zu; model %.2f ms, services %.2f ms, in the "
+		"maps %.2f ms after its first change arrived", (unsigned long long)generation,
+		part->n_services, rep.fe_updated, rep.fe_unchanged, rep.be_added, rep.be_updated,
+		rep.be_removed, t_model, mono_ms() - t0, a->last_change_ms);
+	a->changed_at_ns = 0;
+	if (a->check_delta)
+		check_whole(a);
+	return 1;
+}
+
+/* The source's part of the configuration when only some Services
+ * changed; 2 when it has none or only a whole apply is exact. */
+static int try_delta(struct sl_applier *a)
+{
+	struct sl_config part;
+	int ret;
+
+	if (!a->delta || !a->have_applied || !a->in_sync || a->whole_next ||
+	    a->delta(a->source_arg, &part) <= 0)
+		return 2;
+	ret = run_delta(a, &part);
+	sl_config_free(&part);
+	return ret;
+}
+
 /* 1: applied, 0: unchanged, -1: rejected. */
 static int run(struct sl_applier *a, bool force)
 {
@@ -308,7 +421,10 @@ static int run(struct sl_applier *a, bool force)
 	uint64_t generation;
 	uint8_t *touched;
 	double t0 = mono_ms();
+	int ret = force ? 2 : try_delta(a);
 
+	if (ret != 2)
+		return ret;
 	if (a->source(a->source_arg, &cfg, &err) < 0) {
 		reject(a, err.msg);
 		return -1;
@@ -347,14 +463,10 @@ static int run(struct sl_applier *a, bool force)
 		abort();
 	if (reconcile_all(a, &model, touched, &rep, &err) < 0) {
 		free(touched);
-		sl_pairs_free(&a->pairs);
-		a->have_pairs = false;
-		a->in_sync = false;
 		sl_authz_abort(&a->authz);
 		sl_model_free(&model);
 		sl_config_free(&cfg);
-		roll_back(a);
-		reject(a, err.msg);
+		write_failed(a, err.msg);
 		return -1;
 	}
 	t.reconcile = mono_ms() - t0;
@@ -373,6 +485,8 @@ static int run(struct sl_applier *a, bool force)
 	a->applied = model;
 	a->have_applied = true;
 	a->in_sync = true;
+	a->whole_next = false;
+	a->workloads_stale = false;
 	t.finish = mono_ms() - t0;
 	generation = record(a, SL_RESULT_APPLIED, "", cfg.digest, &cfg.warnings);
 	if (a->changed_at_ns)
@@ -399,6 +513,23 @@ int sl_applier_run(struct sl_applier *a, bool force)
 	else if (ret < 0)
 		a->n_rejected++;
 	return ret < 0 ? -1 : 0;
+}
+
+const struct sl_wltable *sl_applier_workloads(struct sl_applier *a)
+{
+	struct sl_config cfg;
+	struct sl_err err;
+
+	if (!a->workloads_stale)
+		return &a->workloads;
+	if (a->source(a->source_arg, &cfg, &err) < 0) {
+		sl_error("workload labels for the metrics: %s", err.msg);
+		return &a->workloads;
+	}
+	set_workloads(a, &cfg, &a->applied);
+	sl_config_free(&cfg);
+	a->workloads_stale = false;
+	return &a->workloads;
 }
 
 void sl_applier_stop(struct sl_applier *a)

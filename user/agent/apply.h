@@ -23,11 +23,28 @@ typedef int (*sl_config_source_fn)(void *arg, struct sl_config *cfg, struct sl_e
  * the model names (true) and hand over the rest at the next call. */
 typedef bool (*sl_config_exclude_fn)(void *arg, const char *error);
 
+/* A source that knows which Services alone changed since the last apply
+ * (kube_delta.c): 1 with their part of the configuration (as
+ * sl_model_delta takes it, digest of the whole), 0 when only the whole
+ * configuration is exact. */
+typedef int (*sl_config_delta_fn)(void *arg, struct sl_config *part);
+
 struct sl_applier {
 	const char *config_path;	/* files, or what the source is called */
 	sl_config_source_fn source;
 	sl_config_exclude_fn exclude;	/* NULL: errors refuse everything */
 	void *source_arg;
+	sl_config_delta_fn delta;	/* NULL: every apply is whole */
+	/* After each apply by parts, build the whole model too and compare
+	 * (--check-delta, for tests): a difference is logged and repaired
+	 * by a whole apply. */
+	bool check_delta;
+	/* The next apply builds everything: the last one was rejected, or
+	 * --check-delta found a difference. */
+	bool whole_next;
+	/* The table's endpoints lag the model after an apply by parts: it
+	 * is built again when the metrics read it. */
+	bool workloads_stale;
 	const char *cgroup_path;
 	uint64_t cgroup_id;
 	struct sl_maps *maps;
@@ -72,6 +89,9 @@ void sl_applier_set_source(struct sl_applier *a, sl_config_source_fn fn,
  * -1 when it was rejected. force: reconcile even if the files did not
  * change (at start, to repair the maps). */
 int sl_applier_run(struct sl_applier *a, bool force);
+/* The workload table, built again first if an apply by parts left it
+ * behind the model in force. */
+const struct sl_wltable *sl_applier_workloads(struct sl_applier *a);
 /* Marks the agent as stopped in the status; the datapath runs on. */
 void sl_applier_stop(struct sl_applier *a);
 void sl_applier_free(struct sl_applier *a);

@@ -83,6 +83,12 @@ struct sl_kube {
 	int64_t token_at;
 	/* For the agent: */
 	bool changed;			/* the store changed since last taken */
+	/* What changed since then, for an apply of just that (kube_delta.c):
+	 * the Services ("namespace/name") whose EndpointSlices alone
+	 * changed, or full when anything else did. */
+	bool delta_full;
+	char **delta_services;
+	size_t n_delta_services, cap_delta_services;
 	int64_t changed_at_ns;		/* when the oldest change not applied arrived */
 	bool has_locality;		/* the Node's topology labels */
 	bool node_listed;		/* the Node was in the list being taken */
@@ -134,6 +140,23 @@ void sl_kube_object(struct sl_kube *k, struct sl_kube_watch *w, const char *type
 /* Leaves out of the next configurations the object an error of the model
  * names first (its origin); false if it names none of the store's. */
 bool sl_kube_exclude(struct sl_kube *k, const char *error);
+
+/* kube_delta.c: an EndpointSlice's change, old and new version (NULL:
+ * none), noted for an apply of its Services alone; anything else marks
+ * the next apply full. */
+void sl_kube_slice_changed(struct sl_kube *k, const struct sl_config *old,
+			   const struct sl_config *now);
+void sl_kube_full_change(struct sl_kube *k);
+/* 1: *part holds the changed Services with every EndpointSlice of
+ * theirs, and every DestinationRule, VirtualService and ServiceEntry
+ * (what can name them); 0: only a full configuration is exact. */
+int sl_kube_delta_config(struct sl_kube *k, struct sl_config *part);
+/* The changes were taken by an apply. */
+void sl_kube_delta_reset(struct sl_kube *k);
+/* The digest of the configuration assembled from the store. */
+uint64_t sl_kube_digest(const struct sl_kube *k);
+/* The group an EndpointSlice is kept in: its Service's "namespace/name". */
+const char *sl_kube_slice_group(const struct sl_config *cfg, char *buf, size_t len);
 
 struct sl_kube_resource {
 	const char *group;		/* "" for the core group */

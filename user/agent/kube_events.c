@@ -12,12 +12,25 @@
 #include "log.h"
 #include "sys.h"
 
-static void mark_changed(struct sl_kube *k)
+/* Something changed what is applied; a change not noted in parts (an
+ * EndpointSlice's, kube_delta.c) makes the next apply a full one. */
+static void note_change(struct sl_kube *k)
 {
 	if (k->changed)
 		return;
 	k->changed = true;
 	k->changed_at_ns = sl_mono_ns();
+}
+
+static void mark_changed(struct sl_kube *k)
+{
+	sl_kube_full_change(k);
+	note_change(k);
+}
+
+static bool is_slice(const struct sl_kube_watch *w)
+{
+	return !strcmp(w->res->kind, "EndpointSlice");
 }
 
 static const char *label(struct json_object *obj, const char *key)
@@ -98,6 +111,19 @@ static void decode(struct sl_kube *k, struct sl_kube_watch *w, const char *key,
 	/* A change of nothing Sluice reads (a Pod's container statuses, an
 	 * annotation of someone else's) is kept, not applied. */
 	same = kept && !kept->error && kept->cfg.digest == cfg.digest;
+	if (!same && is_slice(w)) {
+		char group[512];
+
+		/* Before the put: the old version goes with it. */
+		sl_kube_slice_changed(k, kept && !kept->error ? &kept->cfg : NULL, &cfg);
+		if (kept && kept->error)
+			sl_kube_full_change(k);
+		kept = sl_kstore_put(&k->store, w->index, key, rv, &cfg);
+		sl_kstore_set_group(&k->store, kept,
+				    sl_kube_slice_group(&kept->cfg, group, sizeof(group)));
+		note_change(k);
+		return;
+	}
 	sl_kstore_put(&k->store, w->index, key, rv, &cfg);
 	if (!same)
 		mark_changed(k);
@@ -139,8 +165,14 @@ void sl_kube_object(struct sl_kube *k, struct sl_kube_watch *w, const char *type
 	}
 	snprintf(key, sizeof(key), "%s%s%s", ns ? ns : "", ns ? "/" : "", name);
 	if (type && !strcmp(type, "DELETED")) {
+		const struct sl_kstore_obj *o = sl_kstore_get(&k->store, w->index, key);
+
+		if (o && is_slice(w) && !o->error)
+			sl_kube_slice_changed(k, &o->cfg, NULL);
+		else if (o)
+			sl_kube_full_change(k);
 		if (sl_kstore_remove(&k->store, w->index, key))
-			mark_changed(k);
+			note_change(k);
 	} else if (!same_version(k, w, key, obj)) {
 		decode(k, w, key, obj);
 	}

@@ -12,7 +12,6 @@
 #include <sys/signalfd.h>
 #include <time.h>
 #include <unistd.h>
-#include <xxhash.h>
 
 #include "apply.h"
 #include "events.h"
@@ -116,10 +115,13 @@ static void kube_step(struct agent *ag, const struct pollfd *fds, size_t n, bool
 	applied = ag->applier.n_applied;
 	ag->applier.changed_at_ns = k->changed_at_ns;
 	/* Objects left out last time are tried again: what they conflicted
-	 * with, or pointed to, may have changed. */
+	 * with, or pointed to, may have changed; only a full apply can. */
+	if (k->store.n_excluded)
+		sl_kube_full_change(k);
 	sl_kstore_clear_exclusions(&k->store);
 	k->changed = false;
 	sl_applier_run(&ag->applier, *force || first);
+	sl_kube_delta_reset(k);
 	if (ag->applier.n_applied > applied && ag->applier.last_change_ms >= 0)
 		sl_kube_latency(k, ag->applier.last_change_ms / 1e3);
 	scan_pods(&ag->netns);	/* bandwidth policers follow at once */
@@ -194,10 +196,13 @@ static int kube_config(void *arg, struct sl_config *cfg, struct sl_err *err)
 
 	if (sl_kstore_config(&k->store, cfg, err) < 0)
 		return -1;
-	/* The Node's locality changes what is applied, as a file would. */
-	if (k->has_locality)
-		cfg->digest ^= XXH3_64bits(&k->locality, sizeof(k->locality));
+	cfg->digest = sl_kube_digest(k);
 	return 0;
+}
+
+static int kube_delta(void *arg, struct sl_config *part)
+{
+	return sl_kube_delta_config(arg, part);
 }
 
 static bool kube_exclude(void *arg, const char *error)
@@ -239,6 +244,8 @@ static int start(struct agent *ag, struct sl_loader *loader, const struct option
 			return -1;
 		ag->kube_on = true;
 		sl_applier_set_source(&ag->applier, kube_config, kube_exclude, &ag->kube);
+		ag->applier.delta = kube_delta;
+		ag->applier.check_delta = o->check_delta;
 		ag->applier.locality_fixed = o->has_locality;
 	} else if (sl_watch_init(&ag->watch, o->config, err) < 0) {
 		return -1;

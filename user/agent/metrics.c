@@ -26,7 +26,7 @@
 /* Istio names a Kubernetes Service by its host in the cluster's domain. */
 #define CLUSTER_DOMAIN "svc.cluster.local"
 
-int sl_metrics_init(struct sl_metrics *m, const struct sl_applier *applier,
+int sl_metrics_init(struct sl_metrics *m, struct sl_applier *applier,
 		    struct sl_maps *maps, const char *bpffs, uint64_t cgroup_id,
 		    struct sl_err *err)
 {

@@ -34,7 +34,7 @@ struct sl_map_fill {
 struct sl_kube;
 
 struct sl_metrics {
-	const struct sl_applier *applier;
+	struct sl_applier *applier;	/* its workload table is built on demand */
 	const struct sl_kube *kube;	/* the Kubernetes source, NULL: files */
 	struct sl_maps *maps;
 	const char *bpffs;
@@ -43,7 +43,7 @@ struct sl_metrics {
 	struct sl_map_fill fill[SL_METRICS_MAX_MAPS];	/* by sl_map_descs index */
 };
 
-int sl_metrics_init(struct sl_metrics *m, const struct sl_applier *applier,
+int sl_metrics_init(struct sl_metrics *m, struct sl_applier *applier,
 		    struct sl_maps *maps, const char *bpffs, uint64_t cgroup_id,
 		    struct sl_err *err);
 /* The whole exposition in p (check p->oom). */

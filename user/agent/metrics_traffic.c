@@ -303,6 +303,8 @@ void sl_metrics_traffic(struct sl_metrics *m, struct sl_prom *p)
 {
 	struct tr_rows r = { 0 };
 
+	/* Labels of the model in force, also after applies by parts. */
+	sl_applier_workloads(m->applier);
 	if (read_rows(m, &r) < 0)
 		p->oom = true;
 	merge_rows(&r);

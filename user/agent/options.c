@@ -63,6 +63,9 @@ static void usage(FILE *out)
 		"                         serve /metrics, /healthz and /readyz there\n"
 		"                         (default " SL_HTTP_DEFAULT_ADDR ", [::1]:PORT for\n"
 		"                         IPv6, \"off\": no listener)\n"
+		"      --check-delta      after each apply of changed services alone, build\n"
+		"                         the whole model too and log any difference\n"
+		"                         (for tests: costs a whole build per change)\n"
 		"      --uninstall        detach the programs and remove every pin, then exit\n"
 		"  -h, --help             this text\n"
 		"\n"
@@ -164,7 +167,7 @@ enum { OPT_MAX_SERVICES = 256, OPT_MAX_BACKENDS, OPT_MAX_SLOTS, OPT_MAX_REVNAT,
        OPT_MAX_SOCKETS, OPT_MAX_WORKLOADS, OPT_MAX_VERDICTS, OPT_NO_REDIRECT,
        OPT_UNINSTALL, OPT_ROOT_NAMESPACE, OPT_LOCALITY, OPT_METRICS_ADDR,
        OPT_MAX_TRAFFIC, OPT_FLOW_LOG, OPT_TELEMETRY, OPT_FLOWS_SOCKET, OPT_ACCESS_LOG,
-       OPT_KUBECONFIG, OPT_NODE_NAME };
+       OPT_KUBECONFIG, OPT_NODE_NAME, OPT_CHECK_DELTA };
 
 int sl_options_parse(int argc, char **argv, struct options *o)
 {
@@ -193,6 +196,7 @@ int sl_options_parse(int argc, char **argv, struct options *o)
 		{ "locality", required_argument, NULL, OPT_LOCALITY },
 		{ "metrics-addr", required_argument, NULL, OPT_METRICS_ADDR },
 		{ "uninstall", no_argument, NULL, OPT_UNINSTALL },
+		{ "check-delta", no_argument, NULL, OPT_CHECK_DELTA },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -219,6 +223,9 @@ int sl_options_parse(int argc, char **argv, struct options *o)
 		case OPT_KUBECONFIG:
 			o->kubernetes = true;
 			o->kubeconfig = optarg;
+			break;
+		case OPT_CHECK_DELTA:
+			o->check_delta = true;
 			break;
 		case OPT_NODE_NAME:
 			o->node_name = optarg[0] ? optarg : NULL;

@@ -16,6 +16,7 @@
 struct options {
 	const char *config;
 	bool kubernetes;		/* the API server, not files */
+	bool check_delta;		/* compare applies by parts with whole ones */
 	const char *kubeconfig;		/* NULL: in-cluster */
 	const char *node_name;		/* NULL: $NODE_NAME, or none */
 	const char *bpffs;

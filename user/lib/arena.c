@@ -30,6 +30,17 @@ void *sl_xcalloc(size_t n, size_t size)
 	return p;
 }
 
+void *sl_xrealloc(void *p, size_t size)
+{
+	void *q = realloc(p, size);
+
+	if (!q) {
+		fprintf(stderr, "out of memory allocating %zu bytes\n", size);
+		abort();
+	}
+	return q;
+}
+
 char *sl_xstrdup(const char *s)
 {
 	char *p = strdup(s ? s : "");

@@ -30,6 +30,7 @@ void sl_arena_free(struct sl_arena *arena);
 /* Outside arenas, with the same policy: abort on exhaustion. NULL is
  * duplicated as "". */
 void *sl_xcalloc(size_t n, size_t size);
+void *sl_xrealloc(void *p, size_t size);
 char *sl_xstrdup(const char *s);
 
 #endif

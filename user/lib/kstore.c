@@ -25,15 +25,183 @@ static size_t bucket_of(const struct sl_kstore *s, unsigned int kind, const char
 	return (XXH3_64bits_withSeed(key, strlen(key), kind)) & (s->n_buckets - 1);
 }
 
+/* The digest of a configuration is that of its objects' identities and
+ * contents (what the decoders read, kobj.h), in any order: the same
+ * objects give the same digest after a restart, so an unchanged cluster
+ * keeps its generation. A refused version counts by its resourceVersion. */
+static uint64_t object_digest(const struct sl_kstore_obj *o)
+{
+	uint64_t d = XXH3_64bits_withSeed(o->key, strlen(o->key), o->kind) ^ o->cfg.digest;
+
+	if (o->error)
+		d ^= XXH3_64bits(o->rv ? o->rv : "", o->rv ? strlen(o->rv) : 0);
+	return d;
+}
+
+/* An object's part of the digest; one left out counts apart: leaving it
+ * out changes what is applied. */
+static uint64_t contribution(const struct sl_kstore_obj *o)
+{
+	uint64_t d = object_digest(o);
+
+	return o->excluded ? ~d : d;
+}
+
 static void count(struct sl_kstore *s, unsigned int kind, int delta)
 {
 	if (kind < SL_KSTORE_KINDS)
 		s->n_by_kind[kind] += (size_t)delta;
 }
 
+/* The head of the objects of one kind in one group. */
+struct sl_kstore_group {
+	struct sl_kstore_group *next;	/* in its hash chain */
+	unsigned int kind;
+	char *name;
+	struct sl_kstore_obj *first;
+};
+
+static size_t group_bucket(const struct sl_kstore *s, unsigned int kind, const char *name)
+{
+	return XXH3_64bits_withSeed(name, strlen(name), kind) & (s->n_groups_buckets - 1);
+}
+
+static struct sl_kstore_group **group_find(struct sl_kstore *s, unsigned int kind,
+					   const char *name)
+{
+	struct sl_kstore_group **p;
+
+	if (!s->n_groups_buckets)
+		return NULL;
+	p = &s->groups[group_bucket(s, kind, name)];
+	for (; *p; p = &(*p)->next)
+		if ((*p)->kind == kind && !strcmp((*p)->name, name))
+			return p;
+	return NULL;
+}
+
+static void groups_grow(struct sl_kstore *s)
+{
+	size_t old_n = s->n_groups_buckets, n = old_n ? old_n * 2 : INITIAL_BUCKETS;
+	struct sl_kstore_group **old = s->groups;
+
+	s->groups = sl_xcalloc(n, sizeof(*s->groups));
+	s->n_groups_buckets = n;
+	for (size_t b = 0; b < old_n; b++) {
+		struct sl_kstore_group *g = old[b], *next;
+
+		for (; g; g = next) {
+			size_t i = group_bucket(s, g->kind, g->name);
+
+			next = g->next;
+			g->next = s->groups[i];
+			s->groups[i] = g;
+		}
+	}
+	free(old);
+}
+
+static struct sl_kstore_group *group_get(struct sl_kstore *s, unsigned int kind,
+					 const char *name)
+{
+	struct sl_kstore_group **p = group_find(s, kind, name), *g;
+	size_t b;
+
+	if (p)
+		return *p;
+	if (s->n_groups >= s->n_groups_buckets)
+		groups_grow(s);
+	g = sl_xcalloc(1, sizeof(*g));
+	g->kind = kind;
+	g->name = sl_xstrdup(name);
+	b = group_bucket(s, kind, name);
+	g->next = s->groups[b];
+	s->groups[b] = g;
+	s->n_groups++;
+	return g;
+}
+
+static void group_unlink(struct sl_kstore *s, struct sl_kstore_obj *o)
+{
+	struct sl_kstore_group **p, *g;
+
+	if (!o->group)
+		return;
+	p = group_find(s, o->kind, o->group);
+	g = *p;
+	if (o->group_prev)
+		o->group_prev->group_next = o->group_next;
+	else
+		g->first = o->group_next;
+	if (o->group_next)
+		o->group_next->group_prev = o->group_prev;
+	o->group_next = o->group_prev = NULL;
+	free(o->group);
+	o->group = NULL;
+	if (g->first)
+		return;
+	*p = g->next;
+	free(g->name);
+	free(g);
+	s->n_groups--;
+}
+
+static void groups_free(struct sl_kstore *s)
+{
+	for (size_t b = 0; b < s->n_groups_buckets; b++) {
+		struct sl_kstore_group *g = s->groups[b], *next;
+
+		for (; g; g = next) {
+			next = g->next;
+			free(g->name);
+			free(g);
+		}
+	}
+	free(s->groups);
+}
+
+void sl_kstore_set_group(struct sl_kstore *s, struct sl_kstore_obj *o, const char *group)
+{
+	struct sl_kstore_group *g;
+
+	if (o->group && group && !strcmp(o->group, group))
+		return;
+	group_unlink(s, o);
+	if (!group)
+		return;
+	g = group_get(s, o->kind, group);
+	o->group = sl_xstrdup(group);
+	o->group_next = g->first;
+	if (g->first)
+		g->first->group_prev = o;
+	g->first = o;
+}
+
+void sl_kstore_group_each(struct sl_kstore *s, unsigned int kind, const char *group,
+			  void (*fn)(struct sl_kstore_obj *o, void *arg), void *arg)
+{
+	struct sl_kstore_group **p = group_find(s, kind, group);
+
+	for (struct sl_kstore_obj *o = p ? (*p)->first : NULL, *next; o; o = next) {
+		next = o->group_next;
+		fn(o, arg);
+	}
+}
+
+void sl_kstore_kind_each(struct sl_kstore *s, unsigned int kind,
+			 void (*fn)(struct sl_kstore_obj *o, void *arg), void *arg)
+{
+	for (struct sl_kstore_obj *o = kind < SL_KSTORE_KINDS ? s->kind_head[kind] : NULL, *next;
+	     o; o = next) {
+		next = o->kind_next;
+		fn(o, arg);
+	}
+}
+
 static void obj_free(struct sl_kstore_obj *o)
 {
 	sl_config_free(&o->cfg);
+	free(o->group);
 	free(o->excluded);
 	free(o->key);
 	free(o->rv);
@@ -52,6 +220,7 @@ void sl_kstore_free(struct sl_kstore *s)
 		}
 	}
 	free(s->buckets);
+	groups_free(s);
 	memset(s, 0, sizeof(*s));
 }
 
@@ -106,6 +275,13 @@ static struct sl_kstore_obj *get_or_add(struct sl_kstore *s, unsigned int kind, 
 	s->buckets[b] = o;
 	s->n_objects++;
 	count(s, kind, 1);
+	if (kind < SL_KSTORE_KINDS) {
+		o->kind_next = s->kind_head[kind];
+		if (o->kind_next)
+			o->kind_next->kind_prev = o;
+		s->kind_head[kind] = o;
+	}
+	s->digest += contribution(o);
 	return o;
 }
 
@@ -120,6 +296,7 @@ struct sl_kstore_obj *sl_kstore_put(struct sl_kstore *s, unsigned int kind, cons
 {
 	struct sl_kstore_obj *o = get_or_add(s, kind, key);
 
+	s->digest -= contribution(o);
 	sl_config_free(&o->cfg);
 	o->cfg = *cfg;
 	memset(cfg, 0, sizeof(*cfg));
@@ -131,6 +308,7 @@ struct sl_kstore_obj *sl_kstore_put(struct sl_kstore *s, unsigned int kind, cons
 		s->n_refused--;
 	set_str(&o->error, NULL);
 	o->seen = true;
+	s->digest += contribution(o);
 	return o;
 }
 
@@ -139,12 +317,14 @@ void sl_kstore_refuse(struct sl_kstore *s, unsigned int kind, const char *key,
 {
 	struct sl_kstore_obj *o = get_or_add(s, kind, key);
 
+	s->digest -= contribution(o);
 	if (!o->error)
 		s->n_refused++;
 	set_str(&o->error, error);
 	/* A later watch resumes after this version, not the kept one. */
 	set_str(&o->rv, rv);
 	o->seen = true;
+	s->digest += contribution(o);
 }
 
 /* Takes *p out of its chain and frees it. */
@@ -153,6 +333,16 @@ static void unlink_obj(struct sl_kstore *s, struct sl_kstore_obj **p)
 	struct sl_kstore_obj *o = *p;
 
 	*p = o->next;
+	s->digest -= contribution(o);
+	group_unlink(s, o);
+	if (o->kind < SL_KSTORE_KINDS) {
+		if (o->kind_prev)
+			o->kind_prev->kind_next = o->kind_next;
+		else
+			s->kind_head[o->kind] = o->kind_next;
+		if (o->kind_next)
+			o->kind_next->kind_prev = o->kind_prev;
+	}
 	if (o->error)
 		s->n_refused--;
 	if (o->excluded)
@@ -184,8 +374,10 @@ bool sl_kstore_exclude(struct sl_kstore *s, unsigned int kind, const char *key,
 
 	if (!o || o->excluded)
 		return false;
+	s->digest -= contribution(o);
 	o->excluded = sl_xstrdup(why);
 	s->n_excluded++;
+	s->digest += contribution(o);
 	return true;
 }
 
@@ -195,9 +387,11 @@ static void clear_exclusion(struct sl_kstore_obj *o, void *arg)
 
 	if (!o->excluded)
 		return;
+	s->digest -= contribution(o);
 	free(o->excluded);
 	o->excluded = NULL;
 	s->n_excluded--;
+	s->digest += contribution(o);
 }
 
 void sl_kstore_clear_exclusions(struct sl_kstore *s)
@@ -258,31 +452,16 @@ static void append(struct sl_arena *arena, void **dst, size_t *n_dst, size_t *ca
 	append(&(out)->arena, (void **)&(out)->field, &(out)->n_##field,             \
 	       &(out)->cap_##field, (in)->field, (in)->n_##field, sizeof(*(out)->field))
 
-/* The digest of a configuration is that of its objects' identities and
- * contents (what the decoders read, kobj.h), in any order: the same
- * objects give the same digest after a restart, so an unchanged cluster
- * keeps its generation. A refused version counts by its resourceVersion. */
-static uint64_t object_digest(const struct sl_kstore_obj *o)
-{
-	uint64_t d = XXH3_64bits_withSeed(o->key, strlen(o->key), o->kind) ^ o->cfg.digest;
-
-	if (o->error)
-		d ^= XXH3_64bits(o->rv ? o->rv : "", o->rv ? strlen(o->rv) : 0);
-	return d;
-}
-
 static void add_object(struct sl_kstore_obj *o, void *arg)
 {
 	struct sl_config *out = arg;
 	const struct sl_config *in = &o->cfg;
 
+	out->digest += contribution(o);
 	if (o->excluded) {
-		/* Counted apart: leaving it out changes what is applied. */
-		out->digest += ~object_digest(o);
 		sl_warnings_add(&out->warnings, &out->arena, o->excluded);
 		return;
 	}
-	out->digest += object_digest(o);
 	APPEND(out, in, drules);
 	APPEND(out, in, vservices);
 	APPEND(out, in, limits);
@@ -297,6 +476,11 @@ static void add_object(struct sl_kstore_obj *o, void *arg)
 	if (o->error)
 		sl_warnings_add(&out->warnings, &out->arena, o->error);
 	out->n_files++;
+}
+
+void sl_kstore_add_to(struct sl_kstore_obj *o, struct sl_config *cfg)
+{
+	add_object(o, cfg);
 }
 
 /* Every array of the configuration, counted over the objects first, is

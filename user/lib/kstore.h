@@ -31,6 +31,11 @@ struct sl_kstore_obj {
 	 * it), or NULL; cleared before each apply and by a new version. */
 	char *excluded;
 	bool seen;			/* in the list being taken (relist) */
+	/* Objects of one kind in one group (the EndpointSlices of one
+	 * Service), found without walking the store. */
+	char *group;			/* NULL: in none */
+	struct sl_kstore_obj *group_next, *group_prev;
+	struct sl_kstore_obj *kind_next, *kind_prev;	/* all of its kind */
 	/* The agent's bookkeeping of a pod of its node not found running
 	 * there (kube_pods.c): since when, and whether it was said. */
 	int64_t missing_since_ms;
@@ -46,6 +51,12 @@ struct sl_kstore {
 	size_t n_by_kind[SL_KSTORE_KINDS];	/* kinds >= SL_KSTORE_KINDS not counted */
 	size_t n_refused;		/* objects whose newest version is refused */
 	size_t n_excluded;		/* objects left out (sl_kstore_exclude) */
+	/* What sl_kstore_config's digest would be, kept as objects change:
+	 * a change of one object is applied without assembling the rest. */
+	uint64_t digest;
+	struct sl_kstore_obj *kind_head[SL_KSTORE_KINDS];
+	struct sl_kstore_group **groups;	/* hash of group heads */
+	size_t n_groups_buckets, n_groups;
 };
 
 int sl_kstore_init(struct sl_kstore *s, struct sl_err *err);
@@ -72,6 +83,19 @@ bool sl_kstore_remove(struct sl_kstore *s, unsigned int kind, const char *key);
  * marks it seen), then sweep what the list no longer holds. */
 void sl_kstore_mark(struct sl_kstore *s, unsigned int kind);
 size_t sl_kstore_sweep(struct sl_kstore *s, unsigned int kind);
+
+/* Puts o in group (NULL: in none), e.g. an EndpointSlice under its
+ * Service's "namespace/name". */
+void sl_kstore_set_group(struct sl_kstore *s, struct sl_kstore_obj *o, const char *group);
+/* Calls fn for every object of a kind (< SL_KSTORE_KINDS) in a group. */
+void sl_kstore_group_each(struct sl_kstore *s, unsigned int kind, const char *group,
+			  void (*fn)(struct sl_kstore_obj *o, void *arg), void *arg);
+/* Calls fn for every object of a kind (< SL_KSTORE_KINDS). */
+void sl_kstore_kind_each(struct sl_kstore *s, unsigned int kind,
+			 void (*fn)(struct sl_kstore_obj *o, void *arg), void *arg);
+/* The configuration of one object as sl_kstore_config adds it (nothing
+ * if it is left out), into cfg sized by the caller or grown. */
+void sl_kstore_add_to(struct sl_kstore_obj *o, struct sl_config *cfg);
 
 /* Calls fn for every object (any order). */
 void sl_kstore_each(struct sl_kstore *s, void (*fn)(struct sl_kstore_obj *o, void *arg),

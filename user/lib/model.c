@@ -393,7 +393,7 @@ static int apply_limits(struct sl_model *m, const struct sl_config *cfg, struct 
 }
 
 /* Labels and rules belong to the configuration, which the model outlives. */
-static void forget_labels(struct sl_model *m)
+void sl_model_forget_labels(struct sl_model *m)
 {
 	for (size_t i = 0; i < m->n_fe; i++) {
 		m->fe[i].dr = NULL;
@@ -410,17 +410,15 @@ int sl_model_build(const struct sl_config *cfg, struct sl_model *model,
 	return sl_model_build_at(cfg, NULL, model, err);
 }
 
-int sl_model_build_at(const struct sl_config *cfg, const struct sl_locality *node,
-		      struct sl_model *model, struct sl_err *err)
+void sl_model_add_services(struct sl_model *model, const struct sl_config *cfg)
 {
 	const struct sl_endpoint_slice **slices;
 	struct sl_pod_index pods;
 	size_t n_slices = 0;
 
-	memset(model, 0, sizeof(*model));
 	slices = calloc(cfg->n_slices + 1, sizeof(*slices));
 	if (!slices)
-		return sl_errf(err, "out of memory");
+		abort();
 	for (size_t i = 0; i < cfg->n_slices; i++)
 		if (cfg->slices[i].service_name)
 			slices[n_slices++] = &cfg->slices[i];
@@ -429,23 +427,35 @@ int sl_model_build_at(const struct sl_config *cfg, const struct sl_locality *nod
 	sl_pod_index_build(&pods, cfg->pods, cfg->n_pods);
 	/* One frontend per Service port at least: the array is not copied
 	 * over and over while it grows. */
-	sl_arena_grow(&model->arena, (void **)&model->fe, &model->cap_fe, cfg->n_services + 1,
-		      sizeof(*model->fe));
+	sl_arena_grow(&model->arena, (void **)&model->fe, &model->cap_fe,
+		      model->n_fe + cfg->n_services + 1, sizeof(*model->fe));
 	for (size_t i = 0; i < cfg->n_services; i++)
 		build_service(model, &pods, &cfg->services[i], slices, n_slices);
 	sl_pod_index_free(&pods);
 	free(slices);
-	for (size_t i = 0; i < cfg->n_entries; i++)
-		build_service_entry(model, &cfg->entries[i]);
+}
+
+void sl_model_sort(struct sl_model *model)
+{
 	if (model->n_fe)
 		qsort(model->fe, model->n_fe, sizeof(*model->fe), cmp_fe_qsort);
+}
+
+int sl_model_build_at(const struct sl_config *cfg, const struct sl_locality *node,
+		      struct sl_model *model, struct sl_err *err)
+{
+	memset(model, 0, sizeof(*model));
+	sl_model_add_services(model, cfg);
+	for (size_t i = 0; i < cfg->n_entries; i++)
+		build_service_entry(model, &cfg->entries[i]);
+	sl_model_sort(model);
 	if (check_conflicts(model, err) < 0 || sl_model_apply_routes(model, cfg, err) < 0 ||
 	    apply_limits(model, cfg, err) < 0 || sl_model_apply_bandwidth(model, cfg, err) < 0) {
 		sl_model_free(model);
 		return -1;
 	}
 	sl_model_apply_locality(model, cfg, node);
-	forget_labels(model);
+	sl_model_forget_labels(model);
 	sl_model_compact(model);
 	return 0;
 }

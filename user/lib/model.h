@@ -83,6 +83,7 @@ struct sl_model {
 	size_t n_members;	/* over all frontends */
 	struct sl_bw_limit *bw;	/* sorted by address */
 	size_t n_bw, cap_bw;
+	size_t n_replaced;	/* members left in the arena by sl_model_patch */
 };
 
 struct sl_locality;
@@ -116,6 +117,40 @@ void sl_model_apply_locality(struct sl_model *m, const struct sl_config *cfg,
  * in the model's arena. */
 const struct sl_ip *sl_model_limit_sources(struct sl_model *m, const struct sl_config *cfg,
 					   const struct sl_traffic_limit *tl, size_t *n);
+
+/* Parts of sl_model_build (model.c): the frontends of cfg's Services with
+ * their EndpointSlices' endpoints, appended unsorted; the frontends
+ * sorted by key; labels and rules forgotten (they belong to cfg). */
+void sl_model_add_services(struct sl_model *m, const struct sl_config *cfg);
+void sl_model_sort(struct sl_model *m);
+void sl_model_forget_labels(struct sl_model *m);
+
+/* Part of sl_model_apply_routes (model_routes.c): each DestinationRule's
+ * policy on its service's frontends. */
+void sl_model_apply_pools(struct sl_model *m, const struct sl_config *cfg);
+/* Does host, written in namespace ns, name the service svc_ns/svc_name
+ * (Istio's resolution, ServiceEntries of cfg first)? */
+bool sl_model_host_is(struct sl_model *m, const struct sl_config *cfg, const char *host,
+		      const char *ns, const char *svc_ns, const char *svc_name);
+
+/* The frontends of the Services in part whose EndpointSlices alone
+ * changed, exactly as a full build would make them, with what no
+ * EndpointSlice decides (limits) taken from prev, the model in force
+ * (model_delta.c). part holds those Services with every EndpointSlice of
+ * theirs, and every DestinationRule, VirtualService and ServiceEntry.
+ * 1: *out holds just those frontends, sorted; 0: the change reaches
+ * beyond them (a route to or from one of them, frontends that differ
+ * from prev's) and only a full build is exact. */
+int sl_model_delta(const struct sl_model *prev, const struct sl_config *part,
+		   const struct sl_locality *node, struct sl_model *out);
+/* Replaces prev's frontends by delta's (same keys), members copied into
+ * prev's arena. */
+void sl_model_patch(struct sl_model *prev, const struct sl_model *delta);
+
+/* Do two models give the same frontends, members and localities? If not,
+ * where names the first difference. */
+bool sl_model_same(const struct sl_model *a, const struct sl_model *b, char *where,
+		   size_t len);
 
 /* Part of sl_model_build (model_compact.c): the model copied into an arena
  * of exact sizes, as the applier keeps it until the next apply. */

@@ -81,6 +81,15 @@ static int resolve_host(struct sl_model *m, const struct sl_config *cfg, const c
 	return 0;
 }
 
+bool sl_model_host_is(struct sl_model *m, const struct sl_config *cfg, const char *host,
+		      const char *ns, const char *svc_ns, const char *svc_name)
+{
+	struct svc_name svc;
+
+	return resolve_host(m, cfg, host, ns, &svc) == 0 && !strcmp(svc.namespace, svc_ns) &&
+	       !strcmp(svc.name, svc_name);
+}
+
 static bool same_svc(const struct svc_name *a, const struct svc_name *b)
 {
 	return !strcmp(a->namespace, b->namespace) && !strcmp(a->name, b->name);
@@ -343,7 +352,7 @@ static void apply_policy(struct sl_frontend *fe, const struct sl_traffic_policy 
 
 /* A service's DestinationRule: its trafficPolicy, with the port's
  * portLevelSettings over it, applies to each frontend of the service. */
-static void apply_pools(struct sl_model *m, const struct sl_config *cfg)
+void sl_model_apply_pools(struct sl_model *m, const struct sl_config *cfg)
 {
 	for (size_t i = 0; i < cfg->n_drules; i++) {
 		const struct sl_destination_rule *dr = &cfg->drules[i];
@@ -390,7 +399,7 @@ int sl_model_apply_routes(struct sl_model *m, const struct sl_config *cfg,
 	for (size_t i = 0; i < cfg->n_vservices; i++)
 		if (route_frontends(m, cfg, &cfg->vservices[i], &r, &n, &cap, err) < 0)
 			return -1;
-	apply_pools(m, cfg);
+	sl_model_apply_pools(m, cfg);
 	/* Only now: a route may name its own service's endpoints. */
 	for (size_t i = 0; i < n; i++) {
 		m->n_members -= r[i].fe->n_members;
