@@ -15,17 +15,24 @@
 
 #define NODE "r/a"
 
+/* A Service and its EndpointSlice, eps its endpoints' YAML lines. */
+static size_t service_text(char *buf, size_t len, const char *name, const char *vip,
+			   const char *eps)
+{
+	return (size_t)snprintf(buf, len,
+		"apiVersion: v1\nkind: Service\nmetadata: {name: %s}\n"
+		"spec: {clusterIP: %s, ports: [{port: 80}]}\n---\n"
+		"apiVersion: discovery.k8s.io/v1\nkind: EndpointSlice\n"
+		"metadata: {name: %s-1, labels: {kubernetes.io/service-name: %s}}\n"
+		"addressType: IPv4\nports: [{port: 8080}]\nendpoints:\n%s---\n",
+		name, vip, name, name, eps);
+}
+
 /* Services a to d, or their changed versions (and a new e) when changed:
  * a and b share 10.1.0.3, a and d share 10.1.0.1, c has two locality
  * priorities, d a Maglev table. */
 static void scenario_yaml(char *buf, size_t len, bool changed)
 {
-	static const char *svc =
-		"apiVersion: v1\nkind: Service\nmetadata: {name: %s}\n"
-		"spec: {clusterIP: %s, ports: [{port: 80}]}\n---\n"
-		"apiVersion: discovery.k8s.io/v1\nkind: EndpointSlice\n"
-		"metadata: {name: %s-1, labels: {kubernetes.io/service-name: %s}}\n"
-		"addressType: IPv4\nports: [{port: 8080}]\nendpoints:\n%s---\n";
 	static const char *dr =
 		"apiVersion: networking.istio.io/v1\nkind: DestinationRule\n"
 		"metadata: {name: %s}\nspec: {host: %s, trafficPolicy: {%s}}\n---\n";
@@ -55,8 +62,8 @@ static void scenario_yaml(char *buf, size_t len, bool changed)
 
 	for (int i = 0; i < 5; i++)
 		if (eps[changed][i])
-			off += (size_t)snprintf(buf + off, len - off, svc, names[i], vips[i],
-						names[i], names[i], eps[changed][i]);
+			off += service_text(buf + off, len - off, names[i], vips[i],
+					    eps[changed][i]);
 	off += (size_t)snprintf(buf + off, len - off, dr, "c", "c", "outlierDetection: {}");
 	snprintf(buf + off, len - off, dr, "d", "d",
 		 "loadBalancer: {consistentHash: {useSourceIp: true, maglev: {tableSize: 31}}}");
@@ -321,6 +328,52 @@ static void test_shared_backend_refs(void **state)
 	sl_maps_close(&maps);
 }
 
+static const char *locality_of(const struct sl_state *st, const char *ip)
+{
+	for (size_t i = 0; i < st->n_be; i++)
+		if (st->be[i].be.addr.a[0] == inet_addr(ip))
+			return st->be[i].locality;
+	fail_msg("no backend %s in the state", ip);
+	return NULL;
+}
+
+/* A backend shared with a frontend not listed keeps its locality name;
+ * once every reference is listed, the new name is written. */
+static void test_partial_locality(void **state)
+{
+	const char *x[] = { "10.96.0.1" }, *both[] = { "10.96.0.1", "10.96.0.2" };
+	const char *in_a = "- {addresses: [10.1.0.2], zone: a}\n";
+	const char *in_b = "- {addresses: [10.1.0.2], zone: b}\n";
+	struct sl_backend_info info;
+	struct sl_reconcile_report rep;
+	struct sl_maps maps;
+	struct sl_state st;
+	struct sl_err err;
+	char yaml[4096];
+	size_t off;
+
+	(void)state;
+	fixture_maps_create(&maps, 16, 16, 64);
+	assert_int_equal(sl_state_load(&st, &maps, &err), 0);
+	off = service_text(yaml, sizeof(yaml), "x", "10.96.0.1", in_a);
+	service_text(yaml + off, sizeof(yaml) - off, "y", "10.96.0.2", in_a);
+	full(&st, yaml);
+	assert_string_equal(locality_of(&st, "10.1.0.2"), "a");
+
+	off = service_text(yaml, sizeof(yaml), "x", "10.96.0.1", in_b);
+	service_text(yaml + off, sizeof(yaml) - off, "y", "10.96.0.2", in_b);
+	partial_ok(&st, yaml, x, 1, &rep);
+	assert_int_equal(rep.be_updated, 0);
+	assert_string_equal(locality_of(&st, "10.1.0.2"), "a");
+	partial_ok(&st, yaml, both, 2, &rep);
+	assert_int_equal(rep.be_updated, 1);
+	assert_string_equal(locality_of(&st, "10.1.0.2"), "b");
+	assert_int_equal(bpf_map_lookup_elem(maps.backend_info, &st.be[0].id, &info), 0);
+	assert_string_equal(info.locality, "b");
+	sl_state_free(&st);
+	sl_maps_close(&maps);
+}
+
 /* Refused before any write: the maps and st as they were. */
 static void test_partial_capacity_refused(void **state)
 {
@@ -416,6 +469,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_partial_same_as_full),
 		cmocka_unit_test(test_shared_backend_refs),
+		cmocka_unit_test(test_partial_locality),
 		cmocka_unit_test(test_partial_capacity_refused),
 		cmocka_unit_test(test_partial_adds_frontend),
 	};

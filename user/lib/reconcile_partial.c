@@ -12,40 +12,23 @@
 #include "reconcile.h"
 #include "reconcile_int.h"
 
-static long find_be(const struct sl_state *st, const struct sl_backend *tuple)
+static int cmp_be(const void *tuple, const void *be)
 {
-	size_t lo = 0, hi = st->n_be;
-
-	while (lo < hi) {
-		size_t mid = (lo + hi) / 2;
-		int c = sl_backend_tuple_cmp(&st->be[mid].be, tuple);
-
-		if (!c)
-			return (long)mid;
-		if (c < 0)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return -1;
+	return sl_backend_tuple_cmp(tuple, &((const struct sl_applied_be *)be)->be);
 }
 
-static long find_fe(const struct sl_state *st, const struct sl_svc_key *key)
+static int cmp_fe(const void *key, const void *fe)
 {
-	size_t lo = 0, hi = st->n_fe;
+	return sl_svc_key_cmp(key, &((const struct sl_applied_fe *)fe)->key);
+}
 
-	while (lo < hi) {
-		size_t mid = (lo + hi) / 2;
-		int c = sl_svc_key_cmp(&st->fe[mid].key, key);
+/* Index of key's entry in the sorted array base, or -1. */
+static long find(const void *key, const void *base, size_t n, size_t size,
+		 int (*cmp)(const void *, const void *))
+{
+	const char *hit = n ? bsearch(key, base, n, size, cmp) : NULL;
 
-		if (!c)
-			return (long)mid;
-		if (c < 0)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return -1;
+	return hit ? (long)((size_t)(hit - (const char *)base) / size) : -1;
 }
 
 /* Where each backend id is, in st->be or among the new wants: the old
@@ -99,7 +82,7 @@ static int plan_backends(struct run *r)
 	for (size_t i = 0; i < r->n_want; i++) {
 		struct want_be *w = &r->want[i];
 
-		w->old = find_be(st, &w->be.be);
+		w->old = find(&w->be.be, st->be, st->n_be, sizeof(*st->be), cmp_be);
 		if (w->old >= 0)
 			w->be.id = st->be[w->old].id;
 		else
@@ -123,7 +106,8 @@ static int plan_frontends(struct run *r)
 			return sl_errf(r->err, "partial reconcile: frontends not sorted "
 				       "by key or repeated");
 		p->want = &r->fes[i];
-		p->old = find_fe(r->st, &p->want->key);
+		p->old = find(&p->want->key, r->st->fe, r->st->n_fe, sizeof(*r->st->fe),
+			      cmp_fe);
 		if (sl_rc_plan_write(r, p) < 0)
 			return -1;
 	}
