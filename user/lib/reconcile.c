@@ -30,7 +30,7 @@ static int cmp_want_sort(const void *a, const void *b)
 			      ((const struct want_be *)b)->be.locality);
 }
 
-static void tuple_of(const struct sl_model_member *m, struct sl_backend *be)
+void sl_rc_tuple_of(const struct sl_model_member *m, struct sl_backend *be)
 {
 	memset(be, 0, sizeof(*be));
 	be->addr = m->ip.addr;
@@ -57,12 +57,41 @@ static struct want_be *find_want(struct run *r, const struct sl_backend *tuple)
 	return NULL;
 }
 
+void sl_rc_sort_wants(struct run *r, size_t n)
+{
+	size_t out = 0;
+
+	if (n)
+		qsort(r->want, n, sizeof(*r->want), cmp_want_sort);
+	for (size_t k = 0; k < n; k++)
+		if (!out || cmp_want(&r->want[out - 1], &r->want[k]))
+			r->want[out++] = r->want[k];
+	r->n_want = out;
+}
+
+int sl_rc_alloc_new(struct run *r, size_t n_new)
+{
+	struct sl_state *st = r->st;
+
+	if (st->be_ids.n_used + n_new > st->be_ids.size)
+		return sl_errf(r->err, "map sluice_backend is full: the update needs %zu "
+			       "backends, capacity is %u (raise --max-backends)",
+			       st->be_ids.n_used + n_new, st->be_ids.size);
+	for (size_t i = 0; i < r->n_want; i++) {
+		if (r->want[i].old < 0) {
+			r->want[i].be.id = (uint32_t)sl_id_alloc(&st->be_ids);
+			r->want[i].allocated = true;
+		}
+	}
+	return 0;
+}
+
 /* Every distinct (address, port, proto) of the model, matched to the id it
  * already holds or given a new one. */
 static int plan_backends(struct run *r)
 {
 	struct sl_state *st = r->st;
-	size_t n = 0, out = 0, i = 0, j = 0, n_new = 0;
+	size_t n = 0, i = 0, j = 0, n_new = 0;
 
 	r->want = calloc(r->model->n_members + 1, sizeof(*r->want));
 	r->old_be = calloc(st->n_be + 1, sizeof(*r->old_be));
@@ -72,17 +101,11 @@ static int plan_backends(struct run *r)
 		const struct sl_frontend *fe = &r->model->fe[f];
 
 		for (size_t k = 0; k < fe->n_members; k++, n++) {
-			tuple_of(&fe->members[k], &r->want[n].be.be);
+			sl_rc_tuple_of(&fe->members[k], &r->want[n].be.be);
 			r->want[n].be.locality = sl_state_locality(st, fe->members[k].locality);
 		}
 	}
-	if (n)
-		qsort(r->want, n, sizeof(*r->want), cmp_want_sort);
-	for (size_t k = 0; k < n; k++)
-		if (!out || cmp_want(&r->want[out - 1], &r->want[k]))
-			r->want[out++] = r->want[k];
-	r->n_want = out;
-
+	sl_rc_sort_wants(r, n);
 	while (i < r->n_want) {
 		int c = j < st->n_be ? sl_backend_tuple_cmp(&st->be[j].be, &r->want[i].be.be) : 1;
 
@@ -97,17 +120,7 @@ static int plan_backends(struct run *r)
 			n_new++;
 		}
 	}
-	if (st->be_ids.n_used + n_new > st->be_ids.size)
-		return sl_errf(r->err, "map sluice_backend is full: the update needs %zu "
-			       "backends, capacity is %u (raise --max-backends)",
-			       st->be_ids.n_used + n_new, st->be_ids.size);
-	for (i = 0; i < r->n_want; i++) {
-		if (r->want[i].old < 0) {
-			r->want[i].be.id = (uint32_t)sl_id_alloc(&st->be_ids);
-			r->want[i].allocated = true;
-		}
-	}
-	return 0;
+	return sl_rc_alloc_new(r, n_new);
 }
 
 static void fill_info(const struct sl_frontend *fe, struct sl_svc_info *info)
@@ -156,7 +169,7 @@ static int maglev_table(const struct sl_frontend *fe, const uint32_t *weights,
 	for (size_t i = 0; i < fe->n_members; i++) {
 		struct sl_backend tuple;
 
-		tuple_of(&fe->members[i], &tuple);
+		sl_rc_tuple_of(&fe->members[i], &tuple);
 		keys[i] = XXH64(&tuple, sizeof(tuple), 0);
 	}
 	ret = sl_maglev_slots(keys, weights, fe->n_members, fe->maglev_size, table,
@@ -264,7 +277,7 @@ static int build_next(struct run *r, struct fe_plan *p)
 	for (size_t i = 0; i < fe->n_members; i++) {
 		struct sl_backend tuple;
 
-		tuple_of(&fe->members[i], &tuple);
+		sl_rc_tuple_of(&fe->members[i], &tuple);
 		next->members[i].backend_id = find_want(r, &tuple)->be.id;
 		next->members[i].weight = fe->members[i].weight;
 		next->members[i].flags = fe->members[i].flags;
@@ -340,30 +353,37 @@ static int plan_frontends(struct run *r)
 			p->op = OP_NOOP;
 			continue;
 		}
-		if (build_next(r, p) < 0)
+		if (sl_rc_plan_write(r, p) < 0)
 			return -1;
-		p->op = OP_WRITE;
-		if (p->old >= 0) {
-			const struct sl_applied_fe *old = &st->fe[p->old];
+	}
+	return 0;
+}
 
-			if (!old->dirty && old->flags == p->next.flags &&
-			    old->conn_rate == p->next.conn_rate &&
-			    old->max_conn == p->next.max_conn &&
-			    old->idle_ms == p->next.idle_ms &&
-			    old->max_age_ms == p->next.max_age_ms &&
-			    old->eject_after == p->next.eject_after &&
-			    old->eject_ms == p->next.eject_ms &&
-			    old->eject_max_pct == p->next.eject_max_pct &&
-			    old->min_health_pct == p->next.min_health_pct &&
-			    old->connect_ms == p->next.connect_ms &&
-			    old->ka_time_s == p->next.ka_time_s &&
-			    old->ka_interval_s == p->next.ka_interval_s &&
-			    old->ka_probes == p->next.ka_probes &&
-			    old->conn_burst == p->next.conn_burst &&
-			    same_members(old, &p->next) &&
-			    !memcmp(&old->info, &p->next.info, sizeof(old->info)))
-				p->op = OP_NOOP;
-		}
+int sl_rc_plan_write(struct run *r, struct fe_plan *p)
+{
+	if (build_next(r, p) < 0)
+		return -1;
+	p->op = OP_WRITE;
+	if (p->old >= 0) {
+		const struct sl_applied_fe *old = &r->st->fe[p->old];
+
+		if (!old->dirty && old->flags == p->next.flags &&
+		    old->conn_rate == p->next.conn_rate &&
+		    old->max_conn == p->next.max_conn &&
+		    old->idle_ms == p->next.idle_ms &&
+		    old->max_age_ms == p->next.max_age_ms &&
+		    old->eject_after == p->next.eject_after &&
+		    old->eject_ms == p->next.eject_ms &&
+		    old->eject_max_pct == p->next.eject_max_pct &&
+		    old->min_health_pct == p->next.min_health_pct &&
+		    old->connect_ms == p->next.connect_ms &&
+		    old->ka_time_s == p->next.ka_time_s &&
+		    old->ka_interval_s == p->next.ka_interval_s &&
+		    old->ka_probes == p->next.ka_probes &&
+		    old->conn_burst == p->next.conn_burst &&
+		    same_members(old, &p->next) &&
+		    !memcmp(&old->info, &p->next.info, sizeof(old->info)))
+			p->op = OP_NOOP;
 	}
 	return 0;
 }
@@ -415,43 +435,27 @@ static int check_capacity(struct run *r)
 	return 0;
 }
 
-/* Rebuilds st from the plan's outcome, whether or not execute() finished:
- * st must describe the maps exactly, also after a failed write. */
-static int commit(struct run *r)
+void sl_rc_mark_touched(struct run *r, const struct fe_plan *p)
+{
+	if (!r->touched || p->op == OP_NOOP)
+		return;
+	if (p->old >= 0)
+		r->touched[r->st->fe[p->old].id] = 1;
+	if (p->op == OP_WRITE && p->done)
+		r->touched[p->next.id] = 1;
+}
+
+/* st->be without the deleted backends, with the new ones written. Both
+ * lists are sorted by tuple and the new ones were not in st: a merge
+ * keeps the order without sorting 100,000 entries again. */
+struct sl_applied_be *sl_rc_merge_backends(struct run *r, size_t *n)
 {
 	struct sl_state *st = r->st;
-	struct sl_applied_fe *fe = calloc(r->n_plan + 1, sizeof(*fe));
 	struct sl_applied_be *be = calloc(st->n_be + r->n_want + 1, sizeof(*be));
-	size_t n_fe = 0, n_be = 0;
+	size_t n_be = 0;
 
-	if (!fe || !be) {
-		free(fe);
-		free(be);
-		return sl_errf(r->err, "out of memory");
-	}
-	for (size_t k = 0; k < r->n_plan; k++) {
-		struct fe_plan *p = &r->plan[k];
-		struct sl_applied_fe *old = p->old >= 0 ? &st->fe[p->old] : NULL;
-
-		if (r->touched && p->op != OP_NOOP) {
-			if (old)
-				r->touched[old->id] = 1;
-			if (p->op == OP_WRITE && p->done)
-				r->touched[p->next.id] = 1;
-		}
-		if (p->op == OP_REMOVE && p->done) {
-			free(old->members);
-		} else if (p->op == OP_WRITE && p->done) {
-			fe[n_fe++] = p->next;
-			p->next.members = NULL;
-			if (old)
-				free(old->members);
-		} else if (old) {
-			fe[n_fe++] = *old;
-		}
-	}
-	/* Both lists are sorted by tuple and the new ones were not in st:
-	 * a merge keeps the order without sorting 100,000 entries again. */
+	if (!be)
+		abort();
 	for (size_t k = 0, i = 0; k < st->n_be || i < r->n_want;) {
 		struct want_be *w = i < r->n_want ? &r->want[i] : NULL;
 
@@ -473,12 +477,45 @@ static int commit(struct run *r)
 	be = realloc(be, (n_be + 1) * sizeof(*be));
 	if (!be)
 		abort();
+	*n = n_be;
+	return be;
+}
+
+/* Rebuilds st from the plan's outcome, whether or not execute() finished:
+ * st must describe the maps exactly, also after a failed write. */
+static int commit(struct run *r)
+{
+	struct sl_state *st = r->st;
+	struct sl_applied_fe *fe = calloc(r->n_plan + 1, sizeof(*fe));
+	struct sl_applied_be *be;
+	size_t n_fe = 0;
+
+	if (!fe)
+		return sl_errf(r->err, "out of memory");
+	for (size_t k = 0; k < r->n_plan; k++) {
+		struct fe_plan *p = &r->plan[k];
+		struct sl_applied_fe *old = p->old >= 0 ? &st->fe[p->old] : NULL;
+
+		sl_rc_mark_touched(r, p);
+		if (p->op == OP_REMOVE && p->done) {
+			free(old->members);
+		} else if (p->op == OP_WRITE && p->done) {
+			fe[n_fe++] = p->next;
+			p->next.members = NULL;
+			if (old)
+				free(old->members);
+		} else if (old) {
+			fe[n_fe++] = *old;
+		}
+	}
 	free(st->fe);
-	free(st->be);
 	st->fe = fe;
 	st->n_fe = n_fe;
+	be = sl_rc_merge_backends(r, &n_fe);
+	free(st->be);
 	st->be = be;
-	st->n_be = n_be;
+	st->n_be = n_fe;
+	sl_state_count_refs(st);
 	return 0;
 }
 
@@ -491,6 +528,7 @@ static void run_free(struct run *r)
 	free(r->plan);
 	free(r->want);
 	free(r->old_be);
+	free(r->be_at);
 }
 
 static void release_new_ids(struct run *r)
@@ -498,6 +536,34 @@ static void release_new_ids(struct run *r)
 	for (size_t k = 0; k < r->n_want; k++)
 		if (r->want[k].allocated)
 			sl_id_free(&r->st->be_ids, r->want[k].be.id);
+}
+
+int sl_rc_run(struct run *r, int (*plan)(struct run *r), int (*commit)(struct run *r))
+{
+	int ret;
+
+	memset(r->rep, 0, sizeof(*r->rep));
+	ret = plan(r);
+	if (ret == 0)
+		ret = check_capacity(r);
+	if (ret < 0) {
+		/* Nothing was written: st stays as it is. */
+		release_new_ids(r);
+	} else {
+		ret = sl_rc_execute(r);
+		if (commit(r) < 0)
+			ret = -1;
+		for (size_t k = 0; k < r->n_plan; k++)
+			if (r->plan[k].op == OP_NOOP)
+				r->rep->fe_unchanged++;
+	}
+	run_free(r);
+	return ret;
+}
+
+static int plan_full(struct run *r)
+{
+	return plan_backends(r) < 0 ? -1 : plan_frontends(r);
 }
 
 int sl_reconcile(struct sl_state *st, const struct sl_model *model,
@@ -519,25 +585,6 @@ int sl_reconcile_touched(struct sl_state *st, const struct sl_model *model,
 {
 	struct run r = { .st = st, .model = model, .prev = prev, .touched = touched,
 			 .rep = report, .err = err };
-	int ret;
 
-	memset(report, 0, sizeof(*report));
-	ret = plan_backends(&r);
-	if (ret == 0)
-		ret = plan_frontends(&r);
-	if (ret == 0)
-		ret = check_capacity(&r);
-	if (ret < 0) {
-		/* Nothing was written: st stays as it is. */
-		release_new_ids(&r);
-	} else {
-		ret = sl_rc_execute(&r);
-		if (commit(&r) < 0)
-			ret = -1;
-		for (size_t k = 0; k < r.n_plan; k++)
-			if (r.plan[k].op == OP_NOOP)
-				report->fe_unchanged++;
-	}
-	run_free(&r);
-	return ret;
+	return sl_rc_run(&r, plan_full, commit);
 }

@@ -38,6 +38,8 @@ struct run {
 	struct sl_state *st;
 	const struct sl_model *model;
 	const struct sl_model *prev;	/* what st was reconciled to, or NULL */
+	const struct sl_frontend *fes;	/* partial: the frontends to bring */
+	size_t n_fes;
 	uint8_t *touched;		/* by service id, or NULL */
 	size_t prev_at;			/* cursor into prev->fe */
 	struct want_be *want;
@@ -45,9 +47,27 @@ struct run {
 	struct fe_plan *plan;
 	size_t n_plan;
 	uint8_t *old_be;		/* OLD_BE_* per st->be entry */
+	/* Partial only, by backend id: its index in st->be, -2 - its index
+	 * in want when new, -1: none. */
+	int32_t *be_at;
 	struct sl_reconcile_report *rep;
 	struct sl_err *err;
 };
+
+/* Plans with plan, checks capacity, executes and commits with commit;
+ * frees what the run holds. */
+int sl_rc_run(struct run *r, int (*plan)(struct run *r), int (*commit)(struct run *r));
+void sl_rc_tuple_of(const struct sl_model_member *m, struct sl_backend *be);
+/* Sorts want[0..n) by tuple and keeps one of each (n_want). */
+void sl_rc_sort_wants(struct run *r, size_t n);
+/* Checks that n_new more backends fit, then gives each new want an id. */
+int sl_rc_alloc_new(struct run *r, size_t n_new);
+/* Builds p->want's tables into p->next: OP_WRITE, or OP_NOOP when they
+ * come out as st->fe[p->old] holds them. */
+int sl_rc_plan_write(struct run *r, struct fe_plan *p);
+void sl_rc_mark_touched(struct run *r, const struct fe_plan *p);
+/* st->be without the backends deleted, with the new ones written. */
+struct sl_applied_be *sl_rc_merge_backends(struct run *r, size_t *n);
 
 /* Removals, new backends, frontends (tables first, then the switch),
  * then the backends nothing points at any more. */

@@ -102,6 +102,21 @@ int sl_backend_tuple_cmp(const struct sl_backend *a, const struct sl_backend *b)
 	return (int)a->proto - (int)b->proto;
 }
 
+void sl_state_count_refs(struct sl_state *st)
+{
+	uint32_t *n = calloc(st->be_ids.size + 1, sizeof(*n));
+
+	if (!n)
+		abort();
+	for (size_t i = 0; i < st->n_fe; i++)
+		for (uint32_t k = 0; k < st->fe[i].n_members; k++)
+			if (st->fe[i].members[k].backend_id < st->be_ids.size)
+				n[st->fe[i].members[k].backend_id]++;
+	for (size_t i = 0; i < st->n_be; i++)
+		st->be[i].refs = st->be[i].id < st->be_ids.size ? n[st->be[i].id] : 0;
+	free(n);
+}
+
 void sl_state_free(struct sl_state *st)
 {
 	for (size_t i = 0; i < st->n_fe; i++)

@@ -47,6 +47,10 @@ struct sl_applied_be {
 	struct sl_backend be;		/* the (address, port, proto) tuple */
 	uint32_t id;
 	const char *locality;		/* interned in sl_state, never NULL */
+	/* Members of all the frontends in st naming this id: a partial
+	 * reconcile deletes a backend when its last reference goes without
+	 * looking at the frontends it was not given. */
+	uint32_t refs;
 };
 
 struct sl_id_pool {
@@ -79,6 +83,8 @@ struct sl_state {
  * (left by an agent stopped in the middle of an update). */
 int sl_state_load(struct sl_state *st, struct sl_maps *maps, struct sl_err *err);
 void sl_state_free(struct sl_state *st);
+/* Sets every backend's refs from the members of st->fe, in O(members). */
+void sl_state_count_refs(struct sl_state *st);
 
 int sl_id_pool_init(struct sl_id_pool *p, uint32_t size);
 /* Returns -1 when every id is taken. */

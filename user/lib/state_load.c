@@ -297,6 +297,10 @@ int sl_state_load(struct sl_state *st, struct sl_maps *maps, struct sl_err *err)
 		if (load_frontends(st, &d, &t, err) == 0 && load_backends(st, &d, &t, err) == 0) {
 			sweep_garbage(st, &d, &t);
 			finish_frontends(st, &t);
+			/* A frontend found incomplete counts its missing
+			 * members as naming id 0, as st->fe says: consistent
+			 * with what a rewrite of it will subtract. */
+			sl_state_count_refs(st);
 			ret = 0;
 		}
 		tables_free(&t);
