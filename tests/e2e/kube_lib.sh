@@ -74,6 +74,7 @@ KUBE_PODS=/api/v1/pods
 KUBE_NODES=/api/v1/nodes
 KUBE_DRULES=/apis/networking.istio.io/v1/destinationrules
 KUBE_SENTRIES=/apis/networking.istio.io/v1/serviceentries
+KUBE_VSERVICES=/apis/networking.istio.io/v1/virtualservices
 
 # kube_scenario < OBJECTS > SCENARIO: objects (one JSON per line) filed under
 # the collection of their kind, as kube-replay's --scenario takes them.
@@ -100,7 +101,9 @@ k8s_service()
 		status: {loadBalancer: {}}}'
 }
 
-# k8s_slice NS NAME SERVICE "IP..." [ZONE]: ready endpoints on port 8080.
+# k8s_slice NS NAME SERVICE "IP[=[POD][:notready]]..." [ZONE]: endpoints on
+# port 8080, ready unless said; POD: the endpoint's targetRef is that Pod
+# of NS, as the EndpointSlice controller writes it.
 k8s_slice()
 {
 	jq -nc --arg ns "$1" --arg n "$2" --arg svc "$3" --arg ips "$4" --arg zone "${5:-}" '
@@ -113,8 +116,14 @@ k8s_slice()
 				blockOwnerDeletion: true}]},
 		 addressType: "IPv4",
 		 ports: [{name: "http", port: 8080, protocol: "TCP"}],
-		 endpoints: [$ips | split(" ")[] | select(. != "") | {addresses: [.],
-			conditions: {ready: true, serving: true, terminating: false}}
+		 endpoints: [$ips | split(" ")[] | select(. != "") | split("=") as $e |
+			($e[1] // "" | split(":")) as $p |
+			{addresses: [$e[0]],
+			 conditions: {ready: ($p[1] != "notready"), serving: true,
+				terminating: false}}
+			+ (if ($p[0] // "") != "" then {targetRef: {kind: "Pod", namespace: $ns,
+				name: $p[0], uid: "00000000-0000-0000-0000-00000000000a"}}
+			   else {} end)
 			+ (if $zone != "" then {zone: $zone} else {} end)]}'
 }
 

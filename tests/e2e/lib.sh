@@ -259,7 +259,9 @@ agent_start()
 	[[ " $* " == *" --flows-socket "* ]] && flows=()
 	# "kube": the replay API server of kube_lib.sh, not files.
 	local source=(--config "$config")
-	[ "$config" = kube ] && source=(--kubeconfig "$E2E_TMP/kubeconfig" --node-name "$node")
+	# Every apply by parts is checked against a whole build.
+	[ "$config" = kube ] && source=(--kubeconfig "$E2E_TMP/kubeconfig" --node-name "$node"
+		--check-delta)
 	"$SLUICED" "${source[@]}" --bpffs "$(bpffs_of "$node")" --cgroup "$cg" \
 		--log-level debug "${metrics[@]}" "${flows[@]}" "$@" \
 		>>"$E2E_TMP/agent-$node.log" 2>&1 &
@@ -277,6 +279,10 @@ agent_stop()
 	if [ "$rc" -ne 0 ] || grep -qE 'AddressSanitizer|runtime error|LeakSanitizer' \
 		"$E2E_TMP/agent-$node.log"; then
 		fail "agent on $node exited with $rc or a sanitizer report"
+	fi
+	if grep -q -- '--check-delta: ' "$E2E_TMP/agent-$node.log"; then
+		grep -- '--check-delta: ' "$E2E_TMP/agent-$node.log" >&2
+		fail "agent on $node: an apply by parts differed from a whole build"
 	fi
 }
 
@@ -341,6 +347,11 @@ assert_within()
 assert_match()
 {
 	grep -qE -- "$2" <<<"$1" || fail "${3:-no match}: /$2/ not in: $1"
+}
+
+assert_no_match()
+{
+	! grep -qE -- "$2" <<<"$1" || fail "${3:-a match}: /$2/ in: $1"
 }
 
 # ---- metrics ------------------------------------------------------------------

@@ -174,6 +174,8 @@ static uint64_t digest_of(struct sl_kstore *s, size_t want_services)
 		fail_msg("%s", err.msg);
 	assert_int_equal(cfg.n_services, want_services);
 	d = cfg.digest;
+	/* Kept as objects change: the same as assembled. */
+	assert_int_equal(s->digest, d);
 	sl_config_free(&cfg);
 	return d;
 }
@@ -204,6 +206,76 @@ static void test_store_digest_is_the_objects(void **state)
 	sl_kstore_free(&b);
 	free(one);
 	free(two);
+}
+
+static void count_obj(struct sl_kstore_obj *o, void *arg)
+{
+	(void)o;
+	(*(size_t *)arg)++;
+}
+
+static size_t in_group(struct sl_kstore *s, unsigned int kind, const char *group)
+{
+	size_t n = 0;
+
+	sl_kstore_group_each(s, kind, group, count_obj, &n);
+	return n;
+}
+
+static size_t of_kind(struct sl_kstore *s, unsigned int kind)
+{
+	size_t n = 0;
+
+	sl_kstore_kind_each(s, kind, count_obj, &n);
+	return n;
+}
+
+/* Groups and kinds follow every change, the digest too. */
+static void test_store_groups_kinds_and_digest(void **state)
+{
+	struct sl_kstore s;
+	struct sl_err err;
+	char key[32], vip[32], *svc;
+
+	(void)state;
+	assert_int_equal(sl_kstore_init(&s, &err), 0);
+	for (int i = 0; i < 2000; i++) {	/* the group table grows */
+		snprintf(key, sizeof(key), "shop/s%d", i);
+		snprintf(vip, sizeof(vip), "10.97.%d.%d", i / 250, i % 250 + 1);
+		svc = service_named(key + 5, vip);
+		put(&s, 3, key, "1", svc);
+		free(svc);
+		sl_kstore_set_group(&s, sl_kstore_get(&s, 3, key), i % 2 ? "shop/odd" : "shop/even");
+	}
+	assert_int_equal(in_group(&s, 3, "shop/odd"), 1000);
+	assert_int_equal(in_group(&s, 2, "shop/odd"), 0);	/* another kind */
+	assert_int_equal(of_kind(&s, 3), 2000);
+	/* Moved, removed, swept: gone from its group and kind. */
+	sl_kstore_set_group(&s, sl_kstore_get(&s, 3, "shop/s1"), "shop/even");
+	assert_int_equal(in_group(&s, 3, "shop/odd"), 999);
+	assert_true(sl_kstore_remove(&s, 3, "shop/s0"));
+	assert_int_equal(in_group(&s, 3, "shop/even"), 1000);
+	sl_kstore_mark(&s, 3);
+	for (int i = 0; i < 2000; i += 4) {
+		snprintf(key, sizeof(key), "shop/s%d", i);
+		if (sl_kstore_get(&s, 3, key))
+			sl_kstore_get(&s, 3, key)->seen = true;
+	}
+	assert_int_equal(sl_kstore_sweep(&s, 3), 1500);
+	assert_int_equal(of_kind(&s, 3), 499);
+	assert_int_equal(in_group(&s, 3, "shop/odd"), 0);
+	assert_int_equal(in_group(&s, 3, "shop/even"), 499);
+	digest_of(&s, 499);
+	/* Refused, left out, taken back: the kept digest follows. */
+	sl_kstore_refuse(&s, 3, "shop/s4", "9", "Service shop/s4: no");
+	digest_of(&s, 499);
+	assert_true(sl_kstore_exclude(&s, 3, "shop/s8", "left out"));
+	digest_of(&s, 498);
+	sl_kstore_clear_exclusions(&s);
+	digest_of(&s, 499);
+	sl_kstore_set_group(&s, sl_kstore_get(&s, 3, "shop/s8"), NULL);
+	assert_int_equal(in_group(&s, 3, "shop/even"), 498);
+	sl_kstore_free(&s);
 }
 
 static void test_store_relist_sweeps_and_refusal_keeps(void **state)
@@ -356,6 +428,7 @@ int main(void)
 		cmocka_unit_test(test_newest_origin),
 		cmocka_unit_test(test_store_digest_is_the_objects),
 		cmocka_unit_test(test_store_relist_sweeps_and_refusal_keeps),
+		cmocka_unit_test(test_store_groups_kinds_and_digest),
 		cmocka_unit_test(test_kubeconfig_current_context),
 		cmocka_unit_test(test_kubeconfig_refusals),
 		cmocka_unit_test(test_in_cluster),

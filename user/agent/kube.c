@@ -453,6 +453,8 @@ void sl_kube_free(struct sl_kube *k)
 		sl_kstore_free(&k->store);
 	sl_kubeconfig_free(&k->kc);
 	free(k->token);
+	sl_kube_delta_reset(k);
+	free(k->delta_services);
 	curl_global_cleanup();
 	memset(k, 0, sizeof(*k));
 }

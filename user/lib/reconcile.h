@@ -54,14 +54,4 @@ int sl_reconcile_partial(struct sl_state *st, const struct sl_frontend *fes, siz
 			 uint8_t *touched, struct sl_reconcile_report *report,
 			 struct sl_err *err);
 
-/* Brings only the frontends listed (fes[0..n), sorted by key, distinct keys)
- * to their content and leaves every other frontend in st as it is: a change
- * of a few services (one EndpointSlice) costs those services, not the
- * 10,000 others. A listed frontend not in st is added; none is removed.
- * touched and report as for sl_reconcile_touched(). Same guarantees: capacity
- * checked before the first write; on error st still mirrors the maps exactly. */
-int sl_reconcile_partial(struct sl_state *st, const struct sl_frontend *fes, size_t n,
-			 uint8_t *touched, struct sl_reconcile_report *report,
-			 struct sl_err *err);
-
 #endif
