@@ -383,10 +383,13 @@ static int run_delta(struct sl_applier *a, const struct sl_config *part)
 	a->workloads_stale = true;
 	generation = record(a, SL_RESULT_APPLIED, "", part->digest, NULL);
 	sl_info("configuration generation %llu applied by parts (%zu services): frontends "
-		"~%zu =%zu, backends +%zu ~%zu -%zu; model %.2f ms, services %.2f ms, in the "
-		"maps %.2f ms after its first change arrived", (unsigned long long)generation,
-		part->n_services, rep.fe_updated, rep.fe_unchanged, rep.be_added, rep.be_updated,
-		rep.be_removed, t_model, mono_ms() - t0, a->last_change_ms);
+		"~%zu =%zu, backends +%zu ~%zu -%zu; model %.2f ms, services %.2f ms",
+		(unsigned long long)generation, part->n_services, rep.fe_updated,
+		rep.fe_unchanged, rep.be_added, rep.be_updated, rep.be_removed, t_model,
+		mono_ms() - t0);
+	if (a->changed_at_ns)
+		sl_info("configuration generation %llu in the maps %.2f ms after its first "
+			"change arrived", (unsigned long long)generation, a->last_change_ms);
 	a->changed_at_ns = 0;
 	if (a->check_delta)
 		check_whole(a);
