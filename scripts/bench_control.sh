@@ -47,6 +47,9 @@ cleanup()
 	wait 2>/dev/null
 	"$SLUICED" --uninstall --bpffs "$PINS" >/dev/null 2>&1
 	"$TESTBED" down "$ID" >/dev/null 2>&1
+	# BENCH_CONTROL_LOGS=DIR keeps the agent's logs (stage timings, heap).
+	[ -n "${BENCH_CONTROL_LOGS:-}" ] && mkdir -p "$BENCH_CONTROL_LOGS" &&
+		cp "$WORK"/agent-*.log "$BENCH_CONTROL_LOGS/"
 	rm -rf "$WORK"
 	exit "$rc"
 }
@@ -125,6 +128,7 @@ measure()
 	sleep 1
 	local rss hwm
 	rss=$(rss_kb "$AGENT" VmRSS)
+	cat "/proc/$AGENT/smaps_rollup" >"$WORK/agent-$n.smaps.log" 2>/dev/null || true
 	hwm=$(rss_kb "$AGENT" VmHWM)
 
 	say "$((n * EPS)) endpoints: $CHANGES single-endpoint changes"
