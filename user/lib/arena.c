@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 #include <stdint.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -89,6 +90,22 @@ void sl_arena_reserve(struct sl_arena *arena, size_t size)
 	b = sl_xcalloc(1, sizeof(*b) + size);
 	b->size = size;
 	arena->head = b;
+}
+
+bool sl_arena_shrink(struct sl_arena *arena)
+{
+	struct sl_arena_block *b = arena->head, *nb;
+
+	if (b && b->next)
+		return false;	/* the first block's tail was skipped */
+	if (!b || b->off == b->size)
+		return true;
+	nb = realloc(b, sizeof(*b) + b->off);
+	if (!nb)
+		return true;	/* kept whole: still valid */
+	nb->size = nb->off;
+	arena->head = nb;
+	return nb == b;
 }
 
 char *sl_arena_strdup(struct sl_arena *arena, const char *s)

@@ -6,6 +6,7 @@
 #ifndef SLUICE_ARENA_H
 #define SLUICE_ARENA_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 struct sl_arena_block;
@@ -21,6 +22,13 @@ void *sl_arena_alloc(struct sl_arena *arena, size_t size);
 /* Sizes the first block of an empty arena (an estimate of all it will
  * hold): one allocation instead of a series of doubling blocks. */
 void sl_arena_reserve(struct sl_arena *arena, size_t size);
+/* Gives back what an arena of one block did not use, once it is filled
+ * (its block sized by an estimate). false: it is not one block of exactly
+ * what it uses: it has several (the estimate was short), or its block
+ * moved and every pointer into it is void (glibc shrinks in place, a
+ * sanitizer's allocator moves); the caller fills a new arena reserved at
+ * `used` bytes. */
+bool sl_arena_shrink(struct sl_arena *arena);
 char *sl_arena_strdup(struct sl_arena *arena, const char *s);
 /* Grows *array (of *cap elements of elem_size) to hold at least need. */
 void sl_arena_grow(struct sl_arena *arena, void **array, size_t *cap,

@@ -424,8 +424,9 @@ int sl_decode_workload_entry(struct sl_yctx *ctx, yaml_node_t *root,
 			     struct sl_config *cfg);
 int sl_decode_pod(struct sl_yctx *ctx, yaml_node_t *root, struct sl_config *cfg);
 /* An object reference (EndpointSlice targetRef): sets *name and, if given,
- * *namespace when it refers to a Pod; leaves both NULL for other kinds. */
-int sl_decode_pod_ref(struct sl_yctx *ctx, yaml_node_t *node,
+ * *namespace when it refers to a Pod; leaves both NULL for other kinds.
+ * A namespace equal to same_ns is that string, not a copy. */
+int sl_decode_pod_ref(struct sl_yctx *ctx, yaml_node_t *node, const char *same_ns,
 		      const char **namespace, const char **name);
 int sl_decode_authz_policy(struct sl_yctx *ctx, yaml_node_t *root,
 			   struct sl_config *cfg);

@@ -89,11 +89,40 @@ static void learn_rate(const yaml_document_t *doc, const struct sl_arena *arena,
 		*per_node = (unsigned int)(rate + rate / 16);
 }
 
+/* One decoding of doc into cfg, its arena's first block `reserve` bytes. */
+static int decode_doc(yaml_document_t *doc, int root, const char *origin, size_t reserve,
+		      struct sl_config *cfg, struct sl_err *err)
+{
+	XXH3_state_t *content = XXH3_createState();
+	int ret;
+
+	if (!content)
+		abort();
+	XXH3_64bits_reset(content);
+	sl_arena_reserve(&cfg->arena, reserve);
+	{
+		struct sl_yctx ctx = {
+			.doc = doc,
+			.file = sl_arena_strdup(&cfg->arena, origin),
+			.err = err,
+			.arena = &cfg->arena,
+			.warnings = &cfg->warnings,
+			.api_object = true,
+			.content = content,
+		};
+
+		ret = sl_config_decode(&ctx, yaml_document_get_node(doc, root), cfg);
+	}
+	cfg->digest = XXH3_64bits_digest(content);
+	XXH3_freeState(content);
+	cfg->n_files = 1;
+	return ret;
+}
+
 int sl_kobj_decode(struct json_object *obj, const char *api_version, const char *kind,
 		   const char *origin, unsigned int *per_node, struct sl_config *cfg,
 		   struct sl_err *err)
 {
-	XXH3_state_t *content;
 	yaml_document_t doc;
 	int root, ret;
 
@@ -109,29 +138,19 @@ int sl_kobj_decode(struct json_object *obj, const char *api_version, const char 
 	}
 	if (*per_node == 0)
 		*per_node = SL_KOBJ_PER_NODE;
-	sl_arena_reserve(&cfg->arena, reserve_for(&doc, *per_node));
-	content = XXH3_createState();
-	if (!content)
-		abort();
-	XXH3_64bits_reset(content);
-	{
-		struct sl_yctx ctx = {
-			.doc = &doc,
-			.file = sl_arena_strdup(&cfg->arena, origin),
-			.err = err,
-			.arena = &cfg->arena,
-			.warnings = &cfg->warnings,
-			.api_object = true,
-			.content = content,
-		};
-
-		ret = sl_config_decode(&ctx, yaml_document_get_node(&doc, root), cfg);
-	}
+	ret = decode_doc(&doc, root, origin, reserve_for(&doc, *per_node), cfg, err);
 	learn_rate(&doc, &cfg->arena, per_node);
+	/* Kept for as long as the object lives: exactly what it uses (the
+	 * estimate's slack was half of 100,000 endpoints' store), given
+	 * back in place, or decoded again into a block of that size. */
+	if (ret == 0 && !sl_arena_shrink(&cfg->arena)) {
+		size_t used = cfg->arena.used;
+
+		sl_config_free(cfg);
+		memset(cfg, 0, sizeof(*cfg));
+		ret = decode_doc(&doc, root, origin, used, cfg, err);
+	}
 	yaml_document_delete(&doc);
-	cfg->digest = XXH3_64bits_digest(content);
-	XXH3_freeState(content);
-	cfg->n_files = 1;
 	return ret;
 }
 

@@ -349,6 +349,7 @@ struct ep_decode {
 	struct sl_endpoint_slice *slice;
 	int ready, serving, terminating;	/* -1: not given */
 	bool have_addr;
+	bool one_addr;				/* addresses holds one */
 };
 
 static int ep_address_item(struct sl_yctx *ctx, yaml_node_t *item, size_t index,
@@ -371,6 +372,10 @@ static int ep_address_item(struct sl_yctx *ctx, yaml_node_t *item, size_t index,
 		d->ep.addr = ip;
 		d->have_addr = true;
 	}
+	if (d->one_addr) {
+		d->ep.n_addrs = 1;	/* addrs points at addr once placed */
+		return 0;
+	}
 	sl_arena_grow(ctx->arena, (void **)&d->ep.addrs, &d->ep.cap_addrs,
 		      d->ep.n_addrs + 1, sizeof(ip));
 	d->ep.addrs[d->ep.n_addrs++] = ip;
@@ -380,10 +385,14 @@ static int ep_address_item(struct sl_yctx *ctx, yaml_node_t *item, size_t index,
 static int ep_addresses(struct sl_yctx *ctx, yaml_node_t *node, void *obj)
 {
 	struct ep_decode *d = obj;
+	size_t n = sl_y_seq_len(node);
 
-	/* Sized once: the Kubernetes source keeps 100,000s of these. */
-	sl_arena_grow(ctx->arena, (void **)&d->ep.addrs, &d->ep.cap_addrs,
-		      sl_y_seq_len(node), sizeof(*d->ep.addrs));
+	/* Sized once: the Kubernetes source keeps 100,000s of these, most
+	 * with one address, kept in the endpoint itself. */
+	d->one_addr = n == 1;
+	if (n > 1)
+		sl_arena_grow(ctx->arena, (void **)&d->ep.addrs, &d->ep.cap_addrs, n,
+			      sizeof(*d->ep.addrs));
 	return sl_y_seq(ctx, node, ep_address_item, obj);
 }
 
@@ -424,9 +433,20 @@ static int ep_conditions(struct sl_yctx *ctx, yaml_node_t *node, void *obj)
 	return sl_y_map(ctx, node, cond_fields, obj);
 }
 
+/* The endpoint decoded before this one, whose strings are shared. */
+static const struct sl_slice_endpoint *ep_before(const struct ep_decode *d)
+{
+	const struct sl_endpoint_slice *s = d->slice;
+
+	return s->n_endpoints ? &s->endpoints[s->n_endpoints - 1] : NULL;
+}
+
 static int ep_zone(struct sl_yctx *ctx, yaml_node_t *node, void *obj)
 {
-	return sl_y_str(ctx, node, &((struct ep_decode *)obj)->ep.zone);
+	struct ep_decode *d = obj;
+	const struct sl_slice_endpoint *before = ep_before(d);
+
+	return sl_y_str_as(ctx, node, before ? before->zone : NULL, &d->ep.zone);
 }
 
 static int ep_hints(struct sl_yctx *ctx, yaml_node_t *node, void *obj)
@@ -441,9 +461,12 @@ static int ep_hints(struct sl_yctx *ctx, yaml_node_t *node, void *obj)
 
 static int ep_target_ref(struct sl_yctx *ctx, yaml_node_t *node, void *obj)
 {
-	struct sl_slice_endpoint *ep = &((struct ep_decode *)obj)->ep;
+	struct ep_decode *d = obj;
+	const struct sl_slice_endpoint *before = ep_before(d);
 
-	return sl_decode_pod_ref(ctx, node, &ep->pod_namespace, &ep->pod_name);
+	return sl_decode_pod_ref(ctx, node,
+				 before ? before->pod_namespace : d->slice->meta.namespace,
+				 &d->ep.pod_namespace, &d->ep.pod_name);
 }
 
 static const struct sl_yfield ep_fields[] = {
@@ -488,6 +511,9 @@ static int slice_endpoint_item(struct sl_yctx *ctx, yaml_node_t *item,
 	sl_arena_grow(ctx->arena, (void **)&slice->endpoints, &slice->cap_endpoints,
 		      slice->n_endpoints + 1, sizeof(d.ep));
 	slice->endpoints[slice->n_endpoints++] = d.ep;
+	if (d.one_addr)	/* the array was sized once: it does not move */
+		slice->endpoints[slice->n_endpoints - 1].addrs =
+			&slice->endpoints[slice->n_endpoints - 1].addr;
 	return 0;
 }
 

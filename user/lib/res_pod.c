@@ -244,17 +244,26 @@ int sl_decode_pod(struct sl_yctx *ctx, yaml_node_t *root, struct sl_config *cfg)
 /* ---- references to Pods ---- */
 
 struct obj_ref {
-	const char *kind, *namespace, *name;
+	bool pod;			/* kind: Pod */
+	const char *same_ns;		/* shared when the namespace is the same */
+	const char *namespace, *name;
 };
 
 static int ref_kind(struct sl_yctx *ctx, yaml_node_t *node, void *obj)
 {
-	return sl_y_str(ctx, node, &((struct obj_ref *)obj)->kind);
+	const char *v = sl_y_scalar(ctx, node);
+
+	if (!v)
+		return -1;
+	((struct obj_ref *)obj)->pod = !strcmp(v, "Pod");
+	return 0;
 }
 
 static int ref_namespace(struct sl_yctx *ctx, yaml_node_t *node, void *obj)
 {
-	return sl_y_str(ctx, node, &((struct obj_ref *)obj)->namespace);
+	struct obj_ref *ref = obj;
+
+	return sl_y_str_as(ctx, node, ref->same_ns, &ref->namespace);
 }
 
 static int ref_name(struct sl_yctx *ctx, yaml_node_t *node, void *obj)
@@ -274,14 +283,14 @@ static const struct sl_yfield ref_fields[] = {
 	{ NULL, 0, NULL },
 };
 
-int sl_decode_pod_ref(struct sl_yctx *ctx, yaml_node_t *node,
+int sl_decode_pod_ref(struct sl_yctx *ctx, yaml_node_t *node, const char *same_ns,
 		      const char **namespace, const char **name)
 {
-	struct obj_ref ref = { NULL, NULL, NULL };
+	struct obj_ref ref = { .same_ns = same_ns };
 
 	if (sl_y_map(ctx, node, ref_fields, &ref) < 0)
 		return -1;
-	if (!ref.kind || strcmp(ref.kind, "Pod"))
+	if (!ref.pod)
 		return 0;
 	if (!ref.name || !ref.name[0])
 		return sl_y_fail(ctx, node, "a reference to a Pod needs a name");

@@ -166,6 +166,16 @@ int sl_y_str(struct sl_yctx *ctx, yaml_node_t *node, const char **out)
 	return 0;
 }
 
+int sl_y_str_as(struct sl_yctx *ctx, yaml_node_t *node, const char *same, const char **out)
+{
+	const char *v = sl_y_scalar(ctx, node);
+
+	if (!v)
+		return -1;
+	*out = same && !strcmp(same, v) ? same : sl_arena_strdup(ctx->arena, v);
+	return 0;
+}
+
 int sl_y_uint(struct sl_yctx *ctx, yaml_node_t *node, uint32_t min,
 	      uint32_t max, uint32_t *out)
 {

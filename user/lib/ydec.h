@@ -80,6 +80,10 @@ bool sl_y_is_null(yaml_node_t *node);
 const char *sl_y_scalar(struct sl_yctx *ctx, yaml_node_t *node);
 
 int sl_y_str(struct sl_yctx *ctx, yaml_node_t *node, const char **out);
+/* The same, sharing `same` (no copy) when it holds the value: an
+ * EndpointSlice's endpoints repeat their zone and namespace, 100,000
+ * times at scale. */
+int sl_y_str_as(struct sl_yctx *ctx, yaml_node_t *node, const char *same, const char **out);
 int sl_y_uint(struct sl_yctx *ctx, yaml_node_t *node, uint32_t min,
 	      uint32_t max, uint32_t *out);
 int sl_y_bool(struct sl_yctx *ctx, yaml_node_t *node, bool *out);
