@@ -47,12 +47,16 @@ static bool endpoints_are_pods(struct sl_kube *k, const struct sl_endpoint_slice
 	for (size_t i = 0; i < s->n_endpoints; i++) {
 		const struct sl_slice_endpoint *e = &s->endpoints[i];
 		const struct sl_kstore_obj *o;
+		struct sl_config v;
 
 		if (!e->pod_name)
 			return false;
 		snprintf(key, sizeof(key), "%s/%s", e->pod_namespace, e->pod_name);
 		o = sl_kstore_get(&k->store, pods, key);
-		if (!o || !o->cfg.n_pods || o->excluded)
+		if (!o || o->excluded)
+			return false;
+		sl_kept_view(&o->value, &v);
+		if (!v.n_pods)
 			return false;
 	}
 	return true;

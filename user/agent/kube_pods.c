@@ -43,10 +43,14 @@ static void check_pod(struct sl_kstore_obj *o, void *arg)
 {
 	struct check *c = arg;
 	const struct sl_pod *pod;
+	struct sl_config v;
 
-	if (o->kind != c->pods_kind || o->cfg.n_pods != 1)
+	if (o->kind != c->pods_kind)
 		return;
-	pod = &o->cfg.pods[0];
+	sl_kept_view(&o->value, &v);
+	if (v.n_pods != 1)
+		return;
+	pod = &v.pods[0];
 	if (!pod->n_ips || strcmp(pod->node_name, c->k->node_name))
 		return;
 	if (addr_found(c->n, &pod->ips[0])) {

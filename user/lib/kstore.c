@@ -31,7 +31,7 @@ static size_t bucket_of(const struct sl_kstore *s, unsigned int kind, const char
  * keeps its generation. A refused version counts by its resourceVersion. */
 static uint64_t object_digest(const struct sl_kstore_obj *o)
 {
-	uint64_t d = XXH3_64bits_withSeed(o->key, strlen(o->key), o->kind) ^ o->cfg.digest;
+	uint64_t d = XXH3_64bits_withSeed(o->key, strlen(o->key), o->kind) ^ o->value.digest;
 
 	if (o->error)
 		d ^= XXH3_64bits(o->rv ? o->rv : "", o->rv ? strlen(o->rv) : 0);
@@ -200,7 +200,7 @@ void sl_kstore_kind_each(struct sl_kstore *s, unsigned int kind,
 
 static void obj_free(struct sl_kstore_obj *o)
 {
-	sl_config_free(&o->cfg);
+	sl_kept_free(&o->value);
 	free(o->group);
 	free(o->excluded);
 	free(o->key);
@@ -297,9 +297,8 @@ struct sl_kstore_obj *sl_kstore_put(struct sl_kstore *s, unsigned int kind, cons
 	struct sl_kstore_obj *o = get_or_add(s, kind, key);
 
 	s->digest -= contribution(o);
-	sl_config_free(&o->cfg);
-	o->cfg = *cfg;
-	memset(cfg, 0, sizeof(*cfg));
+	sl_kept_free(&o->value);
+	sl_kept_take(&o->value, cfg);
 	if (o->excluded)
 		s->n_excluded--;
 	set_str(&o->excluded, NULL);
@@ -437,42 +436,16 @@ void sl_kstore_each(struct sl_kstore *s, void (*fn)(struct sl_kstore_obj *o, voi
 			fn(o, arg);
 }
 
-/* Appends n structs of size elem from src to the array *dst. */
-static void append(struct sl_arena *arena, void **dst, size_t *n_dst, size_t *cap,
-		   const void *src, size_t n, size_t elem)
-{
-	if (!n)
-		return;
-	sl_arena_grow(arena, dst, cap, *n_dst + n, elem);
-	memcpy((char *)*dst + *n_dst * elem, src, n * elem);
-	*n_dst += n;
-}
-
-#define APPEND(out, in, field)                                                     \
-	append(&(out)->arena, (void **)&(out)->field, &(out)->n_##field,             \
-	       &(out)->cap_##field, (in)->field, (in)->n_##field, sizeof(*(out)->field))
-
 static void add_object(struct sl_kstore_obj *o, void *arg)
 {
 	struct sl_config *out = arg;
-	const struct sl_config *in = &o->cfg;
 
 	out->digest += contribution(o);
 	if (o->excluded) {
 		sl_warnings_add(&out->warnings, &out->arena, o->excluded);
 		return;
 	}
-	APPEND(out, in, drules);
-	APPEND(out, in, vservices);
-	APPEND(out, in, limits);
-	APPEND(out, in, workload_entries);
-	APPEND(out, in, pods);
-	APPEND(out, in, policies);
-	APPEND(out, in, services);
-	APPEND(out, in, slices);
-	APPEND(out, in, entries);
-	for (size_t i = 0; i < in->warnings.n; i++)
-		sl_warnings_add(&out->warnings, &out->arena, in->warnings.msgs[i]);
+	sl_kept_append(&o->value, out);
 	if (o->error)
 		sl_warnings_add(&out->warnings, &out->arena, o->error);
 	out->n_files++;
@@ -488,15 +461,13 @@ void sl_kstore_add_to(struct sl_kstore_obj *o, struct sl_config *cfg)
  * tenth of an apply. */
 #define FIELDS(X) X(drules) X(vservices) X(limits) X(workload_entries) X(pods) \
 	X(policies) X(services) X(slices) X(entries)
-#define COUNT(f) total->n_##f += o->excluded ? 0 : o->cfg.n_##f;
 #define RESERVE(f) sl_arena_grow(&cfg->arena, (void **)&cfg->f, &cfg->cap_##f, \
 				 total.n_##f, sizeof(*cfg->f));
 
 static void count_object(struct sl_kstore_obj *o, void *arg)
 {
-	struct sl_config *total = arg;
-
-	FIELDS(COUNT)
+	if (!o->excluded)
+		sl_kept_count(&o->value, arg);
 }
 
 int sl_kstore_config(struct sl_kstore *s, struct sl_config *cfg, struct sl_err *err)

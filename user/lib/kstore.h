@@ -19,13 +19,14 @@
 #include <stdint.h>
 
 #include "config.h"
+#include "kept.h"
 
 struct sl_kstore_obj {
 	struct sl_kstore_obj *next;	/* in its hash chain */
 	unsigned int kind;		/* the source's index of its resource */
 	char *key;			/* "namespace/name", or "name" */
 	char *rv;			/* resourceVersion of the version kept */
-	struct sl_config cfg;		/* the last version decoded without error */
+	struct sl_kept value;		/* the last version decoded without error */
 	char *error;			/* why the newest version was refused, or NULL */
 	/* Why it is left out of this apply (an error across objects named
 	 * it), or NULL; cleared before each apply and by a new version. */
@@ -64,7 +65,7 @@ void sl_kstore_free(struct sl_kstore *s);
 
 struct sl_kstore_obj *sl_kstore_get(struct sl_kstore *s, unsigned int kind, const char *key);
 /* Adds or replaces an object with the version in *cfg (taken over: *cfg
- * is zeroed). Returns the object. */
+ * is zeroed; one object's decoding: sl_kept_take). Returns the object. */
 struct sl_kstore_obj *sl_kstore_put(struct sl_kstore *s, unsigned int kind, const char *key,
 				    const char *rv, struct sl_config *cfg);
 /* Records that the newest version of an object was refused: the version
