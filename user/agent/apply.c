@@ -266,8 +266,6 @@ static void set_workloads(struct sl_applier *a, const struct sl_config *cfg,
 	a->workloads = t;
 }
 
-/* Services, bandwidth limits and source limits brought to the model;
- * touched marks the frontends written or removed. */
 /* The (endpoint, service) pairs in force before the first apply that
  * may remove endpoints. */
 static void ensure_pairs(struct sl_applier *a)
@@ -278,6 +276,8 @@ static void ensure_pairs(struct sl_applier *a)
 	}
 }
 
+/* Services, bandwidth limits and source limits brought to the model;
+ * touched marks the frontends written or removed. */
 static int reconcile_all(struct sl_applier *a, const struct sl_model *model,
 			 uint8_t *touched, struct sl_reconcile_report *rep, struct sl_err *err)
 {

@@ -112,18 +112,20 @@ static void decode(struct sl_kube *k, struct sl_kube_watch *w, const char *key,
 	 * annotation of someone else's) is kept, not applied. */
 	same = kept && !kept->error && kept->value.digest == cfg.digest;
 	if (!same && is_slice(w)) {
-		struct sl_config old;
+		bool had = kept && !kept->error;
+		struct sl_config old, now;
 		char group[512];
 
 		/* Before the put: the old version goes with it. */
-		sl_kept_view(kept ? &kept->value : &(struct sl_kept){ 0 }, &old);
-		sl_kube_slice_changed(k, kept && !kept->error ? &old : NULL, &cfg);
+		if (had)
+			sl_kept_view(&kept->value, &old);
+		sl_kube_slice_changed(k, had ? &old : NULL, &cfg);
 		if (kept && kept->error)
 			sl_kube_full_change(k);
 		kept = sl_kstore_put(&k->store, w->index, key, rv, &cfg);
-		sl_kept_view(&kept->value, &old);
-		sl_kstore_set_group(&k->store, kept, sl_kube_slice_group(&old, group,
-									 sizeof(group)));
+		sl_kept_view(&kept->value, &now);
+		sl_kstore_set_group(&k->store, kept,
+				    sl_kube_slice_group(&now, group, sizeof(group)));
 		note_change(k);
 		return;
 	}
@@ -169,15 +171,14 @@ void sl_kube_object(struct sl_kube *k, struct sl_kube_watch *w, const char *type
 	snprintf(key, sizeof(key), "%s%s%s", ns ? ns : "", ns ? "/" : "", name);
 	if (type && !strcmp(type, "DELETED")) {
 		const struct sl_kstore_obj *o = sl_kstore_get(&k->store, w->index, key);
-
 		struct sl_config old;
 
-		if (o)
+		if (o && is_slice(w) && !o->error) {
 			sl_kept_view(&o->value, &old);
-		if (o && is_slice(w) && !o->error)
 			sl_kube_slice_changed(k, &old, NULL);
-		else if (o)
+		} else if (o) {
 			sl_kube_full_change(k);
+		}
 		if (sl_kstore_remove(&k->store, w->index, key))
 			note_change(k);
 	} else if (!same_version(k, w, key, obj)) {

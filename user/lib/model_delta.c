@@ -65,22 +65,14 @@ static struct sl_config rules_view(struct sl_model *m, const struct sl_config *p
 	return view;
 }
 
-static const struct sl_frontend *find(const struct sl_model *m, const struct sl_svc_key *key)
+static int cmp_key_fe(const void *key, const void *fe)
 {
-	size_t lo = 0, hi = m->n_fe;
+	return sl_svc_key_cmp(key, &((const struct sl_frontend *)fe)->key);
+}
 
-	while (lo < hi) {
-		size_t mid = (lo + hi) / 2;
-		int c = sl_svc_key_cmp(&m->fe[mid].key, key);
-
-		if (!c)
-			return &m->fe[mid];
-		if (c < 0)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return NULL;
+static struct sl_frontend *find(const struct sl_model *m, const struct sl_svc_key *key)
+{
+	return m->n_fe ? bsearch(key, m->fe, m->n_fe, sizeof(*m->fe), cmp_key_fe) : NULL;
 }
 
 /* What a TrafficLimit set on each frontend, from prev: no EndpointSlice
@@ -152,7 +144,7 @@ void sl_model_patch(struct sl_model *prev, const struct sl_model *delta)
 {
 	for (size_t i = 0; i < delta->n_fe; i++) {
 		const struct sl_frontend *d = &delta->fe[i];
-		struct sl_frontend *p = (struct sl_frontend *)find(prev, &d->key);
+		struct sl_frontend *p = find(prev, &d->key);
 		struct sl_frontend old = *p;
 		size_t size = d->n_members * sizeof(*d->members);
 
