@@ -888,7 +888,7 @@ static void test_authz_audit_dry_run(void **state)
 		    "  - to: [{operation: {ports: [\"5432\"]}}]\n", &cfg);
 	assert_int_equal(cfg.policies[0].action, SL_AUTHZ_AUDIT);
 	assert_true(cfg.policies[0].dry_run);
-	assert_int_equal(cfg.policies[0].meta.dry_run_loc.line, 6);
+	assert_int_equal(cfg.policies[0].meta.dry_run_line, 6);
 	sl_config_free(&cfg);
 
 	load_policy("metadata:\n  name: live\n"

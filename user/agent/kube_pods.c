@@ -83,7 +83,7 @@ void sl_kube_check_pods(struct sl_kube *k, const struct sl_netns_watch *n)
 	for (size_t i = 0; i < k->n_watches; i++)
 		if (!strcmp(k->watches[i].res->kind, "Pod"))
 			c.pods_kind = k->watches[i].index;
-	sl_kstore_each(&k->store, check_pod, &c);
+	sl_kstore_kind_each(&k->store, c.pods_kind, check_pod, &c);
 	k->node_pods_meshed = c.meshed;
 	k->node_pods_missing = c.missing;
 }

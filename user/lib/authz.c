@@ -165,7 +165,8 @@ static void collect_slice_endpoints(struct sl_authz *a, const struct sl_config *
 				continue;
 			w = add_workload(a, &c->pend, &c->cap_pend, s->meta.namespace,
 					 ep->pod_name ? ep->pod_name : s->meta.name,
-					 SL_WORKLOAD_SLICE_ENDPOINT, NULL, NULL, 0, ep->loc);
+					 SL_WORKLOAD_SLICE_ENDPOINT, NULL, NULL, 0,
+					 (struct sl_loc){ s->meta.loc.file, ep->line });
 			for (size_t k = 0; k < ep->n_addrs; k++)
 				claim(a, &c->claims, &c->n_claims, &c->cap_claims,
 				      &ep->addrs[k], PRIO_SLICE_ENDPOINT, w);

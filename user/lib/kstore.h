@@ -24,7 +24,6 @@
 struct sl_kstore_obj {
 	struct sl_kstore_obj *next;	/* in its hash chain */
 	unsigned int kind;		/* the source's index of its resource */
-	char *key;			/* "namespace/name", or "name" */
 	char *rv;			/* resourceVersion of the version kept */
 	struct sl_kept value;		/* the last version decoded without error */
 	char *error;			/* why the newest version was refused, or NULL */
@@ -34,13 +33,14 @@ struct sl_kstore_obj {
 	bool seen;			/* in the list being taken (relist) */
 	/* Objects of one kind in one group (the EndpointSlices of one
 	 * Service), found without walking the store. */
-	char *group;			/* NULL: in none */
+	const char *group;		/* NULL: in none; its group's name */
 	struct sl_kstore_obj *group_next, *group_prev;
 	struct sl_kstore_obj *kind_next, *kind_prev;	/* all of its kind */
 	/* The agent's bookkeeping of a pod of its node not found running
 	 * there (kube_pods.c): since when, and whether it was said. */
 	int64_t missing_since_ms;
 	bool missing_reported;
+	char key[];			/* "namespace/name", or "name" */
 };
 
 #define SL_KSTORE_KINDS 16

@@ -350,6 +350,7 @@ struct ep_decode {
 	int ready, serving, terminating;	/* -1: not given */
 	bool have_addr;
 	bool one_addr;				/* addresses holds one */
+	size_t cap_addrs;
 };
 
 static int ep_address_item(struct sl_yctx *ctx, yaml_node_t *item, size_t index,
@@ -376,8 +377,8 @@ static int ep_address_item(struct sl_yctx *ctx, yaml_node_t *item, size_t index,
 		d->ep.n_addrs = 1;	/* addrs points at addr once placed */
 		return 0;
 	}
-	sl_arena_grow(ctx->arena, (void **)&d->ep.addrs, &d->ep.cap_addrs,
-		      d->ep.n_addrs + 1, sizeof(ip));
+	sl_arena_grow(ctx->arena, (void **)&d->ep.addrs, &d->cap_addrs, d->ep.n_addrs + 1,
+		      sizeof(ip));
 	d->ep.addrs[d->ep.n_addrs++] = ip;
 	return 0;
 }
@@ -391,7 +392,7 @@ static int ep_addresses(struct sl_yctx *ctx, yaml_node_t *node, void *obj)
 	 * with one address, kept in the endpoint itself. */
 	d->one_addr = n == 1;
 	if (n > 1)
-		sl_arena_grow(ctx->arena, (void **)&d->ep.addrs, &d->ep.cap_addrs, n,
+		sl_arena_grow(ctx->arena, (void **)&d->ep.addrs, &d->cap_addrs, n,
 			      sizeof(*d->ep.addrs));
 	return sl_y_seq(ctx, node, ep_address_item, obj);
 }
@@ -499,7 +500,7 @@ static int slice_endpoint_item(struct sl_yctx *ctx, yaml_node_t *item,
 			       .terminating = -1 };
 
 	(void)index;
-	d.ep.loc = sl_y_loc(ctx, item);
+	d.ep.line = sl_y_loc(ctx, item).line;
 	d.ep.zone = "";
 	if (sl_y_map(ctx, item, ep_fields, &d) < 0)
 		return -1;
@@ -632,10 +633,10 @@ int sl_decode_endpoint_slice(struct sl_yctx *ctx, yaml_node_t *root,
 		if (ep->pod_name && !ep->pod_namespace)
 			ep->pod_namespace = slice.meta.namespace;
 	}
-	if (slice.meta.redirect_loc.line)
+	if (slice.meta.redirect_line)
 		return sl_y_fail(ctx, root, "metadata.annotations.sluice.dev/redirect "
 				 "(line %u) applies to the Service, not its EndpointSlices",
-				 slice.meta.redirect_loc.line);
+				 slice.meta.redirect_line);
 	slice.service_name = sl_meta_label(&slice.meta, "kubernetes.io/service-name");
 	if (!slice.service_name)
 		sl_y_warn(ctx, root, "EndpointSlice %s/%s has no label "

@@ -143,7 +143,7 @@ int sl_decode_export_to(struct sl_yctx *ctx, yaml_node_t *node, void *obj)
 
 /* A "true" / "false" annotation; *loc records that it was given. */
 static int annotation_bool(struct sl_yctx *ctx, yaml_node_t *key,
-			   yaml_node_t *value, bool *out, struct sl_loc *loc)
+			   yaml_node_t *value, bool *out, unsigned int *line)
 {
 	const char *v = sl_y_scalar(ctx, value);
 
@@ -152,7 +152,7 @@ static int annotation_bool(struct sl_yctx *ctx, yaml_node_t *key,
 	if (strcmp(v, "true") && strcmp(v, "false"))
 		return sl_y_fail(ctx, value, "\"%s\" must be \"true\" or \"false\"", v);
 	*out = !strcmp(v, "true");
-	*loc = sl_y_loc(ctx, key);
+	*line = sl_y_loc(ctx, key).line;
 	return 0;
 }
 
@@ -237,12 +237,12 @@ static int meta_annotation(struct sl_yctx *ctx, yaml_node_t *key, yaml_node_t *v
 		return 0;
 	mark = sl_y_push(ctx, ".%s", k);
 	if (!strcmp(k, "istio.io/dry-run")) {
-		ret = annotation_bool(ctx, key, value, &meta->dry_run, &meta->dry_run_loc);
+		ret = annotation_bool(ctx, key, value, &meta->dry_run, &meta->dry_run_line);
 	} else if (!strcmp(k, "sluice.dev/redirect")) {
-		ret = annotation_bool(ctx, key, value, &redirect, &meta->redirect_loc);
+		ret = annotation_bool(ctx, key, value, &redirect, &meta->redirect_line);
 		meta->no_redirect = ret == 0 && !redirect;
 	} else if (!strcmp(k, "sluice.dev/reset-on-endpoint-removal")) {
-		ret = annotation_bool(ctx, key, value, &reset, &meta->reset_loc);
+		ret = annotation_bool(ctx, key, value, &reset, &meta->reset_line);
 		meta->keep_on_removal = ret == 0 && !reset;
 	} else {
 		ret = sl_y_fail(ctx, key, "unknown Sluice annotation (known: "
@@ -307,15 +307,15 @@ int sl_meta_finish(struct sl_yctx *ctx, yaml_node_t *root, struct sl_meta *meta)
 int sl_meta_no_redirect_here(struct sl_yctx *ctx, yaml_node_t *root,
 			     const struct sl_meta *meta, const char *kind)
 {
-	if (meta->reset_loc.line)
+	if (meta->reset_line)
 		return sl_y_fail(ctx, root, "metadata.annotations.sluice.dev/reset-on-"
 				 "endpoint-removal (line %u) applies to Services and "
-				 "ServiceEntries, not to a %s", meta->reset_loc.line, kind);
-	if (!meta->redirect_loc.line)
+				 "ServiceEntries, not to a %s", meta->reset_line, kind);
+	if (!meta->redirect_line)
 		return 0;
 	return sl_y_fail(ctx, root, "metadata.annotations.sluice.dev/redirect (line %u) "
 			 "applies to Services and ServiceEntries, not to a %s",
-			 meta->redirect_loc.line, kind);
+			 meta->redirect_line, kind);
 }
 
 bool sl_labels_select(const struct sl_label *want, size_t n_want,
