@@ -2,11 +2,17 @@
 /*
  * Istio's labels of workload addresses: workload names from pod names,
  * app, version, canonical service and principal from labels and service
- * accounts, and the one service an endpoint belongs to.
+ * accounts; and the one service an endpoint belongs to, from the state
+ * the reconciler leaves on real maps.
  */
+#include <arpa/inet.h>
+#include <errno.h>
 #include <stdlib.h>
 
+#include "ep_service.h"
 #include "helpers.h"
+#include "maps_fixture.h"
+#include "reconcile.h"
 #include "wltable.h"
 
 static void name_of(const char *pod, const char *label_key, const char *label_value,
@@ -80,21 +86,34 @@ static const char *const config =
 	"metadata: {name: ext, namespace: legacy}\n"
 	"spec:\n  hosts: [db.example.com]\n  addresses: [10.97.0.1]\n"
 	"  resolution: STATIC\n  ports: [{number: 5432, name: pg, protocol: TCP}]\n"
-	"  endpoints: [{address: 10.9.0.2, labels: {app: pg}}]\n";
+	"  endpoints: [{address: 10.9.0.2, labels: {app: pg}}]\n"
+	/* Two ports of one service to one endpoint port. */
+	"---\napiVersion: v1\nkind: Service\n"
+	"metadata: {name: two, namespace: shop}\n"
+	"spec: {clusterIP: 10.96.0.3, ports: [{name: a, port: 80, targetPort: 8080},\n"
+	"  {name: b, port: 81, targetPort: 8080}]}\n"
+	"---\napiVersion: discovery.k8s.io/v1\nkind: EndpointSlice\n"
+	"metadata: {name: two-1, namespace: shop, labels: {kubernetes.io/service-name: two}}\n"
+	"addressType: IPv4\nports: [{name: a, port: 8080}, {name: b, port: 8080}]\n"
+	"endpoints:\n- addresses: [10.1.0.5]\n"
+	/* UDP: not the endpoint of a TCP connection. */
+	"---\napiVersion: v1\nkind: Service\n"
+	"metadata: {name: dns, namespace: shop}\n"
+	"spec: {clusterIP: 10.96.0.4, ports: [{port: 53, protocol: UDP}]}\n"
+	"---\napiVersion: discovery.k8s.io/v1\nkind: EndpointSlice\n"
+	"metadata: {name: dns-1, namespace: shop, labels: {kubernetes.io/service-name: dns}}\n"
+	"addressType: IPv4\nports: [{port: 53, protocol: UDP}]\n"
+	"endpoints:\n- addresses: [10.1.0.6]\n";
 
 static void build(struct sl_wltable *t)
 {
 	struct sl_config cfg;
-	struct sl_model model;
 	struct sl_err err;
 
 	if (load_yaml(config, &cfg, &err) < 0)
 		fail_msg("config: %s", err.msg);
-	if (sl_model_build(&cfg, &model, &err) < 0)
-		fail_msg("model: %s", err.msg);
-	assert_int_equal(sl_wltable_build(t, &cfg, &model, &err), 0);
-	/* The table owns its strings: both may go. */
-	sl_model_free(&model);
+	assert_int_equal(sl_wltable_build(t, &cfg, &err), 0);
+	/* The table owns its strings: the configuration may go. */
 	sl_config_free(&cfg);
 }
 
@@ -153,34 +172,58 @@ static void test_labels(void **state)
 	sl_wltable_free(&t);
 }
 
-static const struct sl_wl_svc *ep(const struct sl_wltable *t, const char *addr, uint16_t port)
+static const struct sl_applied_fe *ep(const struct sl_ep_services *x, const char *addr,
+				      uint16_t port)
 {
 	struct sl_ip ip;
 
 	assert_int_equal(sl_ip_parse(addr, &ip), 0);
-	return sl_wltable_endpoint(t, &ip, port);
+	return sl_ep_service(x, &ip, htons(port));
 }
 
 static void test_endpoint_service(void **state)
 {
-	const struct sl_wl_svc *s;
-	struct sl_wltable t;
+	const struct sl_applied_fe *fe;
+	struct sl_reconcile_report rep;
+	struct sl_ep_services x;
+	struct sl_model model;
+	struct sl_maps maps;
+	struct sl_state st;
+	struct sl_err err;
 
 	(void)state;
-	build(&t);
-	s = ep(&t, "10.1.0.1", 8080);
-	assert_non_null(s);
-	assert_string_equal(s->host, "web.shop.svc.cluster.local");
-	assert_string_equal(s->name, "web");
-	assert_string_equal(s->namespace, "shop");
+	fixture_maps_create(&maps, 16, 16, 65536);
+	assert_int_equal(sl_state_load(&st, &maps, &err), 0);
+	build_model(config, &model);
+	if (sl_reconcile(&st, &model, &rep, &err) < 0)
+		fail_msg("reconcile: %s", err.msg);
+	sl_model_free(&model);
+	assert_int_equal(sl_ep_services_build(&x, &st), 0);
+	fe = ep(&x, "10.1.0.1", 8080);
+	assert_non_null(fe);
+	assert_string_equal(fe->info.name, "web");
+	assert_string_equal(fe->info.namespace, "shop");
+	assert_int_equal(fe->info.kind, SL_KIND_SERVICE);
 	/* In web and web-alt: which one is unknown. */
-	assert_null(ep(&t, "10.1.0.2", 8080));
-	assert_null(ep(&t, "10.1.0.1", 9090));
-	s = ep(&t, "10.9.0.2", 5432);
-	assert_non_null(s);
-	assert_string_equal(s->host, "db.example.com");
-	assert_string_equal(s->name, "ext");
-	sl_wltable_free(&t);
+	assert_null(ep(&x, "10.1.0.2", 8080));
+	assert_null(ep(&x, "10.1.0.1", 9090));
+	assert_null(ep(&x, "10.1.0.9", 8080));
+	/* The ServiceEntry's frontend: its host is the applied model's. */
+	fe = ep(&x, "10.9.0.2", 5432);
+	assert_non_null(fe);
+	assert_string_equal(fe->info.name, "ext");
+	assert_string_equal(fe->info.namespace, "legacy");
+	assert_int_not_equal(fe->info.kind, SL_KIND_SERVICE);
+	/* Both frontends of one service: that service. */
+	fe = ep(&x, "10.1.0.5", 8080);
+	assert_non_null(fe);
+	assert_string_equal(fe->info.name, "two");
+	assert_null(ep(&x, "10.1.0.6", 53));
+	sl_ep_services_free(&x);
+	/* Not built (out of memory): no service, no crash. */
+	assert_null(ep(&x, "10.1.0.1", 8080));
+	sl_state_free(&st);
+	sl_maps_close(&maps);
 }
 
 int main(void)

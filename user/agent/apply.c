@@ -252,13 +252,12 @@ static void roll_back(struct sl_applier *a)
 
 /* The metrics' labels follow the configuration in force; a table that
  * cannot be built keeps the previous one (labels lag, traffic flows). */
-static void set_workloads(struct sl_applier *a, const struct sl_config *cfg,
-			  const struct sl_model *model)
+static void set_workloads(struct sl_applier *a, const struct sl_config *cfg)
 {
 	struct sl_wltable t;
 	struct sl_err err;
 
-	if (sl_wltable_build(&t, cfg, model, &err) < 0) {
+	if (sl_wltable_build(&t, cfg, &err) < 0) {
 		sl_error("workload labels for the metrics: %s", err.msg);
 		return;
 	}
@@ -380,7 +379,6 @@ static int run_delta(struct sl_applier *a, const struct sl_config *part)
 	free(touched);
 	sl_model_patch(&a->applied, &delta);
 	sl_model_free(&delta);
-	a->workloads_stale = true;
 	generation = record(a, SL_RESULT_APPLIED, "", part->digest, NULL);
 	sl_info("configuration generation %llu applied by parts (%zu services): frontends "
 		"~%zu =%zu, backends +%zu ~%zu -%zu; model %.2f ms, services %.2f ms",
@@ -482,14 +480,13 @@ static int run(struct sl_applier *a, bool force)
 	a->last_change_ms = a->changed_at_ns ? (double)(sl_mono_ns() - a->changed_at_ns) / 1e6 : -1;
 	reset_removed(a, touched);
 	free(touched);
-	set_workloads(a, &cfg, &model);
+	set_workloads(a, &cfg);
 	if (a->have_applied)
 		sl_model_free(&a->applied);
 	a->applied = model;
 	a->have_applied = true;
 	a->in_sync = true;
 	a->whole_next = false;
-	a->workloads_stale = false;
 	t.finish = mono_ms() - t0;
 	generation = record(a, SL_RESULT_APPLIED, "", cfg.digest, &cfg.warnings);
 	if (a->changed_at_ns)
@@ -516,23 +513,6 @@ int sl_applier_run(struct sl_applier *a, bool force)
 	else if (ret < 0)
 		a->n_rejected++;
 	return ret < 0 ? -1 : 0;
-}
-
-const struct sl_wltable *sl_applier_workloads(struct sl_applier *a)
-{
-	struct sl_config cfg;
-	struct sl_err err;
-
-	if (!a->workloads_stale)
-		return &a->workloads;
-	if (a->source(a->source_arg, &cfg, &err) < 0) {
-		sl_error("workload labels for the metrics: %s", err.msg);
-		return &a->workloads;
-	}
-	set_workloads(a, &cfg, &a->applied);
-	sl_config_free(&cfg);
-	a->workloads_stale = false;
-	return &a->workloads;
 }
 
 void sl_applier_stop(struct sl_applier *a)

@@ -42,9 +42,6 @@ struct sl_applier {
 	/* The next apply builds everything: the last one was rejected, or
 	 * --check-delta found a difference. */
 	bool whole_next;
-	/* The table's endpoints lag the model after an apply by parts: it
-	 * is built again when the metrics read it. */
-	bool workloads_stale;
 	const char *cgroup_path;
 	uint64_t cgroup_id;
 	struct sl_maps *maps;
@@ -54,7 +51,9 @@ struct sl_applier {
 	bool in_sync;			/* the maps hold exactly `applied` */
 	/* Workload labels by address, of the configuration applied: what
 	 * Istio's metrics are labelled with (metrics_traffic.c). Empty
-	 * before the first configuration: every address is unknown. */
+	 * before the first configuration: every address is unknown. Applies
+	 * by parts change EndpointSlices only, never the Pods, WorkloadEntries
+	 * and ServiceEntries it is built from (kube_delta.c). */
 	struct sl_wltable workloads;
 	const char *root_namespace;	/* policies there apply mesh-wide */
 	struct sl_authz_state authz;
@@ -89,9 +88,6 @@ void sl_applier_set_source(struct sl_applier *a, sl_config_source_fn fn,
  * -1 when it was rejected. force: reconcile even if the files did not
  * change (at start, to repair the maps). */
 int sl_applier_run(struct sl_applier *a, bool force);
-/* The workload table, built again first if an apply by parts left it
- * behind the model in force. */
-const struct sl_wltable *sl_applier_workloads(struct sl_applier *a);
 /* Marks the agent as stopped in the status; the datapath runs on. */
 void sl_applier_stop(struct sl_applier *a);
 void sl_applier_free(struct sl_applier *a);

@@ -3,16 +3,16 @@
  * Istio's standard TCP metrics from sluice_traffic. The kernel counts per
  * (reporter, client address, endpoint address and port, service dialled);
  * at scrape time the per-CPU values are summed, the addresses turned into
- * Istio's labels with the applier's workload table, and entries with the
- * same labels (the pods of one workload) summed into one series.
+ * Istio's labels with the applier's workload table and state, and entries
+ * with the same labels (the pods of one workload) summed into one series.
  */
-#include <arpa/inet.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
+#include "ep_service.h"
 #include "metrics.h"
 #include "wltable.h"
 
@@ -38,25 +38,30 @@ struct tr_svc {
 	const char *name, *namespace;
 };
 
-static void key_service(const struct sl_metrics *m, const struct sl_applied_fe **by_id,
+/* What a scrape names services with, built once for all its keys. */
+struct tr_lookup {
+	const struct sl_applied_fe **by_id;	/* frontends by service id */
+	struct sl_ep_services eps;		/* endpoint -> its one service */
+};
+
+static void key_service(const struct sl_metrics *m, const struct tr_lookup *lk,
 			const struct sl_traffic_key *k, struct tr_svc *s)
 {
 	const struct sl_applied_fe *fe = NULL;
-	const struct sl_wl_svc *ep;
 	struct sl_ip ip = { k->dst, k->family };
 
 	if (k->svc_id && k->svc_id <= m->maps->max_services)
-		fe = by_id[k->svc_id - 1];
-	if (fe) {
-		sl_metrics_fe_host(m->applier, fe, s->host, sizeof(s->host));
-		s->name = fe->info.name;
-		s->namespace = fe->info.namespace;
+		fe = lk->by_id[k->svc_id - 1];
+	if (!fe)
+		fe = sl_ep_service(&lk->eps, &ip, k->dst_port);
+	if (!fe) {
+		snprintf(s->host, sizeof(s->host), "%s", SL_WL_UNKNOWN);
+		s->name = s->namespace = SL_WL_UNKNOWN;
 		return;
 	}
-	ep = sl_wltable_endpoint(&m->applier->workloads, &ip, ntohs(k->dst_port));
-	snprintf(s->host, sizeof(s->host), "%s", ep ? ep->host : SL_WL_UNKNOWN);
-	s->name = ep ? ep->name : SL_WL_UNKNOWN;
-	s->namespace = ep ? ep->namespace : SL_WL_UNKNOWN;
+	sl_metrics_fe_host(m->applier, fe, s->host, sizeof(s->host));
+	s->name = fe->info.name;
+	s->namespace = fe->info.namespace;
 }
 
 static const struct sl_wl_labels *wl_of(const struct sl_metrics *m, const struct sl_addr *a,
@@ -96,7 +101,7 @@ static void side_labels(struct sl_prom *l, const char *side, const struct sl_wl_
 /* Istio's labels, in Istio's order. Sluice encrypts nothing: the server
  * side says "none" (plaintext), the client side "unknown", as Istio's
  * client proxies do. */
-static char *key_labels(const struct sl_metrics *m, const struct sl_applied_fe **by_id,
+static char *key_labels(const struct sl_metrics *m, const struct tr_lookup *lk,
 			const struct sl_traffic_key *k)
 {
 	bool source = k->reporter == SL_REPORTER_SOURCE;
@@ -104,7 +109,7 @@ static char *key_labels(const struct sl_metrics *m, const struct sl_applied_fe *
 	struct tr_svc svc;
 	char *text;
 
-	key_service(m, by_id, k, &svc);
+	key_service(m, lk, k, &svc);
 	sl_prom_init(&l);
 	sl_prom_label(&l, "reporter", source ? "source" : "destination");
 	side_labels(&l, "source", wl_of(m, &k->src, k->family), NULL);
@@ -172,14 +177,14 @@ static const struct sl_applied_fe **fe_by_id(const struct sl_metrics *m)
 static int read_rows(const struct sl_metrics *m, struct tr_rows *r)
 {
 	int n_cpus = libbpf_num_possible_cpus(), fd = m->maps->traffic, ret = 0;
-	const struct sl_applied_fe **by_id = fe_by_id(m);
+	struct tr_lookup lk = { .by_id = fe_by_id(m) };
 	struct sl_traffic_key key, prev;
 	struct sl_traffic *per_cpu = NULL, sum;
 	bool first = true;
 
 	if (n_cpus > 0)
 		per_cpu = calloc((size_t)n_cpus, sizeof(*per_cpu));
-	if (!by_id || !per_cpu) {
+	if (!lk.by_id || !per_cpu || sl_ep_services_build(&lk.eps, &m->applier->state) < 0) {
 		ret = -1;
 		goto out;
 	}
@@ -189,13 +194,14 @@ static int read_rows(const struct sl_metrics *m, struct tr_rows *r)
 		if (bpf_map_lookup_elem(fd, &key, per_cpu))
 			continue;	/* evicted meanwhile */
 		sum_cpus(per_cpu, n_cpus, key.reporter, &sum);
-		if (add_row(r, key_labels(m, by_id, &key), &sum) < 0) {
+		if (add_row(r, key_labels(m, &lk, &key), &sum) < 0) {
 			ret = -1;
 			break;
 		}
 	}
 out:
-	free(by_id);
+	sl_ep_services_free(&lk.eps);
+	free(lk.by_id);
 	free(per_cpu);
 	return ret;
 }
@@ -303,8 +309,6 @@ void sl_metrics_traffic(struct sl_metrics *m, struct sl_prom *p)
 {
 	struct tr_rows r = { 0 };
 
-	/* Labels of the model in force, also after applies by parts. */
-	sl_applier_workloads(m->applier);
 	if (read_rows(m, &r) < 0)
 		p->oom = true;
 	merge_rows(&r);

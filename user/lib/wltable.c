@@ -95,11 +95,6 @@ void sl_wl_pod_workload(const char *pod, const struct sl_label *labels, size_t n
 	snprintf(buf, len, "%.*s", (int)n, pod);
 }
 
-void sl_wl_service_host(const char *name, const char *namespace, char *buf, size_t len)
-{
-	snprintf(buf, len, "%s.%s.svc.cluster.local", name, namespace);
-}
-
 static const char *first_label(const struct sl_label *labels, size_t n, const char *a,
 			       const char *b)
 {
@@ -249,34 +244,6 @@ static void add_entries(struct sl_wltable *t, const struct sl_config *cfg)
 	}
 }
 
-static void add_endpoints(struct sl_wltable *t, const struct sl_model *model)
-{
-	char host[SL_NAME_LEN + SL_NAMESPACE_LEN + 32];
-
-	/* Sized once: grown by doubling, the arena would keep every smaller
-	 * copy (at 100,000 endpoints, as much again as the table). */
-	sl_arena_grow(&t->arena, (void **)&t->eps, &t->cap_eps, t->n_eps + model->n_members,
-		      sizeof(*t->eps));
-	for (size_t i = 0; i < model->n_fe; i++) {
-		const struct sl_frontend *fe = &model->fe[i];
-		struct sl_wl_svc svc = {
-			.name = intern(t, fe->name),
-			.namespace = intern(t, fe->namespace),
-		};
-
-		if (fe->kind == SL_KIND_SERVICE)
-			sl_wl_service_host(fe->name, fe->namespace, host, sizeof(host));
-		else
-			snprintf(host, sizeof(host), "%s", fe->host ? fe->host : fe->name);
-		svc.host = intern(t, host);
-		sl_arena_grow(&t->arena, (void **)&t->eps, &t->cap_eps,
-			      t->n_eps + fe->n_members, sizeof(*t->eps));
-		for (size_t k = 0; k < fe->n_members; k++)
-			t->eps[t->n_eps++] = (struct sl_wl_ep){ fe->members[k].ip,
-								fe->members[k].port, svc };
-	}
-}
-
 /* By address, then the order added: the first document wins. */
 static int addr_cmp(const void *a, const void *b)
 {
@@ -286,39 +253,7 @@ static int addr_cmp(const void *a, const void *b)
 	return c ? c : x->order < y->order ? -1 : x->order > y->order;
 }
 
-static int ep_cmp(const void *a, const void *b)
-{
-	const struct sl_wl_ep *x = a, *y = b;
-	int c = sl_ip_cmp(&x->ip, &y->ip);
-
-	return c ? c : (int)x->port - (int)y->port;
-}
-
-static bool same_svc(const struct sl_wl_svc *a, const struct sl_wl_svc *b)
-{
-	return !strcmp(a->name, b->name) && !strcmp(a->namespace, b->namespace);
-}
-
-/* One entry per endpoint; host NULL when services disagree on it. */
-static void dedup_eps(struct sl_wltable *t)
-{
-	size_t out = 0;
-
-	for (size_t i = 0; i < t->n_eps; i++) {
-		struct sl_wl_ep *prev = out ? &t->eps[out - 1] : NULL;
-
-		if (prev && !ep_cmp(prev, &t->eps[i])) {
-			if (prev->svc.host && !same_svc(&prev->svc, &t->eps[i].svc))
-				prev->svc.host = NULL;
-			continue;
-		}
-		t->eps[out++] = t->eps[i];
-	}
-	t->n_eps = out;
-}
-
-int sl_wltable_build(struct sl_wltable *t, const struct sl_config *cfg,
-		     const struct sl_model *model, struct sl_err *err)
+int sl_wltable_build(struct sl_wltable *t, const struct sl_config *cfg, struct sl_err *err)
 {
 	size_t out = 0;
 
@@ -327,7 +262,6 @@ int sl_wltable_build(struct sl_wltable *t, const struct sl_config *cfg,
 	reserve_addrs(t, cfg);
 	add_pods(t, cfg);
 	add_entries(t, cfg);
-	add_endpoints(t, model);
 	free(t->strings);
 	t->strings = NULL;
 	t->n_strings = t->cap_strings = 0;
@@ -337,9 +271,6 @@ int sl_wltable_build(struct sl_wltable *t, const struct sl_config *cfg,
 		if (!out || sl_ip_cmp(&t->addrs[out - 1].ip, &t->addrs[i].ip))
 			t->addrs[out++] = t->addrs[i];
 	t->n_addrs = out;
-	if (t->n_eps)
-		qsort(t->eps, t->n_eps, sizeof(*t->eps), ep_cmp);
-	dedup_eps(t);
 	return 0;
 }
 
@@ -359,26 +290,6 @@ const struct sl_wl_labels *sl_wltable_addr(const struct sl_wltable *t, const str
 
 		if (!c)
 			return &t->addrs[mid].l;
-		if (c < 0)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return NULL;
-}
-
-const struct sl_wl_svc *sl_wltable_endpoint(const struct sl_wltable *t, const struct sl_ip *ip,
-					    uint16_t port)
-{
-	struct sl_wl_ep key = { .ip = *ip, .port = port };
-	size_t lo = 0, hi = t->n_eps;
-
-	while (lo < hi) {
-		size_t mid = (lo + hi) / 2;
-		int c = ep_cmp(&t->eps[mid], &key);
-
-		if (!c)
-			return t->eps[mid].svc.host ? &t->eps[mid].svc : NULL;
 		if (c < 0)
 			lo = mid + 1;
 		else

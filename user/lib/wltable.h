@@ -3,8 +3,9 @@
  * Workload labels by address, for Istio's standard metrics: the kernel
  * counts connections by address (sluice_traffic), Istio labels them by
  * workload, namespace, principal, app, version, canonical service and
- * destination service. Built by the applier from the configuration and
- * model it applied; owns its memory, so it outlives both.
+ * destination service (that one from the state: ep_service.h). Built by
+ * the applier from the configuration it applied; owns its memory, so it
+ * outlives it.
  */
 #ifndef SLUICE_WLTABLE_H
 #define SLUICE_WLTABLE_H
@@ -16,7 +17,6 @@
 #include "arena.h"
 #include "config.h"
 #include "err.h"
-#include "model.h"
 
 /* Istio's cluster id when none is configured. */
 #define SL_WL_CLUSTER "Kubernetes"
@@ -40,42 +40,22 @@ struct sl_wl_addr {
 	size_t order;			/* of the document: the first wins */
 };
 
-/* The service an endpoint (address, port) belongs to; host NULL when it
- * belongs to several (Istio cannot tell them apart either). */
-struct sl_wl_svc {
-	const char *host;		/* NAME.NS.svc.cluster.local, a SE's host */
-	const char *name;
-	const char *namespace;
-};
-
-struct sl_wl_ep {
-	struct sl_ip ip;
-	uint16_t port;			/* host order */
-	struct sl_wl_svc svc;
-};
-
 struct sl_wltable {
 	struct sl_arena arena;
 	struct sl_wl_addr *addrs;	/* sorted by address */
 	size_t n_addrs, cap_addrs;
-	struct sl_wl_ep *eps;		/* sorted by address, port */
-	size_t n_eps, cap_eps;
 	/* While building: every string once (a namespace, a principal, a
 	 * label are shared by many pods). */
 	const char **strings;
 	size_t n_strings, cap_strings;
 };
 
-/* Pods, WorkloadEntries and ServiceEntry endpoints of cfg; the endpoints
- * of model's frontends. The first document naming an address wins. */
-int sl_wltable_build(struct sl_wltable *t, const struct sl_config *cfg,
-		     const struct sl_model *model, struct sl_err *err);
+/* Pods, WorkloadEntries and ServiceEntry endpoints of cfg. The first
+ * document naming an address wins. */
+int sl_wltable_build(struct sl_wltable *t, const struct sl_config *cfg, struct sl_err *err);
 void sl_wltable_free(struct sl_wltable *t);
 /* Labels of an address; NULL when no workload has it. */
 const struct sl_wl_labels *sl_wltable_addr(const struct sl_wltable *t, const struct sl_ip *ip);
-/* The one service of an endpoint; NULL when none or several. */
-const struct sl_wl_svc *sl_wltable_endpoint(const struct sl_wltable *t, const struct sl_ip *ip,
-					    uint16_t port);
 /* Labels that are all "unknown". */
 const struct sl_wl_labels *sl_wl_unknown(void);
 
@@ -83,7 +63,5 @@ const struct sl_wl_labels *sl_wl_unknown(void);
  * (ownerReferences are not decoded): "web-7d4b9c8f6-x2x9q" is "web". */
 void sl_wl_pod_workload(const char *pod, const struct sl_label *labels, size_t n_labels,
 			char *buf, size_t len);
-/* "NAME.NS.svc.cluster.local" */
-void sl_wl_service_host(const char *name, const char *namespace, char *buf, size_t len);
 
 #endif
