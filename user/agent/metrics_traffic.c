@@ -49,8 +49,8 @@ static void key_service(const struct sl_metrics *m, const struct sl_applied_fe *
 		fe = by_id[k->svc_id - 1];
 	if (fe) {
 		sl_metrics_fe_host(m->applier, fe, s->host, sizeof(s->host));
-		s->name = fe->info.name;
-		s->namespace = fe->info.namespace;
+		s->name = fe->name;
+		s->namespace = fe->namespace;
 		return;
 	}
 	ep = sl_wltable_endpoint(&m->applier->workloads, &ip, ntohs(k->dst_port));
