@@ -22,18 +22,6 @@ static void service_yaml(char *buf, size_t len, const char *name, const char *po
 		 "endpoints:\n- addresses: [%s]\n", name, port, name, port, ep);
 }
 
-static void reconcile_ok(struct sl_state *st, const char *yaml,
-			 struct sl_reconcile_report *rep)
-{
-	struct sl_model m;
-	struct sl_err err;
-
-	build_model(yaml, &m);
-	if (sl_reconcile(st, &m, rep, &err) < 0)
-		fail_msg("reconcile: %s", err.msg);
-	sl_model_free(&m);
-}
-
 static struct sl_svc_info map_info(const struct sl_state *st)
 {
 	struct sl_svc_info info;
@@ -67,7 +55,7 @@ static void test_names_kept_across_rewrite_and_restart(void **state)
 	fixture_maps_create(&maps, 16, 16, 64);
 	assert_int_equal(sl_state_load(&st, &maps, &err), 0);
 	service_yaml(yaml, sizeof(yaml), "web", "http", "10.1.0.1");
-	reconcile_ok(&st, yaml, &rep);
+	reconcile_text(&st, yaml, &rep);
 	assert_string_equal(st.fe[0].namespace, "default");
 	assert_string_equal(st.fe[0].name, "web");
 	assert_string_equal(st.fe[0].port_name, "http");
@@ -80,7 +68,7 @@ static void test_names_kept_across_rewrite_and_restart(void **state)
 	name = st.fe[0].name;
 	used = st.names.used;
 	service_yaml(yaml, sizeof(yaml), "web", "http", "10.1.0.2");
-	reconcile_ok(&st, yaml, &rep);
+	reconcile_text(&st, yaml, &rep);
 	assert_int_equal(rep.fe_updated, 1);
 	assert_ptr_equal(st.fe[0].name, name);
 	assert_int_equal(st.names.used, used);
@@ -90,12 +78,12 @@ static void test_names_kept_across_rewrite_and_restart(void **state)
 	assert_string_equal(st.fe[0].name, "web");
 	assert_string_equal(st.fe[0].port_name, "http");
 	assert_int_equal(st.fe[0].kind, SL_KIND_SERVICE);
-	reconcile_ok(&st, yaml, &rep);
+	reconcile_text(&st, yaml, &rep);
 	assert_int_equal(rep.fe_unchanged, 1);
 
 	/* A renamed port is written to the map. */
 	service_yaml(yaml, sizeof(yaml), "web", "grpc", "10.1.0.2");
-	reconcile_ok(&st, yaml, &rep);
+	reconcile_text(&st, yaml, &rep);
 	assert_int_equal(rep.fe_updated, 1);
 	assert_string_equal(st.fe[0].port_name, "grpc");
 	assert_string_equal(map_info(&st).port_name, "grpc");
@@ -180,7 +168,7 @@ static void test_rename_churn_bounded(void **state)
 	for (int i = 0; i < 3000; i++) {
 		snprintf(name, sizeof(name), "svc-%d", i);
 		service_yaml(yaml, sizeof(yaml), name, "http", "10.1.0.1");
-		reconcile_ok(&st, yaml, &rep);
+		reconcile_text(&st, yaml, &rep);
 		assert_string_equal(st.fe[0].name, name);
 		assert_int_equal(st.names_live, sl_arena_rounded(strlen("default") +
 								 strlen(name) + 7));
@@ -193,7 +181,7 @@ static void test_rename_churn_bounded(void **state)
 	assert_true(n_compacted > 0);
 	assert_true(peak <= 2 * st.names_live + 16 * 1024);
 	assert_string_equal(map_info(&st).name, "svc-2999");
-	reconcile_ok(&st, "", &rep);
+	reconcile_text(&st, "", &rep);
 	assert_int_equal(st.names_live, 0);
 	sl_state_free(&st);
 	sl_maps_close(&maps);
