@@ -127,7 +127,8 @@ $(BUILD)/sl-probe: $(wildcard tests/tools/sl-probe/*.c tests/tools/sl-probe/*.h 
 
 # ---- tests (sanitizers on: they exercise the library code) ----
 # Unit tests may include the BPF side's plain-C headers (bpf/lib/bucket.h).
-$(BUILD)/tests/unit/%: tests/unit/%.c $(SAN_LIB_OBJS) $(BPF_HDRS) tests/unit/helpers.h
+$(BUILD)/tests/unit/%: tests/unit/%.c $(SAN_LIB_OBJS) $(BPF_HDRS) tests/unit/helpers.h \
+		tests/unit/maps_fixture.h
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS_COMMON) $(SAN_FLAGS) -o $@ $(filter %.c %.o,$^) $(LDLIBS) -lcmocka
 

@@ -9,7 +9,9 @@
 #include <unistd.h>
 #include <bpf/bpf.h>
 
+#include "helpers.h"
 #include "maps.h"
+#include "reconcile.h"
 
 static inline int fixture_map(enum bpf_map_type type, const char *name, size_t key,
 			      size_t value, uint32_t max, uint32_t flags)
@@ -61,6 +63,19 @@ static inline uint32_t fixture_count(int fd, size_t key_size)
 	if (sl_map_count(fd, (uint32_t)key_size, 1u << 24, &n) < 0)
 		fail_msg("counting map entries failed");
 	return n;
+}
+
+/* Reconciles st to the model of text, which must be valid and fit. */
+static inline void reconcile_text(struct sl_state *st, const char *yaml,
+				  struct sl_reconcile_report *rep)
+{
+	struct sl_model m;
+	struct sl_err err;
+
+	build_model(yaml, &m);
+	if (sl_reconcile(st, &m, rep, &err) < 0)
+		fail_msg("reconcile: %s", err.msg);
+	sl_model_free(&m);
 }
 
 #endif

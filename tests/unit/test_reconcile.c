@@ -25,18 +25,6 @@ static void service_yaml(char *buf, size_t len, const char *name, const char *vi
 		off += (size_t)snprintf(buf + off, len - off, "- addresses: [%s]\n", eps[i]);
 }
 
-static void reconcile_text(struct sl_state *st, const char *yaml,
-			   struct sl_reconcile_report *rep)
-{
-	struct sl_model m;
-	struct sl_err err;
-
-	build_model(yaml, &m);
-	if (sl_reconcile(st, &m, rep, &err) < 0)
-		fail_msg("reconcile: %s", err.msg);
-	sl_model_free(&m);
-}
-
 static struct sl_svc read_svc(struct sl_maps *maps, const char *vip)
 {
 	struct sl_svc_key key;

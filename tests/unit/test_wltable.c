@@ -201,9 +201,9 @@ static void test_endpoint_service(void **state)
 	assert_int_equal(sl_ep_services_build(&x, &st), 0);
 	fe = ep(&x, "10.1.0.1", 8080);
 	assert_non_null(fe);
-	assert_string_equal(fe->info.name, "web");
-	assert_string_equal(fe->info.namespace, "shop");
-	assert_int_equal(fe->info.kind, SL_KIND_SERVICE);
+	assert_string_equal(fe->name, "web");
+	assert_string_equal(fe->namespace, "shop");
+	assert_int_equal(fe->kind, SL_KIND_SERVICE);
 	/* In web and web-alt: which one is unknown. */
 	assert_null(ep(&x, "10.1.0.2", 8080));
 	assert_null(ep(&x, "10.1.0.1", 9090));
@@ -211,13 +211,13 @@ static void test_endpoint_service(void **state)
 	/* The ServiceEntry's frontend: its host is the applied model's. */
 	fe = ep(&x, "10.9.0.2", 5432);
 	assert_non_null(fe);
-	assert_string_equal(fe->info.name, "ext");
-	assert_string_equal(fe->info.namespace, "legacy");
-	assert_int_not_equal(fe->info.kind, SL_KIND_SERVICE);
+	assert_string_equal(fe->name, "ext");
+	assert_string_equal(fe->namespace, "legacy");
+	assert_int_not_equal(fe->kind, SL_KIND_SERVICE);
 	/* Both frontends of one service: that service. */
 	fe = ep(&x, "10.1.0.5", 8080);
 	assert_non_null(fe);
-	assert_string_equal(fe->info.name, "two");
+	assert_string_equal(fe->name, "two");
 	assert_null(ep(&x, "10.1.0.6", 53));
 	sl_ep_services_free(&x);
 	/* Not built (out of memory): no service, no crash. */

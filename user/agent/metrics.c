@@ -209,8 +209,8 @@ static const char *se_host(const struct sl_applier *a, const struct sl_svc_key *
 void sl_metrics_fe_host(const struct sl_applier *a, const struct sl_applied_fe *fe,
 			char *buf, size_t len)
 {
-	if (fe->info.kind == SL_KIND_SERVICE)
-		snprintf(buf, len, "%s.%s." CLUSTER_DOMAIN, fe->info.name, fe->info.namespace);
+	if (fe->kind == SL_KIND_SERVICE)
+		snprintf(buf, len, "%s.%s." CLUSTER_DOMAIN, fe->name, fe->namespace);
 	else
 		snprintf(buf, len, "%s", se_host(a, &fe->key));
 }
@@ -225,8 +225,8 @@ static char *fe_labels(const struct sl_applier *a, const struct sl_applied_fe *f
 	snprintf(port, sizeof(port), "%u", ntohs(fe->key.port));
 	sl_metrics_fe_host(a, fe, host, sizeof(host));
 	sl_prom_init(&l);
-	sl_prom_label(&l, "destination_service_namespace", fe->info.namespace);
-	sl_prom_label(&l, "destination_service_name", fe->info.name);
+	sl_prom_label(&l, "destination_service_namespace", fe->namespace);
+	sl_prom_label(&l, "destination_service_name", fe->name);
 	sl_prom_label(&l, "destination_service", host);
 	sl_prom_label(&l, "vip", vip);
 	sl_prom_label(&l, "port", port);
@@ -344,9 +344,9 @@ static uint32_t *backend_owners(const struct sl_state *st, uint32_t max_backends
 				continue;
 			o = owner[id];
 			cur = o ? &st->fe[o - 1] : NULL;
-			c = cur ? strcmp(fe->info.namespace, cur->info.namespace) : -1;
+			c = cur ? strcmp(fe->namespace, cur->namespace) : -1;
 			if (cur && !c)
-				c = strcmp(fe->info.name, cur->info.name);
+				c = strcmp(fe->name, cur->name);
 			if (c < 0)
 				owner[id] = (uint32_t)i + 1;
 		}
@@ -364,8 +364,8 @@ static char *be_labels(const struct sl_applied_be *be, const struct sl_applied_f
 	sl_prom_init(&l);
 	sl_prom_label(&l, "endpoint", ep);
 	sl_prom_label(&l, "protocol", proto_label(be->be.proto));
-	sl_prom_label(&l, "destination_service_namespace", fe ? fe->info.namespace : "");
-	sl_prom_label(&l, "destination_service_name", fe ? fe->info.name : "");
+	sl_prom_label(&l, "destination_service_namespace", fe ? fe->namespace : "");
+	sl_prom_label(&l, "destination_service_name", fe ? fe->name : "");
 	text = l.oom ? NULL : strdup(sl_prom_text(&l));
 	sl_prom_free(&l);
 	return text;

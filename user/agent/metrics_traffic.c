@@ -60,8 +60,8 @@ static void key_service(const struct sl_metrics *m, const struct tr_lookup *lk,
 		return;
 	}
 	sl_metrics_fe_host(m->applier, fe, s->host, sizeof(s->host));
-	s->name = fe->info.name;
-	s->namespace = fe->info.namespace;
+	s->name = fe->name;
+	s->namespace = fe->namespace;
 }
 
 static const struct sl_wl_labels *wl_of(const struct sl_metrics *m, const struct sl_addr *a,

@@ -53,15 +53,19 @@ char *sl_xstrdup(const char *s)
 	return p;
 }
 
+size_t sl_arena_rounded(size_t size)
+{
+	size_t align = sizeof(max_align_t);
+
+	return size ? (size + align - 1) & ~(align - 1) : align;
+}
+
 void *sl_arena_alloc(struct sl_arena *arena, size_t size)
 {
 	struct sl_arena_block *b = arena->head;
-	size_t align = sizeof(max_align_t);
-	size_t rounded = (size + align - 1) & ~(align - 1);
+	size_t rounded = sl_arena_rounded(size);
 	void *p;
 
-	if (rounded == 0)
-		rounded = align;
 	if (!b || b->size - b->off < rounded) {
 		size_t cap = b ? b->size * 2 : ARENA_FIRST_BLOCK;
 

@@ -29,6 +29,8 @@ void sl_arena_reserve(struct sl_arena *arena, size_t size);
  * sanitizer's allocator moves); the caller fills a new arena reserved at
  * `used` bytes. */
 bool sl_arena_shrink(struct sl_arena *arena);
+/* What an allocation of size counts in used: rounded to the alignment. */
+size_t sl_arena_rounded(size_t size);
 char *sl_arena_strdup(struct sl_arena *arena, const char *s);
 /* Grows *array (of *cap elements of elem_size) to hold at least need. */
 void sl_arena_grow(struct sl_arena *arena, void **array, size_t *cap,

@@ -13,8 +13,7 @@
  * endpoint ambiguous. */
 static bool same_service(const struct sl_applied_fe *a, const struct sl_applied_fe *b)
 {
-	return !strncmp(a->info.name, b->info.name, sizeof(a->info.name)) &&
-	       !strncmp(a->info.namespace, b->info.namespace, sizeof(a->info.namespace));
+	return !strcmp(a->name, b->name) && !strcmp(a->namespace, b->namespace);
 }
 
 static void note(struct sl_ep_services *x, uint32_t id, uint32_t fe)

@@ -123,15 +123,6 @@ static int plan_backends(struct run *r)
 	return sl_rc_alloc_new(r, n_new);
 }
 
-static void fill_info(const struct sl_frontend *fe, struct sl_svc_info *info)
-{
-	memset(info, 0, sizeof(*info));
-	snprintf(info->namespace, sizeof(info->namespace), "%s", fe->namespace);
-	snprintf(info->name, sizeof(info->name), "%s", fe->name);
-	snprintf(info->port_name, sizeof(info->port_name), "%s", fe->port_name);
-	info->kind = fe->kind;
-}
-
 static bool same_members(const struct sl_applied_fe *a, const struct sl_applied_fe *b)
 {
 	if (a->n_members != b->n_members)
@@ -264,7 +255,11 @@ static int build_next(struct run *r, struct fe_plan *p)
 	next->ka_interval_s = fe->ka_interval_s;
 	next->ka_probes = fe->ka_probes;
 	next->conn_burst = fe->conn_burst;
-	fill_info(fe, &next->info);
+	/* The model's: the state takes its copy in commit, if written. */
+	next->namespace = fe->namespace;
+	next->name = fe->name;
+	next->port_name = fe->port_name;
+	next->kind = fe->kind;
 	next->n_members = (uint32_t)fe->n_members;
 	next->members = calloc(fe->n_members + 1, sizeof(*next->members));
 	weights = calloc(fe->n_members + 1, sizeof(*weights));
@@ -382,7 +377,7 @@ int sl_rc_plan_write(struct run *r, struct fe_plan *p)
 		    old->ka_probes == p->next.ka_probes &&
 		    old->conn_burst == p->next.conn_burst &&
 		    same_members(old, &p->next) &&
-		    !memcmp(&old->info, &p->next.info, sizeof(old->info)))
+		    sl_fe_info_same(old, &p->next))
 			p->op = OP_NOOP;
 	}
 	return 0;
@@ -498,8 +493,10 @@ static int commit(struct run *r)
 
 		sl_rc_mark_touched(r, p);
 		if (p->op == OP_REMOVE && p->done) {
+			sl_state_drop_names(st, old);
 			free(old->members);
 		} else if (p->op == OP_WRITE && p->done) {
+			sl_state_own_names(st, &p->next, old);
 			fe[n_fe++] = p->next;
 			p->next.members = NULL;
 			if (old)
@@ -553,6 +550,7 @@ int sl_rc_run(struct run *r, int (*plan)(struct run *r), int (*commit)(struct ru
 		ret = sl_rc_execute(r);
 		if (commit(r) < 0)
 			ret = -1;
+		sl_state_compact_names(r->st);
 		for (size_t k = 0; k < r->n_plan; k++)
 			if (r->plan[k].op == OP_NOOP)
 				r->rep->fe_unchanged++;

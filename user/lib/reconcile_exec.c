@@ -189,6 +189,14 @@ void sl_rc_fill_svc(const struct sl_applied_fe *n, struct sl_svc *v)
 	memcpy(v->tier_end, n->tier_end, sizeof(v->tier_end));
 }
 
+static int write_info(struct run *r, const struct sl_applied_fe *n)
+{
+	struct sl_svc_info info;
+
+	sl_fe_info_fill(n, &info);
+	return map_write(r, r->st->maps->svc_info, &n->id, &info, "sluice_svc_info");
+}
+
 static int write_fe(struct run *r, struct fe_plan *p)
 {
 	struct sl_state *st = r->st;
@@ -209,8 +217,7 @@ static int write_fe(struct run *r, struct fe_plan *p)
 	n->rev = st->next_rev++;
 	if (write_tables(r, n, p->slots) ||
 	    (!old && map_write(r, st->maps->svc_state, &n->id, &zero, "sluice_svc_state")) ||
-	    ((!old || memcmp(&old->info, &n->info, sizeof(n->info))) &&
-	     map_write(r, st->maps->svc_info, &n->id, &n->info, "sluice_svc_info")))
+	    ((!old || !sl_fe_info_same(old, n)) && write_info(r, n)))
 		goto undo;
 	sl_rc_fill_svc(n, &v);
 	/* The switch: from here on new connections use revision n->rev. */

@@ -85,7 +85,7 @@ static void batch_fill(struct batch *b)
 			b->svals[b->n_s] = b->p[i]->slots[k];
 		}
 		b->ids[i] = n->id;
-		b->info[i] = n->info;
+		sl_fe_info_fill(n, &b->info[i]);
 		b->svc_keys[i] = n->key;
 		sl_rc_fill_svc(n, &b->svcs[i]);
 	}

@@ -224,6 +224,7 @@ static void commit_frontends(struct run *r)
 			n_new++;
 			continue;
 		}
+		sl_state_own_names(st, &p->next, &st->fe[p->old]);
 		free(st->fe[p->old].members);
 		st->fe[p->old] = p->next;
 		p->next.members = NULL;
@@ -240,6 +241,7 @@ static void commit_frontends(struct run *r)
 			continue;
 		while (k < st->n_fe && sl_svc_key_cmp(&st->fe[k].key, &p->next.key) < 0)
 			fe[n++] = st->fe[k++];
+		sl_state_own_names(st, &p->next, NULL);
 		fe[n++] = p->next;
 		p->next.members = NULL;
 	}

@@ -128,5 +128,6 @@ void sl_state_free(struct sl_state *st)
 	for (size_t i = 0; i < st->n_localities; i++)
 		free(st->localities[i]);
 	free(st->localities);
+	sl_arena_free(&st->names);
 	memset(st, 0, sizeof(*st));
 }

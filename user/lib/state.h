@@ -13,6 +13,7 @@
 #include <stdint.h>
 #include <sluice/abi.h>
 
+#include "arena.h"
 #include "err.h"
 #include "maps.h"
 
@@ -39,7 +40,13 @@ struct sl_applied_fe {
 	uint32_t n_tiers;		/* locality priorities, 0: one table */
 	uint32_t tier_end[SL_MAX_TIERS];
 	struct sl_member *members;	/* malloc'd */
-	struct sl_svc_info info;
+	/* The names sluice_svc_info holds, at their length instead of its
+	 * 392 bytes: in st, one block per frontend in st->names; in a plan,
+	 * the model's strings, truncated when written or kept. */
+	const char *namespace;
+	const char *name;
+	const char *port_name;
+	uint32_t kind;			/* SL_KIND_* */
 	bool dirty;			/* tables found incomplete: rewrite */
 };
 
@@ -77,6 +84,12 @@ struct sl_state {
 	char **localities;		/* sorted */
 	size_t n_localities;
 	const char *last_locality;	/* the last one asked for */
+	/* The frontends' names, "namespace\0name\0port_name" in one block
+	 * each. A rename or a removal leaves its block behind, until the
+	 * garbage outweighs the live blocks and they are copied into a new
+	 * arena: churn costs at most twice the names held. */
+	struct sl_arena names;
+	size_t names_live;		/* bytes of the blocks st->fe points at */
 };
 
 /* Reads the maps into st and deletes what no live service points at
@@ -94,6 +107,21 @@ void sl_id_free(struct sl_id_pool *p, uint32_t id);
 
 /* The interned copy of s (NULL: ""), truncated as sl_backend_info holds it. */
 const char *sl_state_locality(struct sl_state *st, const char *s);
+
+/* Are a's names and kind what sluice_svc_info holds for b's, truncated
+ * alike? Either may hold a model's strings, of any length. */
+bool sl_fe_info_same(const struct sl_applied_fe *a, const struct sl_applied_fe *b);
+/* The value of sluice_svc_info for fe: its names truncated to the arrays. */
+void sl_fe_info_fill(const struct sl_applied_fe *fe, struct sl_svc_info *info);
+/* Points fe's names (a model's, or a map's) into st->names, truncated:
+ * old's block when old (the frontend fe replaces, or NULL) holds the same
+ * names, else a new one, and old's becomes garbage. */
+void sl_state_own_names(struct sl_state *st, struct sl_applied_fe *fe,
+			const struct sl_applied_fe *old);
+/* fe leaves st: its block becomes garbage. */
+void sl_state_drop_names(struct sl_state *st, const struct sl_applied_fe *fe);
+/* Copies the live blocks into a new arena once garbage outweighs them. */
+void sl_state_compact_names(struct sl_state *st);
 
 int sl_backend_tuple_cmp(const struct sl_backend *a, const struct sl_backend *b);
 

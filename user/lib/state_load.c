@@ -177,6 +177,7 @@ static int load_frontends(struct sl_state *st, const struct dumps *d, struct tab
 	for (size_t i = 0; i < d->svc.n; i++) {
 		struct sl_applied_fe *fe = &st->fe[st->n_fe];
 		const struct sl_svc *v = sl_dump_val(&d->svc, i);
+		struct sl_svc_info info;
 
 		memcpy(&fe->key, sl_dump_key(&d->svc, i), sizeof(fe->key));
 		if (v->id >= st->svc_ids.size || st->svc_ids.used[v->id])
@@ -186,11 +187,17 @@ static int load_frontends(struct sl_state *st, const struct dumps *d, struct tab
 		fe->members = calloc(v->n_members ? v->n_members : 1, sizeof(*fe->members));
 		if (!fe->members)
 			return sl_errf(err, "out of memory");
+		memset(&info, 0, sizeof(info));
 		if (t->svc_info[v->id] < 0)
 			fe->dirty = true;
 		else
-			memcpy(&fe->info, sl_dump_val(&d->svc_info, (size_t)t->svc_info[v->id]),
-			       sizeof(fe->info));
+			memcpy(&info, sl_dump_val(&d->svc_info, (size_t)t->svc_info[v->id]),
+			       sizeof(info));
+		fe->namespace = info.namespace;
+		fe->name = info.name;
+		fe->port_name = info.port_name;
+		fe->kind = info.kind;
+		sl_state_own_names(st, fe, NULL);
 		sl_id_mark(&st->svc_ids, v->id);
 		t->fe_at[v->id] = (int32_t)st->n_fe;
 		if (v->rev >= st->next_rev)
