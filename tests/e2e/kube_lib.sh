@@ -75,6 +75,7 @@ KUBE_NODES=/api/v1/nodes
 KUBE_DRULES=/apis/networking.istio.io/v1/destinationrules
 KUBE_SENTRIES=/apis/networking.istio.io/v1/serviceentries
 KUBE_VSERVICES=/apis/networking.istio.io/v1/virtualservices
+KUBE_APOLICIES=/apis/security.istio.io/v1/authorizationpolicies
 
 # kube_scenario < OBJECTS > SCENARIO: objects (one JSON per line) filed under
 # the collection of their kind, as kube-replay's --scenario takes them.

@@ -91,11 +91,30 @@ for _ in $(seq 100); do
 done
 assert_eq "$(b_web)" $((before + 3)) "direct connections to b labelled with web"
 
-log "an endpoint that is no Pod: applied whole (authorization names it)"
-slice_change web-abcde web "$a $b 192.0.2.77=:notready" whole
-assert_match "$(ctl n1 identities)" '192\.0\.2\.77' "the endpoint's address named"
-slice_change web-abcde web "$a $b" whole	# the old version had it
+log "endpoints that are no Pod: named by parts while no policy is in force"
+slice_change web-abcde web "$a $b 192.0.2.77=:notready" parts
+assert_match "$(ctl n1 identities)" 'shop +web-abcde +slice-endpoint +192\.0\.2\.77 ' "the endpoint's address named"
+slice_change web-abcde web "$a $b 192.0.2.78=ext:notready" parts
 assert_no_match "$(ctl n1 identities)" '192\.0\.2\.77' "the endpoint's address gone"
+assert_match "$(ctl n1 identities)" 'shop +ext +slice-endpoint +192\.0\.2\.78 ' "named after its targetRef"
+slice_change web-abcde web "$a $b $TB_POD_b_IP4" parts	# b's Pod names it, not the slice
+assert_match "$(ctl n1 identities)" "shop +b +pod +$TB_POD_b_IP4 " "b named by its Pod"
+log "one address listed by two slices: whole (which one names it is their order)"
+slice_change api-abcde api "$d 192.0.2.79" parts
+slice_change web-abcde web "$a $b 192.0.2.79" whole
+slice_change web-abcde web "$a $b" whole
+assert_match "$(ctl n1 identities)" 'shop +api-abcde +slice-endpoint +192\.0\.2\.79 ' "named by the slice left"
+log "with a policy in force, an endpoint that is no Pod: whole"
+gen=$(generation n1)
+kube_apply "$KUBE_APOLICIES" "$(jq -nc '{apiVersion: "security.istio.io/v1",
+	kind: "AuthorizationPolicy", metadata: {namespace: "shop", name: "allow-all"},
+	spec: {action: "ALLOW", rules: [{}]}}')"
+agent_wait_applied n1 $((gen + 1))
+slice_change web-abcde web "$a $b 192.0.2.80" whole
+slice_change web-abcde web "$a $b" whole	# the old version had it
+slice_change web-abcde web "$a" parts	# every endpoint a Pod: by parts still
+expect_reached n1/c 10.96.0.10 80 a
+slice_change web-abcde web "$a $b" parts
 
 log "a route joining two services: applied whole, the route follows"
 gen=$(generation n1)
@@ -113,7 +132,7 @@ gen=$(generation n1)
 kube_apply "$KUBE_SERVICES" "$(k8s_service shop web 10.96.0.12)"
 agent_wait_applied n1 $((gen + 1))
 expect_reached n1/c 10.96.0.12 80 b
-assert_eq "$(by_parts)" 6 "applies by parts in all"
+assert_eq "$(by_parts)" 12 "applies by parts in all"
 
 agent_stop n1
 log ok

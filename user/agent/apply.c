@@ -316,6 +316,28 @@ static void write_failed(struct sl_applier *a, const char *msg)
 	reject(a, msg);
 }
 
+/* --check-delta, for names: the map holds what compiling the whole
+ * authorization would write. */
+static void check_names(struct sl_applier *a, const struct sl_config *cfg)
+{
+	struct sl_authz az;
+	struct sl_err err;
+	size_t differ;
+
+	if (sl_authz_build(cfg, a->root_namespace, &az, &err) < 0) {
+		sl_error("--check-delta: %s", err.msg);
+		return;
+	}
+	if (sl_authz_names_differ(&a->authz, &az, &differ, &err) < 0) {
+		sl_error("--check-delta: %s", err.msg);
+	} else if (differ) {
+		sl_error("--check-delta: %zu workload names differ from a whole build; "
+			 "the next apply is whole", differ);
+		a->whole_next = true;
+	}
+	sl_authz_free(&az);
+}
+
 /* --check-delta: the whole model built beside the one patched by parts;
  * a difference is a bug, logged, and repaired by the next apply, whole. */
 static void check_whole(struct sl_applier *a)
@@ -339,6 +361,7 @@ static void check_whole(struct sl_applier *a)
 		}
 		sl_model_free(&whole);
 	}
+	check_names(a, &cfg);
 	sl_config_free(&cfg);
 }
 
@@ -346,15 +369,16 @@ static void check_whole(struct sl_applier *a)
  * again and written, nothing else walked (authorization reads pods, not
  * these endpoints: kube_delta.c). 1: applied, 0: unchanged, -1: rejected,
  * 2: only a whole apply is exact. */
-static int run_delta(struct sl_applier *a, const struct sl_config *part)
+static int run_delta(struct sl_applier *a, const struct sl_delta *d)
 {
+	const struct sl_config *part = &d->part;
 	struct sl_reconcile_report rep;
 	struct sl_status prev;
 	struct sl_model delta;
 	struct sl_err err;
 	uint64_t generation;
 	uint8_t *touched;
-	double t0 = mono_ms(), t_model;
+	double t0 = mono_ms(), t_model, t_names;
 
 	if (sl_status_read(a->maps, &prev, &err) < 0) {
 		reject(a, err.msg);
@@ -365,6 +389,14 @@ static int run_delta(struct sl_applier *a, const struct sl_config *part)
 	if (!sl_model_delta(&a->applied, part, a->locality, &delta))
 		return 2;
 	t_model = mono_ms() - t0;
+	t0 = mono_ms();
+	/* Names first: a new endpoint's first connection is named. */
+	if (sl_authz_set_names(&a->authz, d->names, d->n_names, &err) < 0) {
+		sl_model_free(&delta);
+		reject(a, err.msg);
+		return -1;
+	}
+	t_names = mono_ms() - t0;
 	t0 = mono_ms();
 	ensure_pairs(a);
 	touched = sl_xcalloc(a->state.svc_ids.size + 1, 1);
@@ -380,11 +412,11 @@ static int run_delta(struct sl_applier *a, const struct sl_config *part)
 	sl_model_patch(&a->applied, &delta);
 	sl_model_free(&delta);
 	generation = record(a, SL_RESULT_APPLIED, "", part->digest, NULL);
-	sl_info("configuration generation %llu applied by parts (%zu services): frontends "
-		"~%zu =%zu, backends +%zu ~%zu -%zu; model %.2f ms, services %.2f ms",
-		(unsigned long long)generation, part->n_services, rep.fe_updated,
-		rep.fe_unchanged, rep.be_added, rep.be_updated, rep.be_removed, t_model,
-		mono_ms() - t0);
+	sl_info("configuration generation %llu applied by parts (%zu services, %zu names): "
+		"frontends ~%zu =%zu, backends +%zu ~%zu -%zu; model %.2f ms, names %.2f ms, "
+		"services %.2f ms", (unsigned long long)generation, part->n_services,
+		d->n_names, rep.fe_updated, rep.fe_unchanged, rep.be_added, rep.be_updated,
+		rep.be_removed, t_model, t_names, mono_ms() - t0);
 	if (a->changed_at_ns)
 		sl_info("configuration generation %llu in the maps %.2f ms after its first "
 			"change arrived", (unsigned long long)generation, a->last_change_ms);
@@ -398,14 +430,15 @@ static int run_delta(struct sl_applier *a, const struct sl_config *part)
  * changed; 2 when it has none or only a whole apply is exact. */
 static int try_delta(struct sl_applier *a)
 {
-	struct sl_config part;
+	struct sl_delta d;
 	int ret;
 
 	if (!a->delta || !a->have_applied || !a->in_sync || a->whole_next ||
-	    a->delta(a->source_arg, &part) <= 0)
+	    a->delta(a->source_arg, &d) <= 0)
 		return 2;
-	ret = run_delta(a, &part);
-	sl_config_free(&part);
+	ret = run_delta(a, &d);
+	sl_config_free(&d.part);
+	free(d.names);
 	return ret;
 }
 

@@ -23,11 +23,18 @@ typedef int (*sl_config_source_fn)(void *arg, struct sl_config *cfg, struct sl_e
  * the model names (true) and hand over the rest at the next call. */
 typedef bool (*sl_config_exclude_fn)(void *arg, const char *error);
 
-/* A source that knows which Services alone changed since the last apply
- * (kube_delta.c): 1 with their part of the configuration (as
- * sl_model_delta takes it, digest of the whole), 0 when only the whole
- * configuration is exact. */
-typedef int (*sl_config_delta_fn)(void *arg, struct sl_config *part);
+/* What changed since the last apply, when a source can tell
+ * (kube_delta.c): the changed Services' part of the configuration (as
+ * sl_model_delta takes it, digest of the whole) and the names of
+ * EndpointSlice endpoints that are no Pod (malloc'd). */
+struct sl_delta {
+	struct sl_config part;
+	struct sl_authz_name *names;
+	size_t n_names;
+};
+
+/* 1: *d filled; 0: only the whole configuration is exact. */
+typedef int (*sl_config_delta_fn)(void *arg, struct sl_delta *d);
 
 struct sl_applier {
 	const char *config_path;	/* files, or what the source is called */

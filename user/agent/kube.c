@@ -455,6 +455,7 @@ void sl_kube_free(struct sl_kube *k)
 	free(k->token);
 	sl_kube_delta_reset(k);
 	free(k->delta_services);
+	sl_kube_bare_free(k);
 	curl_global_cleanup();
 	memset(k, 0, sizeof(*k));
 }

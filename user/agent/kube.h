@@ -21,6 +21,7 @@
 #include <curl/curl.h>
 #include <json-c/json.h>
 
+#include "authz_maps.h"
 #include "err.h"
 #include "kstore.h"
 #include "kubeconfig.h"
@@ -89,6 +90,16 @@ struct sl_kube {
 	bool delta_full;
 	char **delta_services;
 	size_t n_delta_services, cap_delta_services;
+	/* Addresses of EndpointSlice endpoints that are no Pod of the store
+	 * ("bare": authorization names them), with how many list each,
+	 * sorted; rebuilt when needed after a change not noted in parts
+	 * (Pods may have come or gone). And those the changes since the
+	 * last apply listed or unlisted. */
+	struct sl_kube_bare *bare;
+	size_t n_bare, cap_bare;
+	bool bare_counted;		/* else counted again when needed */
+	struct sl_ip *touched;
+	size_t n_touched, cap_touched;
 	int64_t changed_at_ns;		/* when the oldest change not applied arrived */
 	bool has_locality;		/* the Node's topology labels */
 	bool node_listed;		/* the Node was in the list being taken */
@@ -147,10 +158,27 @@ bool sl_kube_exclude(struct sl_kube *k, const char *error);
 void sl_kube_slice_changed(struct sl_kube *k, const struct sl_config *old,
 			   const struct sl_config *now);
 void sl_kube_full_change(struct sl_kube *k);
+struct sl_kube_bare {
+	struct sl_ip ip;
+	uint32_t count;
+};
+
 /* 1: *part holds the changed Services with every EndpointSlice of
  * theirs, and every DestinationRule, VirtualService and ServiceEntry
- * (what can name them); 0: only a full configuration is exact. */
-int sl_kube_delta_config(struct sl_kube *k, struct sl_config *part);
+ * (what can name them), and *names (malloc'd) the names of bare
+ * endpoints' addresses that change; 0: only a full configuration is
+ * exact. */
+int sl_kube_delta_config(struct sl_kube *k, struct sl_config *part,
+			 struct sl_authz_name **names, size_t *n_names);
+/* The store's index of a resource's kind (SL_KSTORE_KINDS: none). */
+unsigned int sl_kube_kind_index(const struct sl_kube *k, const char *kind);
+/* kube_bare.c: is the endpoint no Pod of the store? Its slice's bare
+ * endpoints' addresses noted as listed (delta 1) or unlisted (-1); how
+ * many bare endpoints list an address (counted again first if stale). */
+bool sl_kube_is_bare(struct sl_kube *k, const struct sl_slice_endpoint *e);
+void sl_kube_bare_note(struct sl_kube *k, const struct sl_endpoint_slice *s, int delta);
+uint32_t sl_kube_bare_count(struct sl_kube *k, const struct sl_ip *ip);
+void sl_kube_bare_free(struct sl_kube *k);
 /* The changes were taken by an apply. */
 void sl_kube_delta_reset(struct sl_kube *k);
 /* The digest of the configuration assembled from the store. */

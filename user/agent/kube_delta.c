@@ -3,9 +3,12 @@
  * Which Services an apply must build again. Most of a cluster's changes
  * are EndpointSlices (a pod ready, a pod gone): those change the frontends
  * of their own Service and nothing else, when no route joins the Service
- * to others (the model checks that) and each endpoint is a Pod the store
- * holds (authorization then reads the Pod, not the endpoint). Anything
- * else, and any doubt, makes the next apply a full one.
+ * to others (the model checks that). Authorization reads an endpoint
+ * only when it is no Pod of the store (then the Pod's own document
+ * describes it): such "bare" endpoints' addresses get their names by
+ * parts while no policy is in force and one endpoint at most lists each
+ * (kube_bare.c). Anything else, and any doubt, makes the next apply a
+ * full one.
  */
 #include <stdio.h>
 #include <string.h>
@@ -13,7 +16,7 @@
 
 #include "kube.h"
 
-static unsigned int kind_index(const struct sl_kube *k, const char *kind)
+unsigned int sl_kube_kind_index(const struct sl_kube *k, const char *kind)
 {
 	for (size_t i = 0; i < k->n_watches; i++)
 		if (!strcmp(k->watches[i].res->kind, kind))
@@ -24,6 +27,7 @@ static unsigned int kind_index(const struct sl_kube *k, const char *kind)
 void sl_kube_full_change(struct sl_kube *k)
 {
 	k->delta_full = true;
+	k->bare_counted = false;	/* Pods may have come or gone */
 }
 
 const char *sl_kube_slice_group(const struct sl_config *cfg, char *buf, size_t len)
@@ -35,31 +39,6 @@ const char *sl_kube_slice_group(const struct sl_config *cfg, char *buf, size_t l
 	s = &cfg->slices[0];
 	snprintf(buf, len, "%s/%s", s->meta.namespace, s->service_name);
 	return buf;
-}
-
-/* Is every endpoint a Pod of the store? Then authorization, which
- * describes a pod by its own document, does not read the slice. */
-static bool endpoints_are_pods(struct sl_kube *k, const struct sl_endpoint_slice *s)
-{
-	unsigned int pods = kind_index(k, "Pod");
-	char key[512];
-
-	for (size_t i = 0; i < s->n_endpoints; i++) {
-		const struct sl_slice_endpoint *e = &s->endpoints[i];
-		const struct sl_kstore_obj *o;
-		struct sl_config v;
-
-		if (!e->pod_name)
-			return false;
-		snprintf(key, sizeof(key), "%s/%s", e->pod_namespace, e->pod_name);
-		o = sl_kstore_get(&k->store, pods, key);
-		if (!o || o->excluded)
-			return false;
-		sl_kept_view(&o->value, &v);
-		if (!v.n_pods)
-			return false;
-	}
-	return true;
 }
 
 static void note_service(struct sl_kube *k, const char *key)
@@ -75,18 +54,19 @@ static void note_service(struct sl_kube *k, const char *key)
 	k->delta_services[k->n_delta_services++] = sl_xstrdup(key);
 }
 
-/* One version's part: false when only a full apply is exact. */
-static bool note_version(struct sl_kube *k, const struct sl_config *cfg)
+/* One version's part (delta: 1 listed, -1 unlisted): false when only a
+ * full apply is exact. */
+static bool note_version(struct sl_kube *k, const struct sl_config *cfg, int delta)
 {
 	char group[512];
 
 	if (!cfg)
 		return true;
 	/* Warnings are reported with the whole configuration. */
-	if (cfg->warnings.n || !sl_kube_slice_group(cfg, group, sizeof(group)) ||
-	    !endpoints_are_pods(k, &cfg->slices[0]))
+	if (cfg->warnings.n || !sl_kube_slice_group(cfg, group, sizeof(group)))
 		return false;
 	note_service(k, group);
+	sl_kube_bare_note(k, &cfg->slices[0], delta);
 	return true;
 }
 
@@ -94,9 +74,9 @@ void sl_kube_slice_changed(struct sl_kube *k, const struct sl_config *old,
 			   const struct sl_config *now)
 {
 	/* A long batch is no cheaper by parts than whole. */
-	if (k->delta_full || !note_version(k, old) || !note_version(k, now) ||
+	if (k->delta_full || !note_version(k, old, -1) || !note_version(k, now, 1) ||
 	    k->n_delta_services > 64)
-		k->delta_full = true;
+		sl_kube_full_change(k);
 }
 
 void sl_kube_delta_reset(struct sl_kube *k)
@@ -104,6 +84,7 @@ void sl_kube_delta_reset(struct sl_kube *k)
 	for (size_t i = 0; i < k->n_delta_services; i++)
 		free(k->delta_services[i]);
 	k->n_delta_services = 0;
+	k->n_touched = 0;
 	k->delta_full = false;
 }
 
@@ -122,14 +103,95 @@ static void add(struct sl_kstore_obj *o, void *arg)
 	sl_kstore_add_to(o, arg);
 }
 
-int sl_kube_delta_config(struct sl_kube *k, struct sl_config *part)
+static void copy_name(char *dst, size_t size, const char *src)
 {
-	unsigned int services = kind_index(k, "Service");
-	unsigned int slices = kind_index(k, "EndpointSlice");
+	size_t n = strnlen(src, size - 1);
+
+	memcpy(dst, src, n);
+	dst[n] = '\0';
+}
+
+/* The bare endpoint of part that lists ip: what authorization names it. */
+static bool name_of(struct sl_kube *k, const struct sl_config *part, const struct sl_ip *ip,
+		    struct sl_workload_info *info)
+{
+	for (size_t s = 0; s < part->n_slices; s++) {
+		const struct sl_endpoint_slice *sl = &part->slices[s];
+
+		for (size_t i = 0; i < sl->n_endpoints; i++) {
+			const struct sl_slice_endpoint *e = &sl->endpoints[i];
+
+			for (size_t a = 0; a < e->n_addrs; a++) {
+				if (sl_ip_cmp(&e->addrs[a], ip) || !sl_kube_is_bare(k, e))
+					continue;
+				memset(info, 0, sizeof(*info));
+				copy_name(info->namespace, sizeof(info->namespace),
+					  sl->meta.namespace);
+				copy_name(info->name, sizeof(info->name),
+					  e->pod_name ? e->pod_name : sl->meta.name);
+				info->kind = SL_WORKLOAD_SLICE_ENDPOINT;
+				return true;
+			}
+		}
+	}
+	return false;
+}
+
+static int cmp_ip(const void *a, const void *b)
+{
+	return sl_ip_cmp(a, b);
+}
+
+/* The names of the bare addresses the changes listed or unlisted; false
+ * when a whole build decides (a policy in force compiles classes from
+ * them; two endpoints list one address). */
+static bool bare_names(struct sl_kube *k, const struct sl_config *part,
+		       struct sl_authz_name **names, size_t *n_names)
+{
+	unsigned int policies = sl_kube_kind_index(k, "AuthorizationPolicy");
+	size_t n = 0;
+
+	*names = NULL;
+	*n_names = 0;
+	if (!k->n_touched)
+		return true;
+	if (policies < SL_KSTORE_KINDS && k->store.n_by_kind[policies])
+		return false;
+	qsort(k->touched, k->n_touched, sizeof(*k->touched), cmp_ip);
+	*names = sl_xcalloc(k->n_touched, sizeof(**names));
+	for (size_t i = 0; i < k->n_touched; i++) {
+		const struct sl_ip *ip = &k->touched[i];
+		struct sl_authz_name *nm = &(*names)[n];
+		uint32_t count;
+
+		if (i && !sl_ip_cmp(&k->touched[i - 1], ip))
+			continue;
+		count = sl_kube_bare_count(k, ip);
+		if (count > 1 || (count == 1 && !name_of(k, part, ip, &nm->info))) {
+			free(*names);
+			*names = NULL;
+			return false;
+		}
+		nm->key.addr = ip->addr;
+		nm->key.family = ip->family;
+		nm->set = count == 1;
+		n++;
+	}
+	*n_names = n;
+	return true;
+}
+
+int sl_kube_delta_config(struct sl_kube *k, struct sl_config *part,
+			 struct sl_authz_name **names, size_t *n_names)
+{
+	unsigned int services = sl_kube_kind_index(k, "Service");
+	unsigned int slices = sl_kube_kind_index(k, "EndpointSlice");
 	static const char *const rules[] = { "DestinationRule", "VirtualService",
 					     "ServiceEntry" };
 
 	memset(part, 0, sizeof(*part));
+	*names = NULL;
+	*n_names = 0;
 	/* Objects left out last time are tried again by a full apply. */
 	if (k->delta_full || !k->n_delta_services || k->store.n_excluded)
 		return 0;
@@ -142,7 +204,11 @@ int sl_kube_delta_config(struct sl_kube *k, struct sl_config *part)
 		sl_kstore_group_each(&k->store, slices, k->delta_services[i], add, part);
 	}
 	for (size_t i = 0; i < sizeof(rules) / sizeof(rules[0]); i++)
-		sl_kstore_kind_each(&k->store, kind_index(k, rules[i]), add, part);
+		sl_kstore_kind_each(&k->store, sl_kube_kind_index(k, rules[i]), add, part);
 	part->digest = sl_kube_digest(k);
+	if (!bare_names(k, part, names, n_names)) {
+		sl_config_free(part);
+		return 0;
+	}
 	return 1;
 }

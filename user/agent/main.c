@@ -201,9 +201,9 @@ static int kube_config(void *arg, struct sl_config *cfg, struct sl_err *err)
 	return 0;
 }
 
-static int kube_delta(void *arg, struct sl_config *part)
+static int kube_delta(void *arg, struct sl_delta *d)
 {
-	return sl_kube_delta_config(arg, part);
+	return sl_kube_delta_config(arg, &d->part, &d->names, &d->n_names);
 }
 
 static bool kube_exclude(void *arg, const char *error)

@@ -338,7 +338,7 @@ static void fill_workload(const void *arg, size_t i, struct sl_workload_info *in
 /* The names of the prepared state's addresses, and which of them differ
  * from what sluice_workload_info holds. */
 static int plan_workloads(struct sl_authz_state *st, const struct sl_authz *a,
-			  struct sl_err *err)
+			  struct sl_wl_want *want, struct sl_err *err)
 {
 	struct sl_workload_key *keys = calloc(a->n_ips + 1, sizeof(*keys));
 	uint32_t *ip = calloc(a->n_ips + 1, sizeof(*ip));
@@ -355,10 +355,42 @@ static int plan_workloads(struct sl_authz_state *st, const struct sl_authz *a,
 		keys[n].family = a->ips[i].ip.family;
 		ip[n++] = (uint32_t)i;
 	}
-	ret = sl_wl_plan(st->max_wl, &st->wl, &st->wl_want, keys, n, fill_workload, &c, err);
+	ret = sl_wl_plan(st->max_wl, &st->wl, want, keys, n, fill_workload, &c, err);
 	free(keys);
 	free(ip);
 	return ret;
+}
+
+int sl_authz_set_names(struct sl_authz_state *st, const struct sl_authz_name *names,
+		       size_t n, struct sl_err *err)
+{
+	for (size_t i = 0; i < n; i++) {
+		struct sl_workload_info held;
+
+		/* A Pod's, a WorkloadEntry's or a ServiceEntry endpoint's
+		 * name outranks any EndpointSlice endpoint's. */
+		if (!bpf_map_lookup_elem(st->maps->workload_info, &names[i].key, &held) &&
+		    held.kind != SL_WORKLOAD_SLICE_ENDPOINT)
+			continue;
+		if (sl_wl_set_one(st->maps->workload_info, st->max_wl, &st->wl, &names[i].key,
+				  names[i].set ? &names[i].info : NULL, err) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+int sl_authz_names_differ(struct sl_authz_state *st, const struct sl_authz *a,
+			  size_t *differ, struct sl_err *err)
+{
+	struct sl_wl_want want = { 0 };
+
+	if (plan_workloads(st, a, &want, err) < 0)
+		return -1;
+	/* Every name written is the same, and no other is held. */
+	*differ = want.n_write + (want.set.n > st->wl.n ? want.set.n - st->wl.n :
+				  st->wl.n - want.set.n);
+	sl_wl_want_free(&want);
+	return 0;
 }
 
 /* The content of a bank (bank fields zero) for the compiled state. */
@@ -468,7 +500,7 @@ static void prepare_start(struct sl_authz_state *st, const struct sl_authz *a,
 static int prepare(struct sl_authz_state *st, const struct sl_authz *a,
 		   struct sl_kv_want *w, struct sl_err *err)
 {
-	if (assign_ids(st, a, err) < 0 || plan_workloads(st, a, err) < 0)
+	if (assign_ids(st, a, err) < 0 || plan_workloads(st, a, &st->wl_want, err) < 0)
 		return -1;
 	st->names_written = st->wl_want.n_write;
 	if (a->n_policies)

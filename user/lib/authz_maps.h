@@ -76,6 +76,24 @@ int sl_authz_prepare(struct sl_authz_state *st, const struct sl_authz *a,
 /* Switches to the prepared bank (the other keeps its entries); frees the
  * ids of policies and identities that are gone. */
 int sl_authz_commit(struct sl_authz_state *st, struct sl_err *err);
+/* An address's name as an apply by parts sets it (set: false, removed). */
+struct sl_authz_name {
+	struct sl_workload_key key;
+	bool set;
+	struct sl_workload_info info;
+};
+
+/* The names of EndpointSlice endpoints that are no Pod, changed by an
+ * apply by parts without compiling the rest (possible only while no
+ * policy is in force: then names are all authorization writes). An
+ * address a Pod, WorkloadEntry or ServiceEntry endpoint names is left to
+ * it. */
+int sl_authz_set_names(struct sl_authz_state *st, const struct sl_authz_name *names,
+		       size_t n, struct sl_err *err);
+/* How many names the map holds that the compiled state a would not (or
+ * would not hold alike): 0 when they agree. Writes nothing. */
+int sl_authz_names_differ(struct sl_authz_state *st, const struct sl_authz *a,
+			  size_t *differ, struct sl_err *err);
 /* Forgets a prepared bank (a later step of the update failed). */
 void sl_authz_abort(struct sl_authz_state *st);
 

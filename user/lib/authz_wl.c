@@ -280,3 +280,56 @@ void sl_wl_set_free(struct sl_wl_set *s)
 	s->v = NULL;
 	s->n = 0;
 }
+
+/* Where key is in s, or where it would go. */
+static size_t lower_bound(const struct sl_wl_set *s, const struct sl_workload_key *key)
+{
+	size_t lo = 0, hi = s->n;
+
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+
+		if (cmp_key(&s->v[mid].key, key) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+int sl_wl_set_one(int fd, uint32_t max, struct sl_wl_set *have,
+		  const struct sl_workload_key *key, const struct sl_workload_info *info,
+		  struct sl_err *err)
+{
+	size_t i = lower_bound(have, key);
+	bool found = i < have->n && !cmp_key(&have->v[i].key, key);
+	uint64_t hash = info ? sl_wl_hash(info) : 0;
+
+	if (!info) {
+		if (!found)
+			return 0;
+		if (bpf_map_delete_elem(fd, key) && errno != ENOENT)
+			return sl_errf(err, "deleting from sluice_workload_info: %s",
+				       strerror(errno));
+		memmove(&have->v[i], &have->v[i + 1], (have->n - i - 1) * sizeof(*have->v));
+		have->n--;
+		return 0;
+	}
+	if (found && have->v[i].hash == hash)
+		return 0;
+	if (!found && have->n + 1 > max)
+		return sl_errf(err, "map sluice_workload_info is full: %zu names, capacity is "
+			       "%u (raise --max-workloads)", have->n + 1, max);
+	if (bpf_map_update_elem(fd, key, info, BPF_ANY))
+		return sl_errf(err, "writing sluice_workload_info: %s", strerror(errno));
+	if (!found) {
+		have->v = realloc(have->v, (have->n + 1) * sizeof(*have->v));
+		if (!have->v)
+			abort();
+		memmove(&have->v[i + 1], &have->v[i], (have->n - i) * sizeof(*have->v));
+		have->v[i].key = *key;
+		have->n++;
+	}
+	have->v[i].hash = hash;
+	return 0;
+}

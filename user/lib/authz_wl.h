@@ -64,4 +64,11 @@ void sl_wl_merge(struct sl_wl_set *have, struct sl_wl_want *want);
 void sl_wl_want_free(struct sl_wl_want *want);
 void sl_wl_set_free(struct sl_wl_set *s);
 
+/* One address's name written (info) or removed (NULL), in the map and in
+ * have: an apply by parts changes a few names among 100,000. Capacity max
+ * as for sl_wl_plan. */
+int sl_wl_set_one(int fd, uint32_t max, struct sl_wl_set *have,
+		  const struct sl_workload_key *key, const struct sl_workload_info *info,
+		  struct sl_err *err);
+
 #endif
