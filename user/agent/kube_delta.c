@@ -103,14 +103,6 @@ static void add(struct sl_kstore_obj *o, void *arg)
 	sl_kstore_add_to(o, arg);
 }
 
-static void copy_name(char *dst, size_t size, const char *src)
-{
-	size_t n = strnlen(src, size - 1);
-
-	memcpy(dst, src, n);
-	dst[n] = '\0';
-}
-
 /* The bare endpoint of part that lists ip: what authorization names it. */
 static bool name_of(struct sl_kube *k, const struct sl_config *part, const struct sl_ip *ip,
 		    struct sl_workload_info *info)
@@ -124,12 +116,9 @@ static bool name_of(struct sl_kube *k, const struct sl_config *part, const struc
 			for (size_t a = 0; a < e->n_addrs; a++) {
 				if (sl_ip_cmp(&e->addrs[a], ip) || !sl_kube_is_bare(k, e))
 					continue;
-				memset(info, 0, sizeof(*info));
-				copy_name(info->namespace, sizeof(info->namespace),
-					  sl->meta.namespace);
-				copy_name(info->name, sizeof(info->name),
-					  e->pod_name ? e->pod_name : sl->meta.name);
-				info->kind = SL_WORKLOAD_SLICE_ENDPOINT;
+				sl_authz_slice_endpoint_name(info, sl->meta.namespace,
+							     e->pod_name ? e->pod_name :
+							     sl->meta.name);
 				return true;
 			}
 		}

@@ -361,6 +361,15 @@ static int plan_workloads(struct sl_authz_state *st, const struct sl_authz *a,
 	return ret;
 }
 
+void sl_authz_slice_endpoint_name(struct sl_workload_info *info, const char *namespace,
+				  const char *name)
+{
+	memset(info, 0, sizeof(*info));
+	copy_name(info->namespace, sizeof(info->namespace), namespace);
+	copy_name(info->name, sizeof(info->name), name);
+	info->kind = SL_WORKLOAD_SLICE_ENDPOINT;
+}
+
 int sl_authz_set_names(struct sl_authz_state *st, const struct sl_authz_name *names,
 		       size_t n, struct sl_err *err)
 {

@@ -83,6 +83,10 @@ struct sl_authz_name {
 	struct sl_workload_info info;
 };
 
+/* The name of an EndpointSlice endpoint that is no Pod, as the compiled
+ * state has it: its slice's namespace, its targetRef's or slice's name. */
+void sl_authz_slice_endpoint_name(struct sl_workload_info *info, const char *namespace,
+				  const char *name);
 /* The names of EndpointSlice endpoints that are no Pod, changed by an
  * apply by parts without compiling the rest (possible only while no
  * policy is in force: then names are all authorization writes). An
