@@ -11,16 +11,20 @@
 e2e_init kube_delta
 
 tb_up n1/c n1/a n1/b n1/d
-serve n1/a a --tcp 8080
-serve n1/b b --tcp 8080
+serve n1/a a --tcp 8080 --echo 8081
+serve n1/b b --tcp 8080 --echo 8081
 serve n1/d d --tcp 8080
 a="$TB_POD_a_IP4=a" b="$TB_POD_b_IP4=b" d="$TB_POD_d_IP4=d"
 scenario=$E2E_TMP/scenario.json
+echo_slice() { k8s_slice shop echo-abcde echo "$1" | jq -c '.ports[0].port = 8081'; }
 {
 	k8s_service shop web 10.96.0.10
 	k8s_service shop api 10.96.0.11
 	k8s_slice shop web-abcde web "$a"
 	k8s_slice shop api-abcde api "$d"
+	# echo: port 81 to the pods' echo servers, for long connections.
+	k8s_service shop echo 10.96.0.13 | jq -c '.spec.ports[0] += {port: 81, targetPort: 8081}'
+	echo_slice "$a $b"
 	k8s_pod shop a n1 "$TB_POD_a_IP4" '{"app":"web"}'
 	k8s_pod shop b n1 "$TB_POD_b_IP4" '{"app":"web"}'
 	k8s_pod shop c n1 "$TB_POD_c_IP4" '{"app":"client"}'
@@ -116,6 +120,32 @@ slice_change web-abcde web "$a" parts	# every endpoint a Pod: by parts still
 expect_reached n1/c 10.96.0.10 80 a
 slice_change web-abcde web "$a $b" parts
 
+log "connections to an endpoint removed by parts are reset"
+clients=()
+for i in 1 2; do	# round robin: one to a, one to b
+	"$TESTBED" exec "$E2E_ID" n1/c -- "$PROBE" rr --duration 30 10.96.0.13 81 \
+		>"$E2E_TMP/client-$i.out" 2>&1 &
+	clients+=($!)
+	E2E_PIDS+=($!)
+done
+agent_wait_pods n1 4
+sleep 0.3
+gen=$(generation n1)
+parts=$(by_parts)
+kube_apply "$KUBE_SLICES" "$(echo_slice "$b")"
+agent_wait_applied n1 $((gen + 1))
+assert_eq "$(by_parts)" $((parts + 1)) "the echo slice applied by parts"
+for _ in $(seq 60); do
+	gone=0
+	for pid in "${clients[@]}"; do kill -0 "$pid" 2>/dev/null || gone=$((gone + 1)); done
+	[ "$gone" -ge 1 ] && break
+	sleep 0.05
+done
+assert_eq "$gone" 1 "exactly the connection to the removed endpoint ended"
+kube_wait_log n1 'endpoints left their services: 1 open connections to them reset'
+kill "${clients[@]}" 2>/dev/null || true
+wait "${clients[@]}" 2>/dev/null || true
+
 log "a route joining two services: applied whole, the route follows"
 gen=$(generation n1)
 kube_apply "$KUBE_VSERVICES" "$(jq -nc '{apiVersion: "networking.istio.io/v1",
@@ -132,7 +162,7 @@ gen=$(generation n1)
 kube_apply "$KUBE_SERVICES" "$(k8s_service shop web 10.96.0.12)"
 agent_wait_applied n1 $((gen + 1))
 expect_reached n1/c 10.96.0.12 80 b
-assert_eq "$(by_parts)" 12 "applies by parts in all"
+assert_eq "$(by_parts)" 13 "applies by parts in all"
 
 agent_stop n1
 log ok

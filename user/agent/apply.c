@@ -291,8 +291,11 @@ static int reconcile_all(struct sl_applier *a, const struct sl_model *model,
 
 /* Connections to endpoints that left their services are reset; only the
  * frontends touched can have lost any, so only their pairs are computed
- * again (all of them took tens of milliseconds at 100,000 endpoints). */
-static void reset_removed(struct sl_applier *a, const uint8_t *touched)
+ * again (all of them took tens of milliseconds at 100,000 endpoints).
+ * After an apply by parts they wait (SL_RESET_DELAY_MS) with the others
+ * of a churn, for one walk of every pod's sockets; a whole apply resets
+ * at once, with whatever waited. */
+static void reset_removed(struct sl_applier *a, const uint8_t *touched, bool wait)
 {
 	struct sl_pairs old, now;
 
@@ -300,15 +303,36 @@ static void reset_removed(struct sl_applier *a, const uint8_t *touched)
 		return;
 	sl_reset_pairs_update(&a->state, touched, a->state.svc_ids.size, &a->pairs, &old,
 			      &now);
-	sl_reset_removed(a->resetter, &old, &now);
+	sl_pairs_add_removed(&a->doomed, &old, &now);
 	sl_pairs_free(&old);
 	sl_pairs_free(&now);
+	if (a->doomed.n && !a->doomed_since_ms)
+		a->doomed_since_ms = sl_mono_ms();
+	if (!wait)
+		sl_applier_resets(a, true);
+}
+
+int64_t sl_applier_resets(struct sl_applier *a, bool force)
+{
+	if (!a->doomed_since_ms)
+		return -1;
+	if (!force && sl_mono_ms() < a->doomed_since_ms + SL_RESET_DELAY_MS)
+		return a->doomed_since_ms + SL_RESET_DELAY_MS;
+	/* Those back in a service meanwhile keep their connections. */
+	sl_reset_removed(a->resetter, &a->doomed, &a->pairs);
+	sl_pairs_free(&a->doomed);
+	a->doomed_since_ms = 0;
+	return -1;
 }
 
 /* A write to the services' maps failed half-way: back to the model in
  * force, the attempt rejected. */
 static void write_failed(struct sl_applier *a, const char *msg)
 {
+	/* The pairs in force are unknown now: none is reset rather than one
+	 * that came back. */
+	sl_pairs_free(&a->doomed);
+	a->doomed_since_ms = 0;
 	sl_pairs_free(&a->pairs);
 	a->have_pairs = false;
 	a->in_sync = false;
@@ -407,10 +431,11 @@ static int run_delta(struct sl_applier *a, const struct sl_delta *d)
 		return -1;
 	}
 	a->last_change_ms = a->changed_at_ns ? (double)(sl_mono_ns() - a->changed_at_ns) / 1e6 : -1;
-	reset_removed(a, touched);
+	reset_removed(a, touched, true);
 	free(touched);
 	sl_model_patch(&a->applied, &delta);
 	sl_model_free(&delta);
+	a->last_by_parts = true;
 	generation = record(a, SL_RESULT_APPLIED, "", part->digest, NULL);
 	sl_info("configuration generation %llu applied by parts (%zu services, %zu names): "
 		"frontends ~%zu =%zu, backends +%zu ~%zu -%zu; model %.2f ms, names %.2f ms, "
@@ -511,7 +536,7 @@ static int run(struct sl_applier *a, bool force)
 	 * removed endpoints' connections, the metrics' labels, the status) is
 	 * not on its way there. */
 	a->last_change_ms = a->changed_at_ns ? (double)(sl_mono_ns() - a->changed_at_ns) / 1e6 : -1;
-	reset_removed(a, touched);
+	reset_removed(a, touched, false);
 	free(touched);
 	set_workloads(a, &cfg);
 	if (a->have_applied)
@@ -520,6 +545,7 @@ static int run(struct sl_applier *a, bool force)
 	a->have_applied = true;
 	a->in_sync = true;
 	a->whole_next = false;
+	a->last_by_parts = false;
 	t.finish = mono_ms() - t0;
 	generation = record(a, SL_RESULT_APPLIED, "", cfg.digest, &cfg.warnings);
 	if (a->changed_at_ns)
@@ -553,6 +579,7 @@ void sl_applier_stop(struct sl_applier *a)
 	struct sl_status st;
 	struct sl_err err;
 
+	sl_applier_resets(a, true);
 	if (sl_status_read(a->maps, &st, &err) < 0)
 		return;
 	st.agent_pid = 0;
@@ -565,6 +592,7 @@ void sl_applier_free(struct sl_applier *a)
 		sl_model_free(&a->applied);
 	sl_state_free(&a->state);
 	sl_pairs_free(&a->pairs);
+	sl_pairs_free(&a->doomed);
 	sl_authz_state_free(&a->authz);
 	sl_wltable_free(&a->workloads);
 }

@@ -69,6 +69,13 @@ struct sl_applier {
 	 * apply to the next: the "before" of the next removal. */
 	struct sl_pairs pairs;
 	bool have_pairs;
+	/* Pairs that left their services in applies by parts: their
+	 * connections are reset together, SL_RESET_DELAY_MS after the first
+	 * (a reset walks every pod's sockets: 5-10 ms at each change of a
+	 * churn otherwise). 0: none waiting. */
+	struct sl_pairs doomed;
+	int64_t doomed_since_ms;
+	bool last_by_parts;		/* the last apply was by parts */
 	const struct sl_locality *locality;	/* the node's, NULL: unknown */
 	bool locality_fixed;		/* given by --locality, not the Node */
 	/* When the oldest change of the next apply arrived (monotonic ns,
@@ -95,6 +102,11 @@ void sl_applier_set_source(struct sl_applier *a, sl_config_source_fn fn,
  * -1 when it was rejected. force: reconcile even if the files did not
  * change (at start, to repair the maps). */
 int sl_applier_run(struct sl_applier *a, bool force);
+#define SL_RESET_DELAY_MS 100
+
+/* Resets the connections of pairs that waited long enough (force: all);
+ * returns when the next is due (monotonic ms), -1 when nothing waits. */
+int64_t sl_applier_resets(struct sl_applier *a, bool force);
 /* Marks the agent as stopped in the status; the datapath runs on. */
 void sl_applier_stop(struct sl_applier *a);
 void sl_applier_free(struct sl_applier *a);

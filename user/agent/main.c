@@ -125,7 +125,9 @@ static void kube_step(struct agent *ag, const struct pollfd *fds, size_t n, bool
 	sl_kube_delta_reset(k);
 	if (ag->applier.n_applied > applied && ag->applier.last_change_ms >= 0)
 		sl_kube_latency(k, ag->applier.last_change_ms / 1e3);
-	scan_pods(&ag->netns);	/* bandwidth policers follow at once */
+	/* Bandwidth policers follow at once; an apply by parts changes none. */
+	if (!ag->applier.last_by_parts)
+		scan_pods(&ag->netns);
 	*force = false;
 	if (first && ag->applier.have_applied)
 		sl_info("ready %lld ms after start: every resource listed and applied",
@@ -147,10 +149,13 @@ static int run_loop(struct agent *ag)
 		size_t n_flows = sl_flowlog_pollfds(&ag->flows, &fds[5]);
 		size_t n_kube = ag->kube_on ? sl_kube_pollfds(&ag->kube, &fds[5 + n_flows]) : 0;
 		int64_t next = scan_due;
+		int64_t resets = sl_applier_resets(&ag->applier, false);
 		int timeout;
 
 		if (due >= 0 && due < next)
 			next = due;
+		if (resets >= 0 && resets < next)
+			next = resets;
 		timeout = next > sl_mono_ms() ? (int)(next - sl_mono_ms()) : 0;
 		if (ag->watch.wd < 0 && timeout > REARM_MS)
 			timeout = REARM_MS;

@@ -194,3 +194,21 @@ void sl_reset_removed(struct sl_resetter *r, const struct sl_pairs *before,
 	sl_info("%zu endpoints left their services: %zu open connections to them reset",
 		n, resets);
 }
+
+void sl_pairs_add_removed(struct sl_pairs *into, const struct sl_pairs *before,
+			  const struct sl_pairs *after)
+{
+	size_t cap = into->n, out = 0;
+
+	for (size_t i = 0; i < before->n; i++)
+		if (!after->n || !bsearch(&before->v[i], after->v, after->n, sizeof(*after->v),
+					  cmp_key))
+			pairs_push(into, &cap, &before->v[i]);
+	if (!into->n)
+		return;
+	qsort(into->v, into->n, sizeof(*into->v), cmp_key);
+	for (size_t i = 0; i < into->n; i++)
+		if (!out || cmp_key(&into->v[out - 1], &into->v[i]))
+			into->v[out++] = into->v[i];
+	into->n = out;
+}

@@ -50,6 +50,9 @@ void sl_pairs_free(struct sl_pairs *p);
 bool sl_reset_needs_sweep(const struct sl_state *st);
 /* Runs the iterator in every pod: connections past their timeouts go. */
 void sl_reset_sweep(struct sl_resetter *r);
+/* Adds to into (sorted, each once) the pairs of before that after lacks. */
+void sl_pairs_add_removed(struct sl_pairs *into, const struct sl_pairs *before,
+			  const struct sl_pairs *after);
 /* Resets the connections of the pairs in before that after lacks. */
 void sl_reset_removed(struct sl_resetter *r, const struct sl_pairs *before,
 		      const struct sl_pairs *after);
