@@ -71,6 +71,12 @@ slice_change web-fghij web "$d" parts
 out=$(dial n1/c --count 40 --timeout-ms 2000 10.96.0.10 80)
 [ "$(tally "$out" reply a)" -gt 0 ] && [ "$(tally "$out" reply d)" -gt 0 ] ||
 	fail "a and d should serve: $out"
+log "a slice relabelled to another service: both rebuilt by parts"
+slice_change web-fghij api "$b" parts
+expect_reached n1/c 10.96.0.10 80 a	# web lost d with the slice
+out=$(dial n1/c --count 40 --timeout-ms 2000 10.96.0.11 80)
+[ "$(tally "$out" reply b)" -gt 0 ] && [ "$(tally "$out" reply d)" -gt 0 ] ||
+	fail "api should have b and d: $out"
 gen=$(generation n1)
 kube_delete "$KUBE_SLICES" shop web-fghij
 agent_wait_applied n1 $((gen + 1))
@@ -162,7 +168,7 @@ gen=$(generation n1)
 kube_apply "$KUBE_SERVICES" "$(k8s_service shop web 10.96.0.12)"
 agent_wait_applied n1 $((gen + 1))
 expect_reached n1/c 10.96.0.12 80 b
-assert_eq "$(by_parts)" 13 "applies by parts in all"
+assert_eq "$(by_parts)" 14 "applies by parts in all"
 
 agent_stop n1
 log ok
