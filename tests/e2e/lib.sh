@@ -192,6 +192,40 @@ expect_refused()
 	[ "${ms:-99999}" -lt 100 ] || fail "$who to $host:$port took ${ms} ms to fail"
 }
 
+# rr_clients NODE/POD HOST PORT N: N long connections (request/response for
+# 30 s) from the pod, their pids in RR_PIDS (outputs client-I.out).
+rr_clients()
+{
+	RR_PIDS=()
+	for i in $(seq "$4"); do
+		"$TESTBED" exec "$E2E_ID" "$1" -- "$PROBE" rr --duration 30 "$2" "$3" \
+			>"$E2E_TMP/client-$i.out" 2>&1 &
+		RR_PIDS+=($!)
+		E2E_PIDS+=($!)
+	done
+}
+
+# rr_wait_gone N: waits (3 s at most) until N of RR_PIDS ended; prints how
+# many did.
+rr_wait_gone()
+{
+	local gone
+	for _ in $(seq 60); do
+		gone=0
+		for pid in "${RR_PIDS[@]}"; do kill -0 "$pid" 2>/dev/null || gone=$((gone + 1)); done
+		[ "$gone" -ge "$1" ] && break
+		sleep 0.05
+	done
+	echo "$gone"
+}
+
+# rr_stop: ends the clients still running.
+rr_stop()
+{
+	kill "${RR_PIDS[@]}" 2>/dev/null || true
+	wait "${RR_PIDS[@]}" 2>/dev/null || true
+}
+
 # expect_reached NODE/POD HOST PORT SERVER [dial options]
 expect_reached()
 {

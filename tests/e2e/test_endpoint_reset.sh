@@ -37,38 +37,22 @@ agent_wait_applied n1
 # Two long connections, one to each endpoint (round robin).
 start_clients()
 {
-	CLIENTS=()
-	for i in 1 2; do
-		"$TESTBED" exec "$E2E_ID" n1/c -- "$PROBE" rr --duration 30 10.96.0.70 81 \
-			>"$E2E_TMP/client-$i.out" 2>&1 &
-		CLIENTS+=($!)
-		E2E_PIDS+=($!)
-	done
+	rr_clients n1/c 10.96.0.70 81 2
 	# The clients' pod is found (its sockets are where resets happen).
 	agent_wait_pods n1 3
 	sleep 0.3
 }
-# alive PID: the client still runs.
-alive() { kill -0 "$1" 2>/dev/null; }
 
 start_clients
 config true "$TB_POD_b_IP4" >"$E2E_TMP/cfg.new"
 mv "$E2E_TMP/cfg.new" "$E2E_TMP/cfg.yaml"
 agent_wait_applied n1 2
-gone=0
-for _ in $(seq 40); do
-	gone=0
-	for pid in "${CLIENTS[@]}"; do alive "$pid" || gone=$((gone + 1)); done
-	[ "$gone" -ge 1 ] && break
-	sleep 0.05
-done
-assert_eq "$gone" 1 "exactly the connection to the removed endpoint ended"
+assert_eq "$(rr_wait_gone 1)" 1 "exactly the connection to the removed endpoint ended"
 grep -q 'endpoints left their services: 1 open connections to them reset' \
 	"$E2E_TMP/agent-n1.log" || fail "no reset reported: $(grep -i reset "$E2E_TMP/agent-n1.log")"
 grep -Eq 'rr: E[A-Z]+' "$E2E_TMP"/client-*.out ||
 	fail "the client saw no error: $(cat "$E2E_TMP"/client-*.out)"
-kill "${CLIENTS[@]}" 2>/dev/null || true
-wait "${CLIENTS[@]}" 2>/dev/null || true
+rr_stop
 log "removal reset the connection to the removed endpoint only"
 
 # Opted out: the connections stay.
@@ -80,8 +64,9 @@ config false "$TB_POD_b_IP4" >"$E2E_TMP/cfg.new"
 mv "$E2E_TMP/cfg.new" "$E2E_TMP/cfg.yaml"
 agent_wait_applied n1 4
 sleep 1
-for pid in "${CLIENTS[@]}"; do alive "$pid" || fail "a connection was reset despite the opt-out"; done
-kill "${CLIENTS[@]}" 2>/dev/null || true
-wait "${CLIENTS[@]}" 2>/dev/null || true
+for pid in "${RR_PIDS[@]}"; do
+	kill -0 "$pid" 2>/dev/null || fail "a connection was reset despite the opt-out"
+done
+rr_stop
 agent_stop n1
 log ok

@@ -127,13 +127,7 @@ expect_reached n1/c 10.96.0.10 80 a
 slice_change web-abcde web "$a $b" parts
 
 log "connections to an endpoint removed by parts are reset"
-clients=()
-for i in 1 2; do	# round robin: one to a, one to b
-	"$TESTBED" exec "$E2E_ID" n1/c -- "$PROBE" rr --duration 30 10.96.0.13 81 \
-		>"$E2E_TMP/client-$i.out" 2>&1 &
-	clients+=($!)
-	E2E_PIDS+=($!)
-done
+rr_clients n1/c 10.96.0.13 81 2	# round robin: one to a, one to b
 agent_wait_pods n1 4
 sleep 0.3
 gen=$(generation n1)
@@ -141,16 +135,9 @@ parts=$(by_parts)
 kube_apply "$KUBE_SLICES" "$(echo_slice "$b")"
 agent_wait_applied n1 $((gen + 1))
 assert_eq "$(by_parts)" $((parts + 1)) "the echo slice applied by parts"
-for _ in $(seq 60); do
-	gone=0
-	for pid in "${clients[@]}"; do kill -0 "$pid" 2>/dev/null || gone=$((gone + 1)); done
-	[ "$gone" -ge 1 ] && break
-	sleep 0.05
-done
-assert_eq "$gone" 1 "exactly the connection to the removed endpoint ended"
+assert_eq "$(rr_wait_gone 1)" 1 "exactly the connection to the removed endpoint ended"
 kube_wait_log n1 'endpoints left their services: 1 open connections to them reset'
-kill "${clients[@]}" 2>/dev/null || true
-wait "${clients[@]}" 2>/dev/null || true
+rr_stop
 
 log "a route joining two services: applied whole, the route follows"
 gen=$(generation n1)
