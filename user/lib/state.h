@@ -50,14 +50,15 @@ struct sl_applied_fe {
 	bool dirty;			/* tables found incomplete: rewrite */
 };
 
+/* 40 bytes, no padding: 100,000 of them at scale. */
 struct sl_applied_be {
 	struct sl_backend be;		/* the (address, port, proto) tuple */
 	uint32_t id;
-	const char *locality;		/* interned in sl_state, never NULL */
 	/* Members of all the frontends in st naming this id: a partial
 	 * reconcile deletes a backend when its last reference goes without
 	 * looking at the frontends it was not given. */
 	uint32_t refs;
+	const char *locality;		/* interned in sl_state, never NULL */
 };
 
 struct sl_id_pool {
