@@ -156,6 +156,8 @@ kube_apply "$KUBE_SERVICES" "$(k8s_service shop web 10.96.0.12)"
 agent_wait_applied n1 $((gen + 1))
 expect_reached n1/c 10.96.0.12 80 b
 assert_eq "$(by_parts)" 14 "applies by parts in all"
+assert_match "$(curl -sf "http://127.0.0.1:$mport/metrics")" \
+	'^sluice_config_applied_by_parts_total 14$' "the metric counts them"
 
 agent_stop n1
 log ok

@@ -436,6 +436,7 @@ static int run_delta(struct sl_applier *a, const struct sl_delta *d)
 	sl_model_patch(&a->applied, &delta);
 	sl_model_free(&delta);
 	a->last_by_parts = true;
+	a->n_by_parts++;
 	generation = record(a, SL_RESULT_APPLIED, "", part->digest, NULL);
 	sl_info("configuration generation %llu applied by parts (%zu services, %zu names): "
 		"frontends ~%zu =%zu, backends +%zu ~%zu -%zu; model %.2f ms, names %.2f ms, "

@@ -84,6 +84,7 @@ struct sl_applier {
 	double last_change_ms;		/* of the last apply, -1: unknown */
 	/* For the metrics, read by the same thread (the event loop). */
 	uint64_t n_applied;		/* attempts that changed the maps */
+	uint64_t n_by_parts;		/* of those, applies by parts */
 	uint64_t n_rejected;
 	double last_run_s;		/* how long the last of those took */
 };

@@ -179,6 +179,10 @@ static void render_agent(struct sl_metrics *m, struct sl_prom *p)
 		       "(unchanged files are not counted).");
 	sl_prom_u64(p, "sluice_config_attempts_total", "result=\"applied\"", a->n_applied);
 	sl_prom_u64(p, "sluice_config_attempts_total", "result=\"rejected\"", a->n_rejected);
+	sl_prom_family(p, "sluice_config_applied_by_parts_total", "counter",
+		       "Of the applied attempts, those that built and wrote only the "
+		       "Services whose EndpointSlices changed (Kubernetes source).");
+	sl_prom_u64(p, "sluice_config_applied_by_parts_total", NULL, a->n_by_parts);
 }
 
 static const char *proto_label(uint8_t proto)
