@@ -367,6 +367,16 @@ static void test_locality_tiers(void **state)
 	assert_true(hits[1] >= 14 && hits[2] >= 14);
 	slot_hosts(&maps, &v, 31, 62, hits);
 	assert_int_equal(hits[3], 31);
+
+	/* Only the table size changes: the service is written again, with
+	 * tables of the new size (same members, weights and tiers). */
+	snprintf(yaml, sizeof(yaml), fmt,
+		 "loadBalancer: {consistentHash: {useSourceIp: true, maglev: {tableSize: 61}}}, ");
+	reconcile_at(&st, yaml, "r/a", &rep);
+	assert_int_equal(rep.fe_updated, 1);
+	v = read_svc(&maps, "10.96.0.1");
+	assert_int_equal(v.tier_end[0], 61);
+	assert_int_equal(v.n_slots, 122);
 	sl_state_free(&st);
 	sl_maps_close(&maps);
 }

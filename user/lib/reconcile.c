@@ -123,18 +123,21 @@ static int plan_backends(struct run *r)
 	return sl_rc_alloc_new(r, n_new);
 }
 
-static bool same_members(const struct sl_applied_fe *a, const struct sl_applied_fe *b)
+/* Would writing b change what the maps hold for a? Compared as written:
+ * the service entry (ids aside: b's are new) and the members, slot counts
+ * included (a Maglev table of another size, other tiers' bounds). */
+static bool same_as_written(const struct sl_applied_fe *a, const struct sl_applied_fe *b)
 {
-	if (a->n_members != b->n_members)
-		return false;
-	for (uint32_t i = 0; i < a->n_members; i++) {
-		const struct sl_member *x = &a->members[i], *y = &b->members[i];
+	struct sl_svc x, y;
 
-		if (x->backend_id != y->backend_id || x->weight != y->weight ||
-		    x->flags != y->flags || x->tier != y->tier)
-			return false;
-	}
-	return true;
+	if (a->n_members != b->n_members || !sl_fe_info_same(a, b))
+		return false;
+	sl_rc_fill_svc(a, &x);
+	sl_rc_fill_svc(b, &y);
+	x.id = y.id;
+	x.rev = y.rev;
+	return !memcmp(&x, &y, sizeof(x)) &&
+	       !memcmp(a->members, b->members, a->n_members * sizeof(*a->members));
 }
 
 static bool any_weight(const uint32_t *w, size_t n)
@@ -362,22 +365,7 @@ int sl_rc_plan_write(struct run *r, struct fe_plan *p)
 	if (p->old >= 0) {
 		const struct sl_applied_fe *old = &r->st->fe[p->old];
 
-		if (!old->dirty && old->flags == p->next.flags &&
-		    old->conn_rate == p->next.conn_rate &&
-		    old->max_conn == p->next.max_conn &&
-		    old->idle_ms == p->next.idle_ms &&
-		    old->max_age_ms == p->next.max_age_ms &&
-		    old->eject_after == p->next.eject_after &&
-		    old->eject_ms == p->next.eject_ms &&
-		    old->eject_max_pct == p->next.eject_max_pct &&
-		    old->min_health_pct == p->next.min_health_pct &&
-		    old->connect_ms == p->next.connect_ms &&
-		    old->ka_time_s == p->next.ka_time_s &&
-		    old->ka_interval_s == p->next.ka_interval_s &&
-		    old->ka_probes == p->next.ka_probes &&
-		    old->conn_burst == p->next.conn_burst &&
-		    same_members(old, &p->next) &&
-		    sl_fe_info_same(old, &p->next))
+		if (!old->dirty && same_as_written(old, &p->next))
 			p->op = OP_NOOP;
 	}
 	return 0;
