@@ -41,14 +41,8 @@ static const struct sl_kube_resource resources[] = {
 	{ "", core_v1, "nodes", "Node", false, true },
 };
 
-static void set_str(char **field, const char *v)
-{
-	free(*field);
-	*field = v ? sl_xstrdup(v) : NULL;
-}
-
 /* "apiVersion" of a resource's served version. */
-static void api_version(const struct sl_kube_watch *w, char *buf, size_t len)
+void sl_kube_api_version(const struct sl_kube_watch *w, char *buf, size_t len)
 {
 	const char *v = w->res->versions[w->version];
 
@@ -63,12 +57,26 @@ static void collection_url(struct sl_kube *k, const struct sl_kube_watch *w, cha
 {
 	char api[128];
 
-	api_version(w, api, sizeof(api));
+	sl_kube_api_version(w, api, sizeof(api));
 	snprintf(buf, len, "%s/%s%s/%s", k->kc.server, w->res->group[0] ? "apis/" : "api/",
 		 api, w->res->plural);
 }
 
 static size_t on_data(char *data, size_t size, size_t n, void *arg);
+
+/* "&fieldSelector=metadata.name=NODE" for the Node's watch, escaped. */
+static void node_selector(const struct sl_kube *k, const struct sl_kube_watch *w, char *url,
+			  size_t len)
+{
+	char *p;
+	size_t off = strlen(url);
+
+	if (!w->res->node)
+		return;
+	p = curl_easy_escape(NULL, k->node_name, 0);
+	snprintf(url + off, len - off, "&fieldSelector=metadata.name%%3D%s", p ? p : "");
+	curl_free(p);
+}
 
 static void start_list(struct sl_kube *k, struct sl_kube_watch *w)
 {
@@ -77,19 +85,20 @@ static void start_list(struct sl_kube *k, struct sl_kube_watch *w)
 
 	collection_url(k, w, url, sizeof(url));
 	off = strlen(url);
-	off += (size_t)snprintf(url + off, sizeof(url) - off, "?limit=%d", PAGE_LIMIT);
-	if (w->res->node)
-		off += (size_t)snprintf(url + off, sizeof(url) - off,
-					"&fieldSelector=metadata.name%%3D%s", k->node_name);
+	snprintf(url + off, sizeof(url) - off, "?limit=%d", PAGE_LIMIT);
+	node_selector(k, w, url, sizeof(url));
+	off = strlen(url);
 	if (w->cont) {
 		p = curl_easy_escape(NULL, w->cont, 0);
 		snprintf(url + off, sizeof(url) - off, "&continue=%s", p);
 		curl_free(p);
 	} else {
-		/* A new list: what it does not hold is gone (sweep at the end). */
-		sl_kstore_mark(&k->store, w->index);
+		/* A new list: what it does not hold is gone (sweep at the end);
+		 * the Node is not kept in the store. */
 		if (w->res->node)
 			k->node_listed = false;
+		else
+			sl_kstore_mark(&k->store, w->index);
 		w->n_lists++;
 	}
 	w->phase = SL_KUBE_LISTING;
@@ -104,12 +113,10 @@ static void start_watch(struct sl_kube *k, struct sl_kube_watch *w)
 
 	collection_url(k, w, url, sizeof(url));
 	off = strlen(url);
-	off += (size_t)snprintf(url + off, sizeof(url) - off,
-				"?watch=true&allowWatchBookmarks=true&resourceVersion=%s"
-				"&timeoutSeconds=%d", w->rv ? w->rv : "", timeout);
-	if (w->res->node)
-		snprintf(url + off, sizeof(url) - off, "&fieldSelector=metadata.name%%3D%s",
-			 k->node_name);
+	snprintf(url + off, sizeof(url) - off,
+		 "?watch=true&allowWatchBookmarks=true&resourceVersion=%s"
+		 "&timeoutSeconds=%d", w->rv ? w->rv : "", timeout);
+	node_selector(k, w, url, sizeof(url));
 	w->phase = SL_KUBE_WATCHING;
 	w->gone = false;
 	w->events_at_start = w->n_events;
@@ -186,7 +193,7 @@ static int watch_event(struct sl_kube *k, struct sl_kube_watch *w, const char *l
 	/* Every event moves the position on, bookmarks included. */
 	rv = sl_kobj_meta(obj, "resourceVersion");
 	if (rv && ret == 0)
-		set_str(&w->rv, rv);
+		sl_xstrset(&w->rv, rv);
 	json_object_put(ev);
 	return ret;
 }
@@ -220,7 +227,8 @@ static size_t on_data(char *data, size_t size, size_t n, void *arg)
  * continue token (NULL on the last page) or sets *bad. */
 static char *list_page(struct sl_kube *k, struct sl_kube_watch *w, bool *bad)
 {
-	struct json_object *list = json_tokener_parse(w->body.data), *items, *v;
+	struct json_object *list = w->body.len ? json_tokener_parse(w->body.data) : NULL;
+	struct json_object *items;
 	const char *rv, *cont;
 	char *next = NULL;
 
@@ -237,23 +245,22 @@ static char *list_page(struct sl_kube *k, struct sl_kube_watch *w, bool *bad)
 	rv = sl_kobj_meta(list, "resourceVersion");
 	cont = sl_kobj_meta(list, "continue");
 	if (rv)
-		set_str(&w->rv, rv);
+		sl_xstrset(&w->rv, rv);
 	if (cont && cont[0])
 		next = sl_xstrdup(cont);
-	(void)v;
 	json_object_put(list);
 	return next;
 }
 
 static void list_done(struct sl_kube *k, struct sl_kube_watch *w)
 {
-	size_t gone = sl_kstore_sweep(&k->store, w->index);
+	size_t gone = w->res->node ? 0 : sl_kstore_sweep(&k->store, w->index);
 
 	if (gone)
-		sl_kube_object(k, w, "SWEPT", NULL);
+		sl_kube_changed(k);
 	/* The Node went while no watch saw it go. */
-	if (w->res->node && !k->node_listed && k->has_locality)
-		sl_kube_object(k, w, "DELETED", NULL);
+	if (w->res->node && !k->node_listed)
+		sl_kube_node_gone(k);
 	if (!w->synced)
 		sl_info("kubernetes: %s listed (resourceVersion %s)", w->res->plural,
 			w->rv ? w->rv : "?");
@@ -270,12 +277,12 @@ static void not_served(struct sl_kube *k, struct sl_kube_watch *w, long code)
 {
 	if (w->res->versions[w->version + 1]) {
 		w->version++;
-		set_str(&w->cont, NULL);
+		sl_xstrset(&w->cont, NULL);
 		start_list(k, w);
 		return;
 	}
 	w->version = 0;
-	set_str(&w->cont, NULL);
+	sl_xstrset(&w->cont, NULL);
 	if (!w->res->optional) {
 		sl_error("kubernetes: %s: HTTP %ld; retrying", w->res->plural, code);
 		back_off(w, SL_KUBE_LISTING);
@@ -287,8 +294,8 @@ static void not_served(struct sl_kube *k, struct sl_kube_watch *w, long code)
 			code, ABSENT_RETRY_MS / 1000);
 	sl_kstore_mark(&k->store, w->index);
 	if (sl_kstore_sweep(&k->store, w->index))
-		sl_kube_object(k, w, "SWEPT", NULL);
-	set_str(&w->rv, NULL);
+		sl_kube_changed(k);
+	sl_xstrset(&w->rv, NULL);
 	w->absent = true;
 	w->synced = true;
 	w->phase = SL_KUBE_ABSENT;
@@ -323,7 +330,7 @@ static void list_finished(struct sl_kube *k, struct sl_kube_watch *w, CURLcode r
 	}
 	if (res == CURLE_OK && code == 410 && w->cont) {
 		/* The continue token expired: the list starts over. */
-		set_str(&w->cont, NULL);
+		sl_xstrset(&w->cont, NULL);
 		start_list(k, w);
 		return;
 	}
@@ -331,7 +338,7 @@ static void list_finished(struct sl_kube *k, struct sl_kube_watch *w, CURLcode r
 		sl_error("kubernetes: list %s: %s", w->res->plural,
 			 failure(w, res, code, why, sizeof(why)));
 		w->n_errors++;
-		set_str(&w->cont, NULL);
+		sl_xstrset(&w->cont, NULL);
 		back_off(w, SL_KUBE_LISTING);
 		return;
 	}
@@ -354,7 +361,7 @@ static void watch_finished(struct sl_kube *k, struct sl_kube_watch *w, CURLcode 
 	char why[512];
 
 	if (w->gone || (res == CURLE_OK && code == 410)) {
-		set_str(&w->rv, NULL);
+		sl_xstrset(&w->rv, NULL);
 		start_list(k, w);
 		return;
 	}
@@ -411,12 +418,11 @@ int sl_kube_init(struct sl_kube *k, const char *kubeconfig, const char *node_nam
 	k->node_name = node_name;
 	if (curl_global_init(CURL_GLOBAL_DEFAULT))
 		return sl_errf(err, "libcurl: cannot initialise");
-	if (sl_kubeconfig_load(kubeconfig, NULL, &k->kc, err) < 0)
+	if (sl_kubeconfig_load(kubeconfig, NULL, &k->kc, err) < 0 ||
+	    sl_kstore_init(&k->store, err) < 0 || sl_kube_http_init(k, err) < 0) {
+		sl_kube_free(k);
 		return -1;
-	if (sl_kstore_init(&k->store, err) < 0)
-		return -1;
-	if (sl_kube_http_init(k, err) < 0)
-		return -1;
+	}
 	srand((unsigned int)(time(NULL) ^ getpid()));
 	for (size_t i = 0; i < sizeof(resources) / sizeof(resources[0]); i++) {
 		struct sl_kube_watch *w = &k->watches[k->n_watches];
@@ -428,6 +434,10 @@ int sl_kube_init(struct sl_kube *k, const char *kubeconfig, const char *node_nam
 		w->index = (unsigned int)k->n_watches++;
 		start_list(k, w);
 	}
+	k->kind_pod = sl_kube_kind_index(k, "Pod");
+	k->kind_slice = sl_kube_kind_index(k, "EndpointSlice");
+	k->kind_service = sl_kube_kind_index(k, "Service");
+	k->kind_policy = sl_kube_kind_index(k, "AuthorizationPolicy");
 	sl_info("kubernetes: watching %zu resources on %s (%s)", k->n_watches, k->kc.server,
 		k->kc.origin);
 	return 0;

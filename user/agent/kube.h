@@ -83,6 +83,9 @@ struct sl_kube {
 	char *token;			/* bearer token in use */
 	int64_t token_at;
 	/* For the agent: */
+	/* The store's kinds the source looks at itself (SL_KSTORE_KINDS: not
+	 * watched). */
+	unsigned int kind_pod, kind_slice, kind_service, kind_policy;
 	bool changed;			/* the store changed since last taken */
 	/* What changed since then, for an apply of just that (kube_delta.c):
 	 * the Services ("namespace/name") whose EndpointSlices alone
@@ -145,6 +148,12 @@ void sl_kube_request(struct sl_kube *k, struct sl_kube_watch *w, const char *url
 		     long timeout_s, curl_write_callback on_data);
 int sl_kube_buf_add(struct sl_kube_buf *b, const char *data, size_t n);
 
+/* kube.c: "apiVersion" of a watch's served version. */
+void sl_kube_api_version(const struct sl_kube_watch *w, char *buf, size_t len);
+/* kube_events.c: what is applied changed (a re-list swept objects); the
+ * Node is gone (no locality). */
+void sl_kube_changed(struct sl_kube *k);
+void sl_kube_node_gone(struct sl_kube *k);
 /* kube_events.c: one object of a list or watch event into the store. */
 void sl_kube_object(struct sl_kube *k, struct sl_kube_watch *w, const char *type,
 		    struct json_object *obj);

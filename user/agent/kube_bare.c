@@ -24,7 +24,7 @@ bool sl_kube_is_bare(struct sl_kube *k, const struct sl_slice_endpoint *e)
 	if (!e->pod_name)
 		return true;
 	snprintf(key, sizeof(key), "%s/%s", e->pod_namespace, e->pod_name);
-	o = sl_kstore_get(&k->store, sl_kube_kind_index(k, "Pod"), key);
+	o = sl_kstore_get(&k->store, k->kind_pod, key);
 	if (!o || o->excluded)
 		return true;
 	sl_kept_view(&o->value, &v);
@@ -137,7 +137,7 @@ static void rebuild(struct sl_kube *k)
 	size_t out = 0;
 
 	k->n_bare = 0;
-	sl_kstore_kind_each(&k->store, sl_kube_kind_index(k, "EndpointSlice"), collect, k);
+	sl_kstore_kind_each(&k->store, k->kind_slice, collect, k);
 	if (k->n_bare)
 		qsort(k->bare, k->n_bare, sizeof(*k->bare), cmp_bare);
 	for (size_t i = 0; i < k->n_bare; i++) {

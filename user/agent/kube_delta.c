@@ -98,11 +98,6 @@ uint64_t sl_kube_digest(const struct sl_kube *k)
 	return d;
 }
 
-static void add(struct sl_kstore_obj *o, void *arg)
-{
-	sl_kstore_add_to(o, arg);
-}
-
 /* The bare endpoint of part that lists ip: what authorization names it. */
 static bool name_of(struct sl_kube *k, const struct sl_config *part, const struct sl_ip *ip,
 		    struct sl_workload_info *info)
@@ -137,14 +132,13 @@ static int cmp_ip(const void *a, const void *b)
 static bool bare_names(struct sl_kube *k, const struct sl_config *part,
 		       struct sl_authz_name **names, size_t *n_names)
 {
-	unsigned int policies = sl_kube_kind_index(k, "AuthorizationPolicy");
 	size_t n = 0;
 
 	*names = NULL;
 	*n_names = 0;
 	if (!k->n_touched)
 		return true;
-	if (policies < SL_KSTORE_KINDS && k->store.n_by_kind[policies])
+	if (k->kind_policy < SL_KSTORE_KINDS && k->store.n_by_kind[k->kind_policy])
 		return false;
 	qsort(k->touched, k->n_touched, sizeof(*k->touched), cmp_ip);
 	*names = sl_xcalloc(k->n_touched, sizeof(**names));
@@ -173,27 +167,27 @@ static bool bare_names(struct sl_kube *k, const struct sl_config *part,
 int sl_kube_delta_config(struct sl_kube *k, struct sl_config *part,
 			 struct sl_authz_name **names, size_t *n_names)
 {
-	unsigned int services = sl_kube_kind_index(k, "Service");
-	unsigned int slices = sl_kube_kind_index(k, "EndpointSlice");
 	static const char *const rules[] = { "DestinationRule", "VirtualService",
 					     "ServiceEntry" };
 
 	memset(part, 0, sizeof(*part));
 	*names = NULL;
 	*n_names = 0;
-	/* Objects left out last time are tried again by a full apply. */
-	if (k->delta_full || !k->n_delta_services || k->store.n_excluded)
+	/* (Objects left out last time made the changes full: kube_step.) */
+	if (k->delta_full || !k->n_delta_services)
 		return 0;
 	for (size_t i = 0; i < k->n_delta_services; i++) {
-		struct sl_kstore_obj *o = sl_kstore_get(&k->store, services,
+		struct sl_kstore_obj *o = sl_kstore_get(&k->store, k->kind_service,
 							k->delta_services[i]);
 
 		if (o)
-			add(o, part);
-		sl_kstore_group_each(&k->store, slices, k->delta_services[i], add, part);
+			sl_kstore_add_to(o, part);
+		sl_kstore_group_each(&k->store, k->kind_slice, k->delta_services[i],
+				     sl_kstore_add_to, part);
 	}
 	for (size_t i = 0; i < sizeof(rules) / sizeof(rules[0]); i++)
-		sl_kstore_kind_each(&k->store, sl_kube_kind_index(k, rules[i]), add, part);
+		sl_kstore_kind_each(&k->store, sl_kube_kind_index(k, rules[i]),
+				    sl_kstore_add_to, part);
 	part->digest = sl_kube_digest(k);
 	if (!bare_names(k, part, names, n_names)) {
 		sl_config_free(part);

@@ -22,15 +22,24 @@ static void note_change(struct sl_kube *k)
 	k->changed_at_ns = sl_mono_ns();
 }
 
-static void mark_changed(struct sl_kube *k)
+void sl_kube_changed(struct sl_kube *k)
 {
 	sl_kube_full_change(k);
 	note_change(k);
 }
 
-static bool is_slice(const struct sl_kube_watch *w)
+static bool is_slice(const struct sl_kube *k, const struct sl_kube_watch *w)
 {
-	return !strcmp(w->res->kind, "EndpointSlice");
+	return w->index == k->kind_slice;
+}
+
+void sl_kube_node_gone(struct sl_kube *k)
+{
+	if (!k->has_locality)
+		return;
+	sl_info("kubernetes: node %s is gone: locality unknown", k->node_name);
+	k->has_locality = false;
+	sl_kube_changed(k);
 }
 
 static const char *label(struct json_object *obj, const char *key)
@@ -52,10 +61,7 @@ static void node_locality(struct sl_kube *k, const char *type, struct json_objec
 	const char *why;
 
 	if (type && !strcmp(type, "DELETED")) {
-		if (k->has_locality)
-			sl_info("kubernetes: node %s is gone: locality unknown", k->node_name);
-		k->has_locality = false;
-		mark_changed(k);
+		sl_kube_node_gone(k);
 		return;
 	}
 	k->node_listed = true;
@@ -67,7 +73,7 @@ static void node_locality(struct sl_kube *k, const char *type, struct json_objec
 		text[strlen(text) - 1] = '\0';
 	if (!text[0]) {
 		if (k->has_locality)
-			mark_changed(k);
+			sl_kube_changed(k);
 		k->has_locality = false;
 		return;
 	}
@@ -81,7 +87,7 @@ static void node_locality(struct sl_kube *k, const char *type, struct json_objec
 		sl_info("kubernetes: node %s is in %s", k->node_name, text);
 		k->locality = loc;
 		k->has_locality = true;
-		mark_changed(k);
+		sl_kube_changed(k);
 	}
 }
 
@@ -89,20 +95,20 @@ static void decode(struct sl_kube *k, struct sl_kube_watch *w, const char *key,
 		   struct json_object *obj)
 {
 	const char *rv = sl_kobj_meta(obj, "resourceVersion");
+	char origin[768], api[128], group[512];
 	struct sl_config cfg = { 0 };
-	char origin[768], api[128];
 	struct sl_kstore_obj *kept;
+	const char *node = NULL;
 	struct sl_err err;
 	bool same;
 
-	snprintf(api, sizeof(api), "%s%s%s", w->res->group, w->res->group[0] ? "/" : "",
-		 w->res->versions[w->version]);
+	sl_kube_api_version(w, api, sizeof(api));
 	sl_kobj_origin(origin, sizeof(origin), w->res->kind, key, rv);
 	if (sl_kobj_decode(obj, api, w->res->kind, origin, &w->bytes_per_node, &cfg, &err) < 0) {
 		sl_config_free(&cfg);
 		sl_error("kubernetes: refused, the version before stays in force: %s", err.msg);
 		sl_kstore_refuse(&k->store, w->index, key, rv, err.msg);
-		mark_changed(k);	/* the refusal is reported with the next apply */
+		sl_kube_changed(k);	/* the refusal is reported with the next apply */
 		return;
 	}
 	for (size_t i = 0; i < cfg.warnings.n; i++)
@@ -111,10 +117,10 @@ static void decode(struct sl_kube *k, struct sl_kube_watch *w, const char *key,
 	/* A change of nothing Sluice reads (a Pod's container statuses, an
 	 * annotation of someone else's) is kept, not applied. */
 	same = kept && !kept->error && kept->value.digest == cfg.digest;
-	if (!same && is_slice(w)) {
+	if (!same && is_slice(k, w)) {
 		bool had = kept && !kept->error;
-		struct sl_config old, now;
-		char group[512];
+		const char *service = sl_kube_slice_group(&cfg, group, sizeof(group));
+		struct sl_config old;
 
 		/* Before the put: the old version goes with it. */
 		if (had)
@@ -123,15 +129,18 @@ static void decode(struct sl_kube *k, struct sl_kube_watch *w, const char *key,
 		if (kept && kept->error)
 			sl_kube_full_change(k);
 		kept = sl_kstore_put(&k->store, w->index, key, rv, &cfg);
-		sl_kept_view(&kept->value, &now);
-		sl_kstore_set_group(&k->store, kept,
-				    sl_kube_slice_group(&now, group, sizeof(group)));
+		sl_kstore_set_group(&k->store, kept, service);
 		note_change(k);
 		return;
 	}
-	sl_kstore_put(&k->store, w->index, key, rv, &cfg);
+	/* A node's pods are checked without walking the cluster's. */
+	if (w->index == k->kind_pod)
+		node = cfg.n_pods && cfg.pods[0].node_name[0] ? cfg.pods[0].node_name : NULL;
+	kept = sl_kstore_put(&k->store, w->index, key, rv, &cfg);
+	if (w->index == k->kind_pod)
+		sl_kstore_set_group(&k->store, kept, node);
 	if (!same)
-		mark_changed(k);
+		sl_kube_changed(k);
 }
 
 /* A list after a 410 or a restart of the watch repeats objects kept:
@@ -154,10 +163,6 @@ void sl_kube_object(struct sl_kube *k, struct sl_kube_watch *w, const char *type
 	const char *ns, *name;
 	char key[512];
 
-	if (type && !strcmp(type, "SWEPT")) {
-		mark_changed(k);
-		return;
-	}
 	if (w->res->node) {
 		node_locality(k, type, obj);
 		return;
@@ -173,7 +178,7 @@ void sl_kube_object(struct sl_kube *k, struct sl_kube_watch *w, const char *type
 		const struct sl_kstore_obj *o = sl_kstore_get(&k->store, w->index, key);
 		struct sl_config old;
 
-		if (o && is_slice(w) && !o->error) {
+		if (o && is_slice(k, w) && !o->error) {
 			sl_kept_view(&o->value, &old);
 			sl_kube_slice_changed(k, &old, NULL);
 		} else if (o) {
@@ -192,11 +197,10 @@ void sl_kube_object(struct sl_kube *k, struct sl_kube_watch *w, const char *type
 bool sl_kube_exclude(struct sl_kube *k, const char *error)
 {
 	char kind[64], key[512];
+	unsigned int index;
 
 	if (!sl_kobj_newest_origin(error, kind, sizeof(kind), key, sizeof(key)))
 		return false;
-	for (size_t i = 0; i < k->n_watches; i++)
-		if (!strcmp(k->watches[i].res->kind, kind))
-			return sl_kstore_exclude(&k->store, k->watches[i].index, key, error);
-	return false;
+	index = sl_kube_kind_index(k, kind);
+	return index < SL_KSTORE_KINDS && sl_kstore_exclude(&k->store, index, key, error);
 }

@@ -19,7 +19,6 @@
 struct check {
 	struct sl_kube *k;
 	const struct sl_netns_watch *n;
-	unsigned int pods_kind;
 	int64_t now;
 	size_t meshed, missing;
 };
@@ -45,13 +44,11 @@ static void check_pod(struct sl_kstore_obj *o, void *arg)
 	const struct sl_pod *pod;
 	struct sl_config v;
 
-	if (o->kind != c->pods_kind)
-		return;
 	sl_kept_view(&o->value, &v);
 	if (v.n_pods != 1)
 		return;
 	pod = &v.pods[0];
-	if (!pod->n_ips || strcmp(pod->node_name, c->k->node_name))
+	if (!pod->n_ips)
 		return;
 	if (addr_found(c->n, &pod->ips[0])) {
 		c->meshed++;
@@ -75,15 +72,12 @@ static void check_pod(struct sl_kstore_obj *o, void *arg)
 
 void sl_kube_check_pods(struct sl_kube *k, const struct sl_netns_watch *n)
 {
-	struct check c = { .k = k, .n = n, .pods_kind = SL_KUBE_RESOURCES,
-			   .now = sl_mono_ms() };
+	struct check c = { .k = k, .n = n, .now = sl_mono_ms() };
 
 	if (!k->node_name || !sl_kube_synced(k))
 		return;
-	for (size_t i = 0; i < k->n_watches; i++)
-		if (!strcmp(k->watches[i].res->kind, "Pod"))
-			c.pods_kind = k->watches[i].index;
-	sl_kstore_kind_each(&k->store, c.pods_kind, check_pod, &c);
+	/* Pods are kept grouped by their spec.nodeName (kube_events.c). */
+	sl_kstore_group_each(&k->store, k->kind_pod, k->node_name, check_pod, &c);
 	k->node_pods_meshed = c.meshed;
 	k->node_pods_missing = c.missing;
 }

@@ -42,6 +42,12 @@ void *sl_xrealloc(void *p, size_t size)
 	return q;
 }
 
+void sl_xstrset(char **field, const char *v)
+{
+	free(*field);
+	*field = v ? sl_xstrdup(v) : NULL;
+}
+
 char *sl_xstrdup(const char *s)
 {
 	char *p = strdup(s ? s : "");

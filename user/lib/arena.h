@@ -42,5 +42,7 @@ void sl_arena_free(struct sl_arena *arena);
 void *sl_xcalloc(size_t n, size_t size);
 void *sl_xrealloc(void *p, size_t size);
 char *sl_xstrdup(const char *s);
+/* *field replaced by a copy of v (NULL: none), the old one freed. */
+void sl_xstrset(char **field, const char *v);
 
 #endif

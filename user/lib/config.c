@@ -185,8 +185,7 @@ int sl_config_load_buffer(const char *name, const char *data, size_t len,
 	return ret;
 }
 
-static int read_file(const char *path, char **data, size_t *len,
-		     struct sl_err *err)
+int sl_read_file(const char *path, char **data, size_t *len, struct sl_err *err)
 {
 	FILE *f = fopen(path, "rb");
 	struct stat st;
@@ -226,7 +225,7 @@ static int load_file(const char *path, struct sl_config *cfg,
 	char *data = NULL;
 	int ret;
 
-	if (read_file(path, &data, &len, err) < 0)
+	if (sl_read_file(path, &data, &len, err) < 0)
 		return -1;
 	XXH3_64bits_update(digest, path, strlen(path) + 1);
 	XXH3_64bits_update(digest, data, len);

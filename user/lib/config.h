@@ -400,6 +400,9 @@ struct sl_config {
 	uint64_t digest;	/* of every file's name and bytes */
 };
 
+/* A regular file's bytes, NUL-terminated (at most 256 MiB). */
+int sl_read_file(const char *path, char **data, size_t *len, struct sl_err *err);
+
 /* Loads a YAML file, or every *.yaml / *.yml file of a directory (names
  * starting with '.' skipped, symlinks followed, as Kubernetes ConfigMap
  * volumes lay them out). On error nothing is returned but the message. */

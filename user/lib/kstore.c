@@ -283,12 +283,6 @@ static struct sl_kstore_obj *get_or_add(struct sl_kstore *s, unsigned int kind, 
 	return o;
 }
 
-static void set_str(char **field, const char *v)
-{
-	free(*field);
-	*field = v ? sl_xstrdup(v) : NULL;
-}
-
 struct sl_kstore_obj *sl_kstore_put(struct sl_kstore *s, unsigned int kind, const char *key,
 				    const char *rv, struct sl_config *cfg)
 {
@@ -299,11 +293,11 @@ struct sl_kstore_obj *sl_kstore_put(struct sl_kstore *s, unsigned int kind, cons
 	sl_kept_take(&o->value, cfg);
 	if (o->excluded)
 		s->n_excluded--;
-	set_str(&o->excluded, NULL);
-	set_str(&o->rv, rv);
+	sl_xstrset(&o->excluded, NULL);
+	sl_xstrset(&o->rv, rv);
 	if (o->error)
 		s->n_refused--;
-	set_str(&o->error, NULL);
+	sl_xstrset(&o->error, NULL);
 	o->seen = true;
 	s->digest += contribution(o);
 	return o;
@@ -317,9 +311,9 @@ void sl_kstore_refuse(struct sl_kstore *s, unsigned int kind, const char *key,
 	s->digest -= contribution(o);
 	if (!o->error)
 		s->n_refused++;
-	set_str(&o->error, error);
+	sl_xstrset(&o->error, error);
 	/* A later watch resumes after this version, not the kept one. */
-	set_str(&o->rv, rv);
+	sl_xstrset(&o->rv, rv);
 	o->seen = true;
 	s->digest += contribution(o);
 }
@@ -378,6 +372,15 @@ bool sl_kstore_exclude(struct sl_kstore *s, unsigned int kind, const char *key,
 	return true;
 }
 
+/* Every object (any order). */
+static void each(struct sl_kstore *s, void (*fn)(struct sl_kstore_obj *o, void *arg),
+		 void *arg)
+{
+	for (size_t b = 0; b < s->n_buckets; b++)
+		for (struct sl_kstore_obj *o = s->buckets[b]; o; o = o->next)
+			fn(o, arg);
+}
+
 static void clear_exclusion(struct sl_kstore_obj *o, void *arg)
 {
 	struct sl_kstore *s = arg;
@@ -394,11 +397,16 @@ static void clear_exclusion(struct sl_kstore_obj *o, void *arg)
 void sl_kstore_clear_exclusions(struct sl_kstore *s)
 {
 	if (s->n_excluded)
-		sl_kstore_each(s, clear_exclusion, s);
+		each(s, clear_exclusion, s);
 }
 
 void sl_kstore_mark(struct sl_kstore *s, unsigned int kind)
 {
+	if (kind < SL_KSTORE_KINDS) {
+		for (struct sl_kstore_obj *o = s->kind_head[kind]; o; o = o->kind_next)
+			o->seen = false;
+		return;
+	}
 	for (size_t b = 0; b < s->n_buckets; b++)
 		for (struct sl_kstore_obj *o = s->buckets[b]; o; o = o->next)
 			if (o->kind == kind)
@@ -409,6 +417,14 @@ size_t sl_kstore_sweep(struct sl_kstore *s, unsigned int kind)
 {
 	size_t removed = 0;
 
+	if (kind < SL_KSTORE_KINDS) {
+		for (struct sl_kstore_obj *o = s->kind_head[kind], *next; o; o = next) {
+			next = o->kind_next;
+			if (!o->seen)
+				removed += sl_kstore_remove(s, kind, o->key);
+		}
+		return removed;
+	}
 	for (size_t b = 0; b < s->n_buckets; b++) {
 		struct sl_kstore_obj **p = &s->buckets[b];
 
@@ -426,19 +442,11 @@ size_t sl_kstore_sweep(struct sl_kstore *s, unsigned int kind)
 	return removed;
 }
 
-void sl_kstore_each(struct sl_kstore *s, void (*fn)(struct sl_kstore_obj *o, void *arg),
-		    void *arg)
-{
-	for (size_t b = 0; b < s->n_buckets; b++)
-		for (struct sl_kstore_obj *o = s->buckets[b]; o; o = o->next)
-			fn(o, arg);
-}
 
 static void add_object(struct sl_kstore_obj *o, void *arg)
 {
 	struct sl_config *out = arg;
 
-	out->digest += contribution(o);
 	if (o->excluded) {
 		sl_warnings_add(&out->warnings, &out->arena, o->excluded);
 		return;
@@ -449,7 +457,20 @@ static void add_object(struct sl_kstore_obj *o, void *arg)
 	out->n_files++;
 }
 
-void sl_kstore_add_to(struct sl_kstore_obj *o, struct sl_config *cfg)
+static void sum_digest(struct sl_kstore_obj *o, void *arg)
+{
+	*(uint64_t *)arg += contribution(o);
+}
+
+uint64_t sl_kstore_digest_recount(struct sl_kstore *s)
+{
+	uint64_t d = 0;
+
+	each(s, sum_digest, &d);
+	return d;
+}
+
+void sl_kstore_add_to(struct sl_kstore_obj *o, void *cfg)
 {
 	add_object(o, cfg);
 }
@@ -473,11 +494,12 @@ int sl_kstore_config(struct sl_kstore *s, struct sl_config *cfg, struct sl_err *
 	struct sl_config total = { 0 };
 
 	memset(cfg, 0, sizeof(*cfg));
-	sl_kstore_each(s, count_object, &total);
+	each(s, count_object, &total);
 	FIELDS(RESERVE)
 	(void)err;
 	/* No sl_config_check: the store holds one object per kind and
 	 * namespace/name by construction, as the API server does. */
-	sl_kstore_each(s, add_object, cfg);
+	each(s, add_object, cfg);
+	cfg->digest = s->digest;
 	return 0;
 }

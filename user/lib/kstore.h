@@ -52,8 +52,8 @@ struct sl_kstore {
 	size_t n_by_kind[SL_KSTORE_KINDS];	/* kinds >= SL_KSTORE_KINDS not counted */
 	size_t n_refused;		/* objects whose newest version is refused */
 	size_t n_excluded;		/* objects left out (sl_kstore_exclude) */
-	/* What sl_kstore_config's digest would be, kept as objects change:
-	 * a change of one object is applied without assembling the rest. */
+	/* The configuration's digest, kept as objects change: a change of
+	 * one object is applied without assembling the rest. */
 	uint64_t digest;
 	struct sl_kstore_obj *kind_head[SL_KSTORE_KINDS];
 	struct sl_kstore_group **groups;	/* hash of group heads */
@@ -96,11 +96,10 @@ void sl_kstore_kind_each(struct sl_kstore *s, unsigned int kind,
 			 void (*fn)(struct sl_kstore_obj *o, void *arg), void *arg);
 /* The configuration of one object as sl_kstore_config adds it (nothing
  * if it is left out), into cfg sized by the caller or grown. */
-void sl_kstore_add_to(struct sl_kstore_obj *o, struct sl_config *cfg);
+void sl_kstore_add_to(struct sl_kstore_obj *o, void *cfg);
+/* The digest counted again over every object (the kept one must agree). */
+uint64_t sl_kstore_digest_recount(struct sl_kstore *s);
 
-/* Calls fn for every object (any order). */
-void sl_kstore_each(struct sl_kstore *s, void (*fn)(struct sl_kstore_obj *o, void *arg),
-		    void *arg);
 
 /* The configuration of every object kept, in *cfg (zeroed here), valid
  * until the store next changes; sl_config_free frees what is the

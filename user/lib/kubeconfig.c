@@ -6,31 +6,15 @@
 #include <string.h>
 
 #include "arena.h"
+#include "config.h"
 #include "kubeconfig.h"
 #include "ydec.h"
 
-#define MAX_FILE (1u << 20)
-
+/* The kubeconfig, a token or a certificate: regular files, as the files
+ * of the configuration are read. */
 static int read_all(const char *path, struct sl_kube_blob *b, struct sl_err *err)
 {
-	FILE *f = fopen(path, "rb");
-	size_t got;
-
-	if (!f)
-		return sl_errf(err, "%s: %s", path, strerror(errno));
-	b->data = malloc(MAX_FILE + 1);
-	if (!b->data)
-		abort();
-	got = fread(b->data, 1, MAX_FILE + 1, f);
-	fclose(f);
-	if (got > MAX_FILE) {
-		free(b->data);
-		b->data = NULL;
-		return sl_errf(err, "%s: larger than 1 MiB", path);
-	}
-	b->data[got] = '\0';
-	b->len = got;
-	return 0;
+	return sl_read_file(path, &b->data, &b->len, err);
 }
 
 static int b64_value(unsigned char c)
