@@ -152,12 +152,17 @@ k8s_node()
 		spec: {}, status: {conditions: [{type: "Ready", status: "True"}]}}'
 }
 
-# kube_wait_log PATTERN: the agent on n1... waits for a line in NODE's log.
+# kube_log_mark NODE: where NODE's log ends now (its agents append to it).
+kube_log_mark() { wc -l <"$E2E_TMP/agent-$1.log"; }
+
+# kube_wait_log NODE PATTERN [MARK]: waits for a line in NODE's log (after
+# line MARK of kube_log_mark, if given).
 kube_wait_log()
 {
-	local node=$1 pattern=$2
+	local node=$1 pattern=$2 mark=${3:-0}
 	for _ in $(seq 200); do
-		grep -qE -- "$pattern" "$E2E_TMP/agent-$node.log" && return 0
+		tail -n +$((mark + 1)) "$E2E_TMP/agent-$node.log" | grep -qE -- "$pattern" &&
+			return 0
 		sleep 0.05
 	done
 	fail "agent on $node never logged /$pattern/"

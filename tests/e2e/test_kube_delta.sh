@@ -132,11 +132,13 @@ agent_wait_pods n1 4
 sleep 0.3
 gen=$(generation n1)
 parts=$(by_parts)
+mark=$(kube_log_mark n1)
 kube_apply "$KUBE_SLICES" "$(echo_slice "$b")"
 agent_wait_applied n1 $((gen + 1))
 assert_eq "$(by_parts)" $((parts + 1)) "the echo slice applied by parts"
-assert_eq "$(rr_wait_gone 1)" 1 "exactly the connection to the removed endpoint ended"
-kube_wait_log n1 'endpoints left their services: 1 open connections to them reset'
+assert_eq "$(rr_wait_gone 1)" 1 "the connection to the removed endpoint ended"
+assert_eq "$(rr_wait_gone 2)" 1 "the connection to the endpoint kept was reset too"
+kube_wait_log n1 'endpoints left their services: 1 open connections to them reset' "$mark"
 rr_stop
 
 log "a route joining two services: applied whole, the route follows"

@@ -51,16 +51,20 @@ kube_ctl expire "path=$KUBE_SLICES" >/dev/null
 churn 8
 log "restart, with changes while the agent is down"
 agent_stop n1
-churn 4
+churn 3			# web: b alone (it had a and b)
+mark=$(kube_log_mark n1)
 agent_start n1 kube
-kube_wait_log n1 'configuration applied.*frontends .* =1'
+kube_wait_log n1 'configuration applied.*frontends \+0 ~1 -0 =0' "$mark"
+assert_eq "$(ctl n1 -o json services | jq '[.[] | select(.name == "web")][0].endpoints')" 1 \
+	"the change made while the agent was down applied"
 churn 4
 sleep 0.3
 log "restart with nothing changed"
 gen=$(generation n1)
 agent_stop n1
+mark=$(kube_log_mark n1)
 agent_start n1 kube
-agent_wait_applied n1 "$gen"
+kube_wait_log n1 'configuration applied' "$mark"
 sleep 0.3
 touch "$E2E_TMP/stop"
 wait "${E2E_PIDS[-1]}" || true

@@ -48,9 +48,13 @@ out=$(dial n1/c --count 40 --timeout-ms 2000 10.96.0.10 80)
 	fail "both endpoints should serve: $out"
 
 log "a change of nothing Sluice reads applies nothing"
+# Every apply the agent starts, also one that finds nothing to write.
+applies() { grep -cE 'configuration (unchanged|applied)|applied by parts' \
+	"$E2E_TMP/agent-n1.log" || true; }
 pod_events() { curl -sf "http://127.0.0.1:$mport/metrics" |
 	awk '$1 == "sluice_kubernetes_watch_events_total{resource=\"pods\"}" { print $2 }'; }
 gen=$(generation n1)
+n_applies=$(applies)
 before=$(pod_events)
 kube_apply $KUBE_PODS "$(k8s_pod shop a n1 "$TB_POD_a_IP4" '{"app":"web"}' |
 	jq -c '.status.conditions += [{type: "ContainersReady", status: "True"}]')"
@@ -60,6 +64,7 @@ for _ in $(seq 100); do
 done
 [ "$(pod_events)" -gt "$before" ] || fail "the pod's change did not arrive"
 sleep 0.2
+assert_eq "$(applies)" "$n_applies" "a status change started an apply"
 assert_eq "$(generation n1)" "$gen" "a status change re-applied the configuration"
 
 log "a dropped watch resumes from its resourceVersion"
@@ -91,6 +96,7 @@ assert_eq "$(kube_requests | jq -r --arg p $KUBE_SLICES '[.[] | select(.path == 
 
 log "410 Gone: list again; an unchanged list applies nothing"
 gen=$(generation n1)
+n_applies=$(applies)
 kube_ctl requests/clear >/dev/null
 kube_ctl compact >/dev/null
 kube_ctl expire "path=$KUBE_SLICES" >/dev/null
@@ -102,6 +108,7 @@ done
 assert_eq "$(kube_requests | jq --arg p $KUBE_SLICES '[.[] | select(.path == $p and .query.watch == null)] | length')" 1 \
 	"one list after 410"
 sleep 0.3
+assert_eq "$(applies)" "$n_applies" "a re-list of unchanged objects started an apply"
 assert_eq "$(generation n1)" "$gen" "a re-list of unchanged objects changes nothing"
 
 log "what went while the watch was away goes with the next list"
@@ -187,7 +194,7 @@ done
 times=$(kube_requests | jq -c --arg p $KUBE_SLICES '[.[] | select(.path == $p) | .time]')
 gaps=$(jq -c '[range(1; length) as $i | .[$i] - .[$i - 1]]' <<<"$times")
 log "retry gaps (ms): $gaps"
-jq -e 'length >= 3 and .[0] >= 200 and .[1] > .[0] and .[2] > .[1]' <<<"$gaps" >/dev/null ||
+jq -e 'length >= 3 and .[0] >= 200 and .[1] >= 1.5 * .[0] and .[2] >= 1.5 * .[1]' <<<"$gaps" >/dev/null ||
 	fail "retries should back off: $gaps"
 expect_reached n1/c 10.96.0.11 80 b --timeout-ms 4000
 

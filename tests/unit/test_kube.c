@@ -235,6 +235,7 @@ static void test_store_groups_kinds_and_digest(void **state)
 {
 	struct sl_kstore s;
 	struct sl_err err;
+	uint64_t d0, d1;
 	char key[32], vip[32], *svc;
 
 	(void)state;
@@ -265,14 +266,16 @@ static void test_store_groups_kinds_and_digest(void **state)
 	assert_int_equal(of_kind(&s, 3), 499);
 	assert_int_equal(in_group(&s, 3, "shop/odd"), 0);
 	assert_int_equal(in_group(&s, 3, "shop/even"), 499);
-	digest_of(&s, 499);
-	/* Refused, left out, taken back: the kept digest follows. */
+	d0 = digest_of(&s, 499);
+	/* Refused, left out, taken back: each changes the digest (a status
+	 * with another generation), and the kept one follows. */
 	sl_kstore_refuse(&s, 3, "shop/s4", "9", "Service shop/s4: no");
-	digest_of(&s, 499);
+	d1 = digest_of(&s, 499);
+	assert_int_not_equal(d1, d0);
 	assert_true(sl_kstore_exclude(&s, 3, "shop/s8", "left out"));
-	digest_of(&s, 498);
+	assert_int_not_equal(digest_of(&s, 498), d1);
 	sl_kstore_clear_exclusions(&s);
-	digest_of(&s, 499);
+	assert_int_equal(digest_of(&s, 499), d1);
 	sl_kstore_set_group(&s, sl_kstore_get(&s, 3, "shop/s8"), NULL);
 	assert_int_equal(in_group(&s, 3, "shop/even"), 498);
 	sl_kstore_free(&s);

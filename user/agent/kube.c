@@ -206,7 +206,8 @@ static size_t on_data(char *data, size_t size, size_t n, void *arg)
 	long code = 0;
 	char *nl;
 
-	if (sl_kube_buf_add(&w->body, data, len) < 0 || w->body.len > MAX_LINE)
+	sl_kube_buf_add(&w->body, data, len);
+	if (w->body.len > MAX_LINE)
 		return 0;
 	curl_easy_getinfo(w->easy, CURLINFO_RESPONSE_CODE, &code);
 	if (w->phase != SL_KUBE_WATCHING || code != 200)

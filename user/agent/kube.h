@@ -146,7 +146,7 @@ void sl_kube_check_pods(struct sl_kube *k, const struct sl_netns_watch *n);
 int sl_kube_http_init(struct sl_kube *k, struct sl_err *err);
 void sl_kube_request(struct sl_kube *k, struct sl_kube_watch *w, const char *url,
 		     long timeout_s, curl_write_callback on_data);
-int sl_kube_buf_add(struct sl_kube_buf *b, const char *data, size_t n);
+void sl_kube_buf_add(struct sl_kube_buf *b, const char *data, size_t n);
 
 /* kube.c: "apiVersion" of a watch's served version. */
 void sl_kube_api_version(const struct sl_kube_watch *w, char *buf, size_t len);

@@ -21,24 +21,19 @@ static void buf_reset(struct sl_kube_buf *b)
 	b->len = 0;
 }
 
-int sl_kube_buf_add(struct sl_kube_buf *b, const char *data, size_t n)
+void sl_kube_buf_add(struct sl_kube_buf *b, const char *data, size_t n)
 {
 	if (b->len + n + 1 > b->cap) {
 		size_t cap = b->cap ? b->cap : 4096;
-		char *p;
 
 		while (cap < b->len + n + 1)
 			cap *= 2;
-		p = realloc(b->data, cap);
-		if (!p)
-			return -1;
-		b->data = p;
+		b->data = sl_xrealloc(b->data, cap);
 		b->cap = cap;
 	}
 	memcpy(b->data + b->len, data, n);
 	b->len += n;
 	b->data[b->len] = '\0';
-	return 0;
 }
 
 /* ---- libcurl's event hooks ---- */
