@@ -13,6 +13,8 @@
 #                 BENCH_CONTROL_CHANGES single-endpoint changes, one every
 #                 BENCH_CONTROL_INTERVAL_MS: from the event's arrival at the
 #                 agent to the maps written (the agent's own measurement)
+#   apply/walk    the applies those changes made, and the walks of the pods'
+#                 sockets that reset removed endpoints' connections
 #   restart       stop, start: to every map reconciled (nothing rewritten)
 #   connections   new connections through a VIP whose endpoints are real
 #                 pods, every 5 ms during the churn and the restart: none
@@ -107,7 +109,7 @@ pct() { sort -n | awk -v p="$1" '{ v[NR] = $1 } END { i = int((NR * p + 99) / 10
 measure()
 {
 	local n=$1 log=$WORK/agent-$1.log scen=$WORK/scenario-$1.json url t0 t1
-	local listed applied first_list lat stream ok failed ready rewrote
+	local listed applied first_list lat stream ok failed ready rewrote walks t_start
 	node "$ROOT/scripts/bench/kube-scenario.mjs" "$n" "$EPS" "$POD_IPS" >"$scen"
 	rm -f "$WORK/port"
 	node "$REPLAY" --port-file "$WORK/port" --scenario "$scen" >"$WORK/replay-$n.log" 2>&1 &
@@ -118,7 +120,7 @@ measure()
 		"$url" >"$WORK/kubeconfig"
 
 	say "$((n * EPS)) endpoints: cold start"
-	t0=$(now_ms)
+	t_start=$(now_ms)
 	agent_start "$log"
 	wait_line "$log" 'configuration applied \(generation' 1
 	t1=$(now_ms)
@@ -140,12 +142,15 @@ measure()
 	PIDS+=($dialer)
 	sleep 0.5
 	local before
+	walks=$(grep -c 'endpoints left their services' "$log" || true)
 	before=$(grep -c 'in the maps' "$log")
 	node "$ROOT/scripts/bench/kube-churn.mjs" "$url" "$CHANGES" "$n" "$EPS" "$INTERVAL_MS" \
 		"$POD_IPS" >/dev/null
 	sleep 1
 	lat=$(grep 'in the maps' "$log" | tail -n +$((before + 1)) |
 		sed -n 's/.* in the maps \([0-9.]*\) ms .*/\1/p')
+	# Walks of the pods' sockets to reset removed endpoints' connections.
+	walks=$(($(grep -c 'endpoints left their services' "$log" || true) - walks))
 
 	say "$((n * EPS)) endpoints: restart"
 	agent_stop
@@ -166,21 +171,20 @@ measure()
 	"$SLUICED" --uninstall --bpffs "$PINS" >/dev/null 2>&1
 
 	RESULTS+=("$(printf '%s|%s|%s|%s|%s|%s|%s|%s|%s|%s|%s|%s|%s' "$((n * EPS))" \
-		"$((listed - first_list))" "$((applied - listed))" "$((t1 - t0_cold))" \
+		"$((listed - first_list))" "$((applied - listed))" "$((t1 - t_start))" \
 		"$((rss / 1024))" "$((hwm / 1024))" \
 		"$(pct 50 <<<"$lat")" "$(pct 99 <<<"$lat")" "$(pct 100 <<<"$lat")" \
-		"$(wc -l <<<"$lat")" "$ready" "${ok:-?}/${failed:-?}" "$rewrote")")
+		"$(grep -c . <<<"$lat")/$walks" "$ready" "${ok:-?}/${failed:-?}" "$rewrote")")
 }
 
 for n in $SIZES; do
-	t0_cold=$(now_ms)
 	measure "$n"
 done
 
 printf '\nControl plane (%s, %s CPUs, %s)\n' "$(uname -r)" "$(nproc)" "$(date -u +%F)"
 printf '%-10s %12s %11s %11s %8s %8s %9s %9s %9s %8s %11s %12s  %s\n' endpoints \
 	'list+decode' 'full-apply' 'cold-start' 'RSS-MB' 'peak-MB' 'chg-p50' 'chg-p99' \
-	'chg-max' 'applies' 'restart-ms' 'conn-ok/fail' 'restart wrote (frontends)'
+	'chg-max' 'apply/walk' 'restart-ms' 'conn-ok/fail' 'restart wrote (frontends)'
 for r in "${RESULTS[@]}"; do
 	IFS='|' read -r e l a c rss hwm p50 p99 max napp ready conns wrote <<<"$r"
 	printf '%-10s %10s ms %8s ms %8s ms %8s %8s %6s ms %6s ms %6s ms %8s %8s ms %12s  %s\n' \

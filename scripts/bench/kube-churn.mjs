@@ -13,7 +13,8 @@ const podIps = (process.argv[7] || '').split(' ').filter(Boolean);
 const n = Number(changes), nsvc = Number(services), eps = Number(endpoints);
 const PATH = '/apis/discovery.k8s.io/v1/endpointslices';
 const first = firstEndpoints(podIps);
-const podSets = [first, first.slice(0, 1), first, first.slice(-1)];
+// The scenario starts with every pod: each move changes something.
+const podSets = [first.slice(0, 1), first, first.slice(-1), first];
 const current = new Map();
 let fresh = nsvc * eps;	// endpoints beyond the scenario's
 
