@@ -67,7 +67,7 @@ int sl_rc_alloc_new(struct run *r, size_t n_new);
 int sl_rc_plan_write(struct run *r, struct fe_plan *p);
 void sl_rc_mark_touched(struct run *r, const struct fe_plan *p);
 /* st->be without the backends deleted, with the new ones written. */
-struct sl_applied_be *sl_rc_merge_backends(struct run *r, size_t *n);
+void sl_rc_commit_backends(struct run *r);
 
 /* Removals, new backends, frontends (tables first, then the switch),
  * then the backends nothing points at any more. */

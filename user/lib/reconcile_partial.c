@@ -252,73 +252,11 @@ static void commit_frontends(struct run *r)
 	st->n_fe = n + st->n_fe - k;
 }
 
-/* Where tuple goes among be[0, n). */
-static size_t be_lower_bound(const struct sl_applied_be *be, size_t n,
-			     const struct sl_backend *tuple)
-{
-	size_t lo = 0, hi = n;
-
-	while (lo < hi) {
-		size_t mid = (lo + hi) / 2;
-
-		if (sl_backend_tuple_cmp(&be[mid].be, tuple) < 0)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo;
-}
-
-/* st->be without the backends deleted and with the new ones written, in
- * place: a change moves a few of 100,000 entries, and a merge into a
- * fresh array touched 5 MB an apply. Ids of new backends never written
- * go back to the pool. */
-static void commit_backends(struct run *r)
-{
-	struct sl_state *st = r->st;
-	const uint8_t *del = memchr(r->old_be, OLD_BE_DELETED, st->n_be);
-	size_t n_new = 0, hi, end;
-
-	if (del) {
-		size_t out = (size_t)(del - r->old_be);
-
-		for (size_t k = out; k < st->n_be; k++)
-			if (r->old_be[k] != OLD_BE_DELETED)
-				st->be[out++] = st->be[k];
-		st->n_be = out;
-	}
-	for (size_t i = 0; i < r->n_want; i++) {
-		if (r->want[i].written)
-			n_new++;
-		else if (r->want[i].allocated)
-			sl_id_free(&st->be_ids, r->want[i].be.id);
-	}
-	if (!n_new)
-		return;
-	st->be = sl_xrealloc(st->be, (st->n_be + n_new + 1) * sizeof(*st->be));
-	/* From the last new one: each block of old entries moves once. */
-	hi = st->n_be;
-	end = st->n_be + n_new;
-	for (size_t i = r->n_want; i-- > 0;) {
-		const struct want_be *w = &r->want[i];
-		size_t at;
-
-		if (!w->written)
-			continue;
-		at = be_lower_bound(st->be, hi, &w->be.be);
-		end -= hi - at;
-		memmove(&st->be[end], &st->be[at], (hi - at) * sizeof(*st->be));
-		st->be[--end] = w->be;
-		hi = at;
-	}
-	st->n_be += n_new;
-}
-
 static int commit_partial(struct run *r)
 {
 	commit_refs(r);
 	commit_frontends(r);
-	commit_backends(r);
+	sl_rc_commit_backends(r);
 	return 0;
 }
 
