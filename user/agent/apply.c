@@ -325,6 +325,23 @@ int64_t sl_applier_resets(struct sl_applier *a, bool force)
 	return -1;
 }
 
+/* The datapath's maps hold the change now: how long since its first
+ * event arrived. What follows (resets of removed endpoints' connections,
+ * the metrics' labels, the status) is not on its way there. */
+static void maps_hold_change(struct sl_applier *a)
+{
+	a->last_change_ms = a->changed_at_ns ?
+			    (double)(sl_mono_ns() - a->changed_at_ns) / 1e6 : -1;
+}
+
+static void log_change(struct sl_applier *a, uint64_t generation)
+{
+	if (a->changed_at_ns)
+		sl_info("configuration generation %llu in the maps %.2f ms after its first "
+			"change arrived", (unsigned long long)generation, a->last_change_ms);
+	a->changed_at_ns = 0;
+}
+
 /* A write to the services' maps failed half-way: back to the model in
  * force, the attempt rejected. */
 static void write_failed(struct sl_applier *a, const char *msg)
@@ -430,7 +447,7 @@ static int run_delta(struct sl_applier *a, const struct sl_delta *d)
 		write_failed(a, err.msg);
 		return -1;
 	}
-	a->last_change_ms = a->changed_at_ns ? (double)(sl_mono_ns() - a->changed_at_ns) / 1e6 : -1;
+	maps_hold_change(a);
 	reset_removed(a, touched, true);
 	free(touched);
 	sl_model_patch(&a->applied, &delta);
@@ -443,10 +460,7 @@ static int run_delta(struct sl_applier *a, const struct sl_delta *d)
 		"services %.2f ms", (unsigned long long)generation, part->n_services,
 		d->n_names, rep.fe_updated, rep.fe_unchanged, rep.be_added, rep.be_updated,
 		rep.be_removed, t_model, t_names, mono_ms() - t0);
-	if (a->changed_at_ns)
-		sl_info("configuration generation %llu in the maps %.2f ms after its first "
-			"change arrived", (unsigned long long)generation, a->last_change_ms);
-	a->changed_at_ns = 0;
+	log_change(a, generation);
 	if (a->check_delta)
 		check_whole(a);
 	return 1;
@@ -533,10 +547,7 @@ static int run(struct sl_applier *a, bool force)
 	t0 = mono_ms();
 	if (sl_authz_commit(&a->authz, &err) < 0)
 		sl_error("switching to the new policy tables: %s", err.msg);
-	/* The change is in the datapath's maps now; what follows (resets of
-	 * removed endpoints' connections, the metrics' labels, the status) is
-	 * not on its way there. */
-	a->last_change_ms = a->changed_at_ns ? (double)(sl_mono_ns() - a->changed_at_ns) / 1e6 : -1;
+	maps_hold_change(a);
 	reset_removed(a, touched, false);
 	free(touched);
 	set_workloads(a, &cfg);
@@ -549,10 +560,7 @@ static int run(struct sl_applier *a, bool force)
 	a->last_by_parts = false;
 	t.finish = mono_ms() - t0;
 	generation = record(a, SL_RESULT_APPLIED, "", cfg.digest, &cfg.warnings);
-	if (a->changed_at_ns)
-		sl_info("configuration generation %llu in the maps %.2f ms after its first "
-			"change arrived", (unsigned long long)generation, a->last_change_ms);
-	a->changed_at_ns = 0;
+	log_change(a, generation);
 	sl_config_free(&cfg);
 	t.heap_mb = trim_heap_mb();
 	log_report(&rep, &zrep, &t, generation);
