@@ -59,36 +59,55 @@ char *sl_xstrdup(const char *s)
 	return p;
 }
 
-size_t sl_arena_rounded(size_t size)
-{
-	size_t align = sizeof(max_align_t);
+/* Structs get malloc's alignment; strings none: a name of a few bytes
+ * took 32 (sizeof(max_align_t)), a third of an object kept by the
+ * Kubernetes source. */
+#define ARENA_ALIGN _Alignof(max_align_t)
 
-	return size ? (size + align - 1) & ~(align - 1) : align;
+static size_t align_up(size_t v, size_t align)
+{
+	return (v + align - 1) & ~(align - 1);
 }
 
-void *sl_arena_alloc(struct sl_arena *arena, size_t size)
+/* used counts offsets as if every block followed the one before at its
+ * alignment: a block starts where used is aligned, so used is congruent
+ * to the block's offset and is what one block of the same allocations
+ * takes, at most (sl_arena_shrink's caller reserves that). */
+static void *alloc_aligned(struct sl_arena *arena, size_t size, size_t align)
 {
 	struct sl_arena_block *b = arena->head;
-	size_t rounded = sl_arena_rounded(size);
+	size_t off = b ? align_up(b->off, align) : 0;
 	void *p;
 
-	if (!b || b->size - b->off < rounded) {
+	if (!b || off > b->size || b->size - off < size) {
 		size_t cap = b ? b->size * 2 : ARENA_FIRST_BLOCK;
 
 		if (cap > ARENA_BLOCK_SIZE)
 			cap = ARENA_BLOCK_SIZE;
-		if (cap < rounded)
-			cap = rounded;
+		if (cap < size)
+			cap = size;
 
 		b = sl_xcalloc(1, sizeof(*b) + cap);
 		b->size = cap;
 		b->next = arena->head;
 		arena->head = b;
+		arena->used = align_up(arena->used, ARENA_ALIGN);
+		off = 0;
 	}
-	p = (char *)b->data + b->off;
-	b->off += rounded;
-	arena->used += rounded;
+	p = (char *)b->data + off;
+	arena->used += off - b->off + size;
+	b->off = off + size;
 	return p;
+}
+
+void *sl_arena_alloc(struct sl_arena *arena, size_t size)
+{
+	return alloc_aligned(arena, size ? size : 1, ARENA_ALIGN);
+}
+
+char *sl_arena_alloc_chars(struct sl_arena *arena, size_t size)
+{
+	return alloc_aligned(arena, size ? size : 1, 1);
 }
 
 void sl_arena_reserve(struct sl_arena *arena, size_t size)
@@ -121,7 +140,7 @@ bool sl_arena_shrink(struct sl_arena *arena)
 char *sl_arena_strdup(struct sl_arena *arena, const char *s)
 {
 	size_t len = strlen(s);
-	char *p = sl_arena_alloc(arena, len + 1);
+	char *p = sl_arena_alloc_chars(arena, len + 1);
 
 	memcpy(p, s, len + 1);
 	return p;

@@ -13,11 +13,12 @@ struct sl_arena_block;
 
 struct sl_arena {
 	struct sl_arena_block *head;
-	size_t used;		/* bytes handed out, for reports */
+	size_t used;		/* bytes handed out, with their alignment */
 };
 
-/* Zeroed memory; aborts the process on exhaustion, like the rest of the
- * agent's allocations: a node agent that cannot allocate cannot recover. */
+/* Zeroed memory at malloc's alignment; aborts the process on exhaustion,
+ * like the rest of the agent's allocations: a node agent that cannot
+ * allocate cannot recover. */
 void *sl_arena_alloc(struct sl_arena *arena, size_t size);
 /* Sizes the first block of an empty arena (an estimate of all it will
  * hold): one allocation instead of a series of doubling blocks. */
@@ -29,8 +30,9 @@ void sl_arena_reserve(struct sl_arena *arena, size_t size);
  * sanitizer's allocator moves); the caller fills a new arena reserved at
  * `used` bytes. */
 bool sl_arena_shrink(struct sl_arena *arena);
-/* What an allocation of size counts in used: rounded to the alignment. */
-size_t sl_arena_rounded(size_t size);
+/* Bytes without alignment, for strings: they count size in used (and
+ * the padding to the alignment when they start a new block). */
+char *sl_arena_alloc_chars(struct sl_arena *arena, size_t size);
 char *sl_arena_strdup(struct sl_arena *arena, const char *s);
 /* Grows *array (of *cap elements of elem_size) to hold at least need. */
 void sl_arena_grow(struct sl_arena *arena, void **array, size_t *cap,

@@ -58,13 +58,13 @@ static size_t copy_names(struct sl_arena *a, struct sl_applied_fe *fe)
 	const char *ns = fe->namespace, *name = fe->name, *port = fe->port_name;
 	size_t len = strnlen(ns, SL_NAMESPACE_LEN - 1) + strnlen(name, SL_NAME_LEN - 1) +
 		     strnlen(port, SL_PORT_NAME_LEN - 1) + 3;
-	char *at = sl_arena_alloc(a, len);
+	char *at = sl_arena_alloc_chars(a, len);
 
 	fe->namespace = at;
 	fe->name = at = put(at, ns, SL_NAMESPACE_LEN);
 	fe->port_name = at = put(at, name, SL_NAME_LEN);
 	put(at, port, SL_PORT_NAME_LEN);
-	return sl_arena_rounded(len);
+	return len;
 }
 
 void sl_state_own_names(struct sl_state *st, struct sl_applied_fe *fe,
@@ -83,8 +83,7 @@ void sl_state_own_names(struct sl_state *st, struct sl_applied_fe *fe,
 
 void sl_state_drop_names(struct sl_state *st, const struct sl_applied_fe *fe)
 {
-	st->names_live -= sl_arena_rounded(strlen(fe->namespace) + strlen(fe->name) +
-					   strlen(fe->port_name) + 3);
+	st->names_live -= strlen(fe->namespace) + strlen(fe->name) + strlen(fe->port_name) + 3;
 }
 
 void sl_state_compact_names(struct sl_state *st)
