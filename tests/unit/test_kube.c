@@ -208,6 +208,42 @@ static void test_store_digest_is_the_objects(void **state)
 	free(two);
 }
 
+/* resourceVersions short and long (opaque strings to a client), across
+ * a new version and a refused one; the digest of a refused one is its
+ * resourceVersion's. */
+static void test_store_resource_versions(void **state)
+{
+	static const char long_rv[] = "123456789012345678901234567890-opaque";
+	char *one = service_named("one", "10.96.0.1");
+	struct sl_kstore s;
+	struct sl_kstore_obj *o;
+	struct sl_err err;
+	uint64_t refused_long;
+
+	(void)state;
+	assert_int_equal(sl_kstore_init(&s, &err), 0);
+	put(&s, 0, "shop/one", "123456789012345", one);	/* 15: the longest in place */
+	o = sl_kstore_get(&s, 0, "shop/one");
+	assert_string_equal(sl_kstore_rv(o), "123456789012345");
+	put(&s, 0, "shop/one", "1234567890123456", one);
+	assert_string_equal(sl_kstore_rv(o), "1234567890123456");
+	put(&s, 0, "shop/one", long_rv, one);
+	assert_string_equal(sl_kstore_rv(o), long_rv);
+	sl_kstore_refuse(&s, 0, "shop/one", "77", "bad");
+	assert_string_equal(sl_kstore_rv(o), "77");
+	assert_int_equal(sl_kstore_digest_recount(&s), s.digest);
+	sl_kstore_refuse(&s, 0, "shop/one", long_rv, "bad");
+	refused_long = s.digest;
+	assert_int_equal(sl_kstore_digest_recount(&s), refused_long);
+	sl_kstore_refuse(&s, 0, "shop/one", "78", "bad");
+	assert_int_not_equal(s.digest, refused_long);
+	sl_kstore_refuse(&s, 0, "shop/one", NULL, "bad");
+	assert_null(sl_kstore_rv(o));
+	assert_true(sl_kstore_remove(&s, 0, "shop/one"));
+	sl_kstore_free(&s);
+	free(one);
+}
+
 static void count_obj(struct sl_kstore_obj *o, void *arg)
 {
 	(void)o;
@@ -431,6 +467,7 @@ int main(void)
 		cmocka_unit_test(test_newest_origin),
 		cmocka_unit_test(test_store_digest_is_the_objects),
 		cmocka_unit_test(test_store_relist_sweeps_and_refusal_keeps),
+		cmocka_unit_test(test_store_resource_versions),
 		cmocka_unit_test(test_store_groups_kinds_and_digest),
 		cmocka_unit_test(test_kubeconfig_current_context),
 		cmocka_unit_test(test_kubeconfig_refusals),

@@ -151,7 +151,7 @@ static bool same_version(struct sl_kube *k, struct sl_kube_watch *w, const char 
 	struct sl_kstore_obj *o = sl_kstore_get(&k->store, w->index, key);
 	const char *rv = sl_kobj_meta(obj, "resourceVersion");
 
-	if (!o || !o->rv || !rv || strcmp(o->rv, rv))
+	if (!o || !sl_kstore_rv(o) || !rv || strcmp(sl_kstore_rv(o), rv))
 		return false;
 	o->seen = true;
 	return true;

@@ -14,13 +14,17 @@ enum {
 #undef ENUM
 };
 
+_Static_assert(sizeof(struct sl_kept) == 40, "one per object kept, 40,000 at scale");
+
 void sl_kept_take(struct sl_kept *k, struct sl_config *cfg)
 {
 	memset(k, 0, sizeof(*k));
-	k->arena = cfg->arena;
+	k->block = cfg->arena.head;
 	k->digest = cfg->digest;
 	k->warnings = cfg->warnings.msgs;
-	k->n_warnings = (uint32_t)cfg->warnings.n;
+	/* An object's warnings: a handful of its fields, in practice; past
+	 * 65,535 the rest stay in the arena, unreported. */
+	k->n_warnings = cfg->warnings.n > UINT16_MAX ? UINT16_MAX : (uint16_t)cfg->warnings.n;
 #define TAKE(f)								\
 	if (cfg->n_##f) {						\
 		if (k->n) {						\
@@ -38,7 +42,9 @@ void sl_kept_take(struct sl_kept *k, struct sl_config *cfg)
 
 void sl_kept_free(struct sl_kept *k)
 {
-	sl_arena_free(&k->arena);
+	struct sl_arena arena = { .head = k->block };
+
+	sl_arena_free(&arena);
 	memset(k, 0, sizeof(*k));
 }
 

@@ -12,14 +12,15 @@
 
 #include "config.h"
 
+/* 40 bytes: 40,000 of them at 100,000 endpoints. */
 struct sl_kept {
-	struct sl_arena arena;
+	struct sl_arena_block *block;	/* the arena's, one block once kept */
 	void *items;
-	uint32_t n;
-	uint8_t field;			/* which array of struct sl_config */
-	uint32_t n_warnings;
 	char **warnings;
 	uint64_t digest;		/* of what the decoders read (kobj.h) */
+	uint32_t n;
+	uint16_t n_warnings;
+	uint8_t field;			/* which array of struct sl_config */
 };
 
 /* Takes over what cfg holds (cfg is zeroed): one object's decoding, so at

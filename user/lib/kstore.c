@@ -33,8 +33,11 @@ static uint64_t object_digest(const struct sl_kstore_obj *o)
 {
 	uint64_t d = XXH3_64bits_withSeed(o->key, strlen(o->key), o->kind) ^ o->value.digest;
 
-	if (o->error)
-		d ^= XXH3_64bits(o->rv ? o->rv : "", o->rv ? strlen(o->rv) : 0);
+	if (o->error) {
+		const char *rv = sl_kstore_rv(o);
+
+		d ^= XXH3_64bits(rv ? rv : "", rv ? strlen(rv) : 0);
+	}
 	return d;
 }
 
@@ -197,11 +200,40 @@ void sl_kstore_kind_each(struct sl_kstore *s, unsigned int kind,
 	}
 }
 
+const char *sl_kstore_rv(const struct sl_kstore_obj *o)
+{
+	switch (o->rv_where) {
+	case SL_KSTORE_RV_IN:
+		return o->rv.in;
+	case SL_KSTORE_RV_OUT:
+		return o->rv.out;
+	default:
+		return NULL;
+	}
+}
+
+static void set_rv(struct sl_kstore_obj *o, const char *rv)
+{
+	if (rv && rv == sl_kstore_rv(o))
+		return;
+	if (o->rv_where == SL_KSTORE_RV_OUT)
+		free(o->rv.out);
+	if (!rv) {
+		o->rv_where = SL_KSTORE_RV_NONE;
+	} else if (strlen(rv) < SL_KSTORE_RV_INLINE) {
+		strcpy(o->rv.in, rv);
+		o->rv_where = SL_KSTORE_RV_IN;
+	} else {
+		o->rv.out = sl_xstrdup(rv);
+		o->rv_where = SL_KSTORE_RV_OUT;
+	}
+}
+
 static void obj_free(struct sl_kstore_obj *o)
 {
 	sl_kept_free(&o->value);
 	free(o->excluded);
-	free(o->rv);
+	set_rv(o, NULL);
 	free(o->error);
 	free(o);
 }
@@ -262,11 +294,16 @@ static struct sl_kstore_obj *get_or_add(struct sl_kstore *s, unsigned int kind, 
 
 	if (o)
 		return o;
+	if (kind > UINT16_MAX) {
+		/* The source's resources number a dozen. */
+		fprintf(stderr, "kstore: resource index %u out of range\n", kind);
+		abort();
+	}
 	if (s->n_objects >= s->n_buckets)
 		grow(s);
 	/* The key in the same allocation: 40,000 objects at scale. */
 	o = sl_xcalloc(1, sizeof(*o) + strlen(key) + 1);
-	o->kind = kind;
+	o->kind = (uint16_t)kind;
 	memcpy(o->key, key, strlen(key) + 1);
 	b = bucket_of(s, kind, key);
 	o->next = s->buckets[b];
@@ -294,7 +331,7 @@ struct sl_kstore_obj *sl_kstore_put(struct sl_kstore *s, unsigned int kind, cons
 	if (o->excluded)
 		s->n_excluded--;
 	sl_xstrset(&o->excluded, NULL);
-	sl_xstrset(&o->rv, rv);
+	set_rv(o, rv);
 	if (o->error)
 		s->n_refused--;
 	sl_xstrset(&o->error, NULL);
@@ -313,7 +350,7 @@ void sl_kstore_refuse(struct sl_kstore *s, unsigned int kind, const char *key,
 		s->n_refused++;
 	sl_xstrset(&o->error, error);
 	/* A later watch resumes after this version, not the kept one. */
-	sl_xstrset(&o->rv, rv);
+	set_rv(o, rv);
 	o->seen = true;
 	s->digest += contribution(o);
 }
