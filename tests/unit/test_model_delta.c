@@ -284,6 +284,7 @@ static void test_many_patches_compact(void **state)
 	struct sl_err err;
 	char where[256];
 	struct scenario s = start;
+	size_t replaced = 0, compactions = 0;
 
 	(void)state;
 	text_of(before, sizeof(before), &start);
@@ -303,6 +304,11 @@ static void test_many_patches_compact(void **state)
 		part_of(&now, "d", &part);
 		assert_int_equal(sl_model_delta(&prev, &part, NULL, &d), 1);
 		sl_model_patch(&prev, &d);
+		/* Replaced members are bounded by an eighth of the live ones. */
+		assert_true(prev.n_replaced <= prev.n_members / 8 + 64);
+		if (prev.n_replaced < replaced)
+			compactions++;
+		replaced = prev.n_replaced;
 		sl_model_free(&d);
 		free(part.services);
 		free(part.slices);
@@ -315,6 +321,7 @@ static void test_many_patches_compact(void **state)
 		}
 		sl_config_free(&now);
 	}
+	assert_true(compactions > 0);
 	sl_model_free(&prev);
 }
 

@@ -11,6 +11,8 @@
 #include "maglev.h"
 #include "model.h"
 
+_Static_assert(sizeof(struct sl_model_member) == 56, "members are kept by the 100,000");
+
 int sl_svc_key_cmp(const struct sl_svc_key *a, const struct sl_svc_key *b)
 {
 	return memcmp(a, b, sizeof(*a));

@@ -15,20 +15,22 @@
 #include "config.h"
 #include "err.h"
 
+/* 56 bytes: one per endpoint of every frontend, 100,000 of
+ * them at scale in the model kept. */
 struct sl_model_member {
 	struct sl_ip ip;
 	uint16_t port;		/* host order */
 	uint8_t proto;
 	bool usable;		/* receives new connections */
 	uint32_t weight;	/* >= 1 */
-	uint32_t flags;		/* SL_MEMBER_F_* */
-	const char *locality;
+	uint16_t flags;		/* SL_MEMBER_F_* */
 	bool zone_only;		/* locality is an EndpointSlice zone */
 	uint32_t tier;		/* locality priority, 0: preferred (model_locality.c) */
 	/* The endpoint's labels, for subsets; valid only while the model is
 	 * built (they belong to the configuration), NULL afterwards. */
+	uint32_t n_labels;
+	const char *locality;
 	const struct sl_label *labels;
-	size_t n_labels;
 };
 
 struct sl_frontend {

@@ -6,7 +6,10 @@
 /* Building grows every list by doubling in the arena, which keeps the
  * smaller copies: at 10,000 services of 10 endpoints the model held three
  * times what it uses. The applier keeps the model it applied until the
- * next apply, so it is copied once into an arena of exact sizes. */
+ * next apply, so it is copied once into an arena of exact sizes, of one
+ * block: at scale one mapping of its own (malloc maps blocks of 128 KiB
+ * and more), never pieces of the heap between the apply's temporaries,
+ * whose freed space the heap could not give back. */
 
 /* The last string copied, shared while the same text repeats (one
  * namespace, one file, one locality for many entries). */
@@ -59,11 +62,43 @@ static void copy_fe(struct sl_arena *a, struct sl_frontend *fe, struct caches *c
 		fe->members[k].locality = copy_str(a, fe->members[k].locality, &c->locality);
 }
 
+/* What the copy takes at most: every string counted, shared or not
+ * (pages of the block never written are never resident). */
+static size_t str_bound(const char *s)
+{
+	return s ? strlen(s) + 1 : 0;
+}
+
+static size_t mem_bound(size_t size)
+{
+	return size + _Alignof(max_align_t);
+}
+
+static size_t bound(const struct sl_model *m)
+{
+	size_t n = mem_bound(m->n_fe * sizeof(*m->fe)) + mem_bound(m->n_bw * sizeof(*m->bw));
+
+	for (size_t i = 0; i < m->n_fe; i++) {
+		const struct sl_frontend *fe = &m->fe[i];
+
+		n += str_bound(fe->namespace) + str_bound(fe->name) + str_bound(fe->port_name) +
+		     str_bound(fe->host) + str_bound(fe->loc.file) +
+		     mem_bound(fe->n_limit_src * sizeof(*fe->limit_src)) +
+		     mem_bound(fe->n_members * sizeof(*fe->members));
+		for (size_t k = 0; k < fe->n_members; k++)
+			n += str_bound(fe->members[k].locality);
+	}
+	for (size_t i = 0; i < m->n_bw; i++)
+		n += str_bound(m->bw[i].egress_from) + str_bound(m->bw[i].ingress_from);
+	return n;
+}
+
 void sl_model_compact(struct sl_model *m)
 {
 	struct sl_arena a = { 0 };
 	struct caches c = { 0 };
 
+	sl_arena_reserve(&a, bound(m));
 	m->fe = copy_mem(&a, m->fe, m->n_fe * sizeof(*m->fe));
 	m->cap_fe = m->n_fe;
 	for (size_t i = 0; i < m->n_fe; i++)

@@ -166,8 +166,9 @@ void sl_model_patch(struct sl_model *prev, const struct sl_model *delta)
 		prev->n_replaced += old.n_members;
 	}
 	/* The replaced members stay in the arena until it is copied: once
-	 * they outnumber the live ones. */
-	if (prev->n_replaced > prev->n_members + 64) {
+	 * they are an eighth of the live ones (the copy takes a few ms at
+	 * 100,000; the agent's memory grows by that eighth at most). */
+	if (prev->n_replaced > prev->n_members / 8 + 64) {
 		sl_model_compact(prev);
 		prev->n_replaced = 0;
 	}
