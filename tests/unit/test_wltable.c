@@ -172,6 +172,49 @@ static void test_labels(void **state)
 	sl_wltable_free(&t);
 }
 
+/* A Deployment's pods are one workload: one set of labels for all their
+ * addresses; a pod of another version is a set of its own that shares
+ * the strings. */
+static void test_label_sets_shared(void **state)
+{
+	static const char *pods =
+		"apiVersion: v1\nkind: Pod\n"
+		"metadata: {name: web-7d4b9c8f6d-x2k4q, namespace: shop,\n"
+		"  labels: {app: web, version: v1, pod-template-hash: 7d4b9c8f6d}}\n"
+		"status: {podIP: 10.2.0.1}\n"
+		"---\napiVersion: v1\nkind: Pod\n"
+		"metadata: {name: web-7d4b9c8f6d-b8m5z, namespace: shop,\n"
+		"  labels: {app: web, version: v1, pod-template-hash: 7d4b9c8f6d}}\n"
+		"status: {podIP: 10.2.0.2}\n"
+		"---\napiVersion: v1\nkind: Pod\n"
+		"metadata: {name: web-5f6c7b8d9f-k2l4m, namespace: shop,\n"
+		"  labels: {app: web, version: v2, pod-template-hash: 5f6c7b8d9f}}\n"
+		"status: {podIP: 10.2.0.3}\n";
+	const struct sl_wl_labels *a, *b, *c;
+	struct sl_wltable t;
+	struct sl_config cfg;
+	struct sl_err err;
+
+	(void)state;
+	if (load_yaml(pods, &cfg, &err) < 0)
+		fail_msg("config: %s", err.msg);
+	assert_int_equal(sl_wltable_build(&t, &cfg, &err), 0);
+	sl_config_free(&cfg);
+	a = at(&t, "10.2.0.1");
+	b = at(&t, "10.2.0.2");
+	c = at(&t, "10.2.0.3");
+	assert_non_null(a);
+	assert_ptr_equal(a, b);
+	assert_string_equal(a->workload, "web");
+	assert_string_equal(a->version, "v1");
+	assert_ptr_not_equal(a, c);
+	assert_string_equal(c->version, "v2");
+	assert_ptr_equal(a->workload, c->workload);
+	assert_ptr_equal(a->namespace, c->namespace);
+	assert_ptr_equal(a->principal, c->principal);
+	sl_wltable_free(&t);
+}
+
 static const struct sl_applied_fe *ep(const struct sl_ep_services *x, const char *addr,
 				      uint16_t port)
 {
@@ -231,6 +274,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_pod_workload),
 		cmocka_unit_test(test_labels),
+		cmocka_unit_test(test_label_sets_shared),
 		cmocka_unit_test(test_endpoint_service),
 	};
 

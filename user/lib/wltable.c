@@ -13,6 +13,8 @@
 
 #define TRUST_DOMAIN "cluster.local"
 
+_Static_assert(sizeof(struct sl_wl_addr) == 32, "one per workload address, 20,000 at scale");
+
 static const struct sl_wl_labels unknown = {
 	.workload = SL_WL_UNKNOWN, .namespace = SL_WL_UNKNOWN, .principal = SL_WL_UNKNOWN,
 	.app = SL_WL_UNKNOWN, .version = SL_WL_UNKNOWN,
@@ -103,93 +105,150 @@ static const char *first_label(const struct sl_label *labels, size_t n, const ch
 	return v ? v : label(labels, n, b);
 }
 
-/* The slot of s in the string set: where it is, or the empty one where
- * it goes (open addressing on a hash of the text). */
-static size_t string_slot(const struct sl_wltable *t, const char *s)
-{
-	size_t mask = t->cap_strings - 1, at;
+/* The strings and the label sets of the table, each kept once: a set
+ * of pointers (open addressing) compared and hashed by what they point
+ * at. */
+struct set_ops {
+	uint64_t (*hash)(const void *x);
+	bool (*same)(const void *x, const void *y);
+};
 
-	for (at = XXH64(s, strlen(s), 0) & mask; t->strings[at]; at = (at + 1) & mask)
-		if (!strcmp(t->strings[at], s))
+static uint64_t string_hash(const void *x)
+{
+	return XXH64(x, strlen(x), 0);
+}
+
+static bool string_same(const void *x, const void *y)
+{
+	return !strcmp(x, y);
+}
+
+/* Sets of interned strings: the same text is the same pointer. */
+static uint64_t labels_hash(const void *x)
+{
+	return XXH64(x, sizeof(struct sl_wl_labels), 0);
+}
+
+static bool labels_same(const void *x, const void *y)
+{
+	return !memcmp(x, y, sizeof(struct sl_wl_labels));
+}
+
+static const struct set_ops strings_ops = { string_hash, string_same };
+static const struct set_ops labels_ops = { labels_hash, labels_same };
+
+/* The slot of x in the set: where it is, or the empty one where it goes. */
+static size_t set_slot(const struct sl_wltable_set *s, const struct set_ops *ops, const void *x)
+{
+	size_t mask = s->cap - 1, at;
+
+	for (at = ops->hash(x) & mask; s->v[at]; at = (at + 1) & mask)
+		if (ops->same(s->v[at], x))
 			break;
 	return at;
 }
 
-static void strings_grow(struct sl_wltable *t)
+static void set_grow(struct sl_wltable_set *s, const struct set_ops *ops)
 {
-	const char **old = t->strings;
-	size_t old_cap = t->cap_strings;
+	const void **old = s->v;
+	size_t old_cap = s->cap;
 
-	t->cap_strings = old_cap ? old_cap * 2 : 1024;
-	t->strings = calloc(t->cap_strings, sizeof(*t->strings));
-	if (!t->strings)
+	s->cap = old_cap ? old_cap * 2 : 1024;
+	s->v = calloc(s->cap, sizeof(*s->v));
+	if (!s->v)
 		abort();
 	for (size_t i = 0; i < old_cap; i++)
 		if (old[i])
-			t->strings[string_slot(t, old[i])] = old[i];
+			s->v[set_slot(s, ops, old[i])] = old[i];
 	free(old);
 }
 
-/* The table's copy of s, shared with every equal string; the set is
- * grown at half full. */
+/* The set's element equal to x, or NULL after making room for it at
+ * *at; the set is grown at half full. */
+static const void *set_find(struct sl_wltable_set *s, const struct set_ops *ops, const void *x,
+			    size_t *at)
+{
+	if (2 * (s->n + 1) > s->cap)
+		set_grow(s, ops);
+	*at = set_slot(s, ops, x);
+	return s->v[*at];
+}
+
+static void set_free(struct sl_wltable_set *s)
+{
+	free(s->v);
+	memset(s, 0, sizeof(*s));
+}
+
+/* The table's copy of s, shared with every equal string. */
 static const char *intern(struct sl_wltable *t, const char *s)
 {
 	size_t at;
+	const char *found = set_find(&t->strings, &strings_ops, s, &at);
 
-	if (2 * (t->n_strings + 1) > t->cap_strings)
-		strings_grow(t);
-	at = string_slot(t, s);
-	if (!t->strings[at]) {
-		t->strings[at] = sl_arena_strdup(&t->arena, s);
-		t->n_strings++;
-	}
-	return t->strings[at];
+	if (found)
+		return found;
+	t->strings.v[at] = sl_arena_strdup(&t->arena, s);
+	t->strings.n++;
+	return t->strings.v[at];
+}
+
+/* The table's copy of l (its strings interned), shared likewise. */
+static const struct sl_wl_labels *intern_labels(struct sl_wltable *t,
+						const struct sl_wl_labels *l)
+{
+	struct sl_wl_labels *copy;
+	size_t at;
+	const struct sl_wl_labels *found = set_find(&t->sets, &labels_ops, l, &at);
+
+	if (found)
+		return found;
+	copy = sl_arena_alloc(&t->arena, sizeof(*copy));
+	*copy = *l;
+	t->sets.v[at] = copy;
+	t->sets.n++;
+	return copy;
+}
+
+/* A label's value interned, or the fallback (a constant or interned). */
+static const char *value_or(struct sl_wltable *t, const char *v, const char *fallback)
+{
+	return v ? intern(t, v) : fallback;
 }
 
 static void add_addr(struct sl_wltable *t, const struct sl_ip *ip, const char *workload,
 		     const char *ns, const char *sa, const struct sl_label *labels,
 		     size_t n_labels)
 {
+	struct sl_wl_labels l;
 	struct sl_wl_addr *a;
-	const char *v;
 	char buf[512];
 
+	l.workload = intern(t, workload);
+	l.namespace = ns;
+	snprintf(buf, sizeof(buf), "spiffe://" TRUST_DOMAIN "/ns/%s/sa/%s", ns,
+		 sa ? sa : "default");
+	l.principal = intern(t, buf);
+	l.app = value_or(t, first_label(labels, n_labels, "app", "app.kubernetes.io/name"),
+			 SL_WL_UNKNOWN);
+	l.version = value_or(t, first_label(labels, n_labels, "version",
+					    "app.kubernetes.io/version"), SL_WL_UNKNOWN);
+	l.canonical_service = label(labels, n_labels, "service.istio.io/canonical-name");
+	if (!l.canonical_service)
+		l.canonical_service = first_label(labels, n_labels, "app.kubernetes.io/name", "app");
+	l.canonical_service = value_or(t, l.canonical_service, l.workload);
+	l.canonical_revision = label(labels, n_labels, "service.istio.io/canonical-revision");
+	if (!l.canonical_revision)
+		l.canonical_revision = first_label(labels, n_labels, "app.kubernetes.io/version",
+						   "version");
+	l.canonical_revision = value_or(t, l.canonical_revision, "latest");
+	l.cluster = SL_WL_CLUSTER;
 	sl_arena_grow(&t->arena, (void **)&t->addrs, &t->cap_addrs, t->n_addrs + 1,
 		      sizeof(*t->addrs));
 	a = &t->addrs[t->n_addrs++];
 	a->ip = *ip;
-	a->order = t->n_addrs;
-	a->l.workload = intern(t, workload);
-	a->l.namespace = ns;
-	snprintf(buf, sizeof(buf), "spiffe://" TRUST_DOMAIN "/ns/%s/sa/%s", ns,
-		 sa ? sa : "default");
-	a->l.principal = intern(t, buf);
-	v = first_label(labels, n_labels, "app", "app.kubernetes.io/name");
-	a->l.app = v ? v : SL_WL_UNKNOWN;
-	v = first_label(labels, n_labels, "version", "app.kubernetes.io/version");
-	a->l.version = v ? v : SL_WL_UNKNOWN;
-	v = label(labels, n_labels, "service.istio.io/canonical-name");
-	if (!v)
-		v = first_label(labels, n_labels, "app.kubernetes.io/name", "app");
-	a->l.canonical_service = v ? v : a->l.workload;
-	v = label(labels, n_labels, "service.istio.io/canonical-revision");
-	if (!v)
-		v = first_label(labels, n_labels, "app.kubernetes.io/version", "version");
-	a->l.canonical_revision = v ? v : "latest";
-	a->l.cluster = SL_WL_CLUSTER;
-}
-
-/* Strings are copied into the table's arena: the configuration goes. */
-static const struct sl_label *copy_labels(struct sl_wltable *t, const struct sl_label *l,
-					  size_t n)
-{
-	struct sl_label *c = sl_arena_alloc(&t->arena, (n + 1) * sizeof(*c));
-
-	for (size_t i = 0; i < n; i++) {
-		c[i].key = intern(t, l[i].key);
-		c[i].value = intern(t, l[i].value);
-	}
-	return c;
+	a->order = (uint32_t)t->n_addrs;
+	a->l = intern_labels(t, &l);
 }
 
 /* Sized once: grown by doubling, the arena would keep every smaller copy
@@ -211,12 +270,12 @@ static void add_pods(struct sl_wltable *t, const struct sl_config *cfg)
 
 	for (size_t i = 0; i < cfg->n_pods; i++) {
 		const struct sl_pod *p = &cfg->pods[i];
-		const struct sl_label *l = copy_labels(t, p->meta.labels, p->meta.n_labels);
 		const char *ns = intern(t, p->meta.namespace);
 
-		sl_wl_pod_workload(p->meta.name, l, p->meta.n_labels, wl, sizeof(wl));
+		sl_wl_pod_workload(p->meta.name, p->meta.labels, p->meta.n_labels, wl, sizeof(wl));
 		for (size_t k = 0; k < p->n_ips; k++)
-			add_addr(t, &p->ips[k], wl, ns, p->service_account, l, p->meta.n_labels);
+			add_addr(t, &p->ips[k], wl, ns, p->service_account, p->meta.labels,
+				 p->meta.n_labels);
 	}
 }
 
@@ -228,8 +287,7 @@ static void add_entries(struct sl_wltable *t, const struct sl_config *cfg)
 		const struct sl_workload_entry *w = &cfg->workload_entries[i];
 
 		add_addr(t, &w->addr, w->meta.name, intern(t, w->meta.namespace),
-			 w->service_account, copy_labels(t, w->labels, w->n_labels),
-			 w->n_labels);
+			 w->service_account, w->labels, w->n_labels);
 	}
 	for (size_t i = 0; i < cfg->n_entries; i++) {
 		const struct sl_service_entry *se = &cfg->entries[i];
@@ -238,8 +296,8 @@ static void add_entries(struct sl_wltable *t, const struct sl_config *cfg)
 		for (size_t k = 0; k < se->n_endpoints; k++) {
 			const struct sl_se_endpoint *e = &se->endpoints[k];
 
-			add_addr(t, &e->addr, se->meta.name, ns, e->service_account,
-				 copy_labels(t, e->labels, e->n_labels), e->n_labels);
+			add_addr(t, &e->addr, se->meta.name, ns, e->service_account, e->labels,
+				 e->n_labels);
 		}
 	}
 }
@@ -262,9 +320,8 @@ int sl_wltable_build(struct sl_wltable *t, const struct sl_config *cfg, struct s
 	reserve_addrs(t, cfg);
 	add_pods(t, cfg);
 	add_entries(t, cfg);
-	free(t->strings);
-	t->strings = NULL;
-	t->n_strings = t->cap_strings = 0;
+	set_free(&t->strings);
+	set_free(&t->sets);
 	if (t->n_addrs)
 		qsort(t->addrs, t->n_addrs, sizeof(*t->addrs), addr_cmp);
 	for (size_t i = 0; i < t->n_addrs; i++)
@@ -289,7 +346,7 @@ const struct sl_wl_labels *sl_wltable_addr(const struct sl_wltable *t, const str
 		int c = sl_ip_cmp(&t->addrs[mid].ip, ip);
 
 		if (!c)
-			return &t->addrs[mid].l;
+			return t->addrs[mid].l;
 		if (c < 0)
 			lo = mid + 1;
 		else

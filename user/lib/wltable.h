@@ -34,10 +34,12 @@ struct sl_wl_labels {
 	const char *cluster;
 };
 
+/* 32 bytes: one per workload address, 20,000 pods at scale; the labels
+ * are one set shared by every address of a workload. */
 struct sl_wl_addr {
 	struct sl_ip ip;
-	struct sl_wl_labels l;
-	size_t order;			/* of the document: the first wins */
+	uint32_t order;			/* of the document: the first wins */
+	const struct sl_wl_labels *l;
 };
 
 struct sl_wltable {
@@ -45,9 +47,11 @@ struct sl_wltable {
 	struct sl_wl_addr *addrs;	/* sorted by address */
 	size_t n_addrs, cap_addrs;
 	/* While building: every string once (a namespace, a principal, a
-	 * label are shared by many pods). */
-	const char **strings;
-	size_t n_strings, cap_strings;
+	 * label are shared by many pods), every set of labels once. */
+	struct sl_wltable_set {
+		const void **v;		/* open addressing */
+		size_t n, cap;
+	} strings, sets;
 };
 
 /* Pods, WorkloadEntries and ServiceEntry endpoints of cfg. The first
