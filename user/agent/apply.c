@@ -265,14 +265,15 @@ static void set_workloads(struct sl_applier *a, const struct sl_config *cfg)
 	a->workloads = t;
 }
 
-/* The (endpoint, service) pairs in force before the first apply that
- * may remove endpoints. */
-static void ensure_pairs(struct sl_applier *a)
+/* The (endpoint, service) pairs of every frontend before a whole
+ * reconcile: the state, which the reconcile rewrites, is the maps' only
+ * record of what a frontend held (an apply by parts reads the model in
+ * force instead: sl_reset_pairs_was). */
+static void pairs_before(struct sl_applier *a, struct sl_pairs *before)
 {
-	if (a->resetter && !a->have_pairs) {
-		sl_reset_pairs(&a->state, &a->pairs);
-		a->have_pairs = true;
-	}
+	memset(before, 0, sizeof(*before));
+	if (a->resetter)
+		sl_reset_pairs(&a->state, NULL, before);
 }
 
 /* Services, bandwidth limits and source limits brought to the model;
@@ -280,7 +281,6 @@ static void ensure_pairs(struct sl_applier *a)
 static int reconcile_all(struct sl_applier *a, const struct sl_model *model,
 			 uint8_t *touched, struct sl_reconcile_report *rep, struct sl_err *err)
 {
-	ensure_pairs(a);
 	if (sl_reconcile_touched(&a->state, model, a->in_sync ? &a->applied : NULL, touched,
 				 rep, err) < 0 ||
 	    sl_bw_reconcile(a->maps, model, err) < 0 ||
@@ -290,21 +290,21 @@ static int reconcile_all(struct sl_applier *a, const struct sl_model *model,
 }
 
 /* Connections to endpoints that left their services are reset; only the
- * frontends touched can have lost any, so only their pairs are computed
- * again (all of them took tens of milliseconds at 100,000 endpoints).
+ * frontends touched can have lost any, so only their pairs are compared
+ * (before, taken by pairs_before, is left with those).
  * After an apply by parts they wait (SL_RESET_DELAY_MS) with the others
  * of a churn, for one walk of every pod's sockets; a whole apply resets
  * at once, with whatever waited. */
-static void reset_removed(struct sl_applier *a, const uint8_t *touched, bool wait)
+static void reset_removed(struct sl_applier *a, struct sl_pairs *before, const uint8_t *touched,
+			  bool wait)
 {
-	struct sl_pairs old, now;
+	struct sl_pairs now;
 
 	if (!a->resetter)
 		return;
-	sl_reset_pairs_update(&a->state, touched, a->state.svc_ids.size, &a->pairs, &old,
-			      &now);
-	sl_pairs_add_removed(&a->doomed, &old, &now);
-	sl_pairs_free(&old);
+	sl_pairs_keep(before, touched, a->state.svc_ids.size);
+	sl_reset_pairs(&a->state, touched, &now);
+	sl_pairs_add_removed(&a->doomed, before, &now);
 	sl_pairs_free(&now);
 	if (a->doomed.n && !a->doomed_since_ms)
 		a->doomed_since_ms = sl_mono_ms();
@@ -319,7 +319,7 @@ int64_t sl_applier_resets(struct sl_applier *a, bool force)
 	if (!force && sl_mono_ms() < a->doomed_since_ms + SL_RESET_DELAY_MS)
 		return a->doomed_since_ms + SL_RESET_DELAY_MS;
 	/* Those back in a service meanwhile keep their connections. */
-	sl_reset_removed(a->resetter, &a->doomed, &a->pairs);
+	sl_reset_removed(a->resetter, &a->doomed, &a->state);
 	sl_pairs_free(&a->doomed);
 	a->doomed_since_ms = 0;
 	return -1;
@@ -346,12 +346,10 @@ static void log_change(struct sl_applier *a, uint64_t generation)
  * force, the attempt rejected. */
 static void write_failed(struct sl_applier *a, const char *msg)
 {
-	/* The pairs in force are unknown now: none is reset rather than one
-	 * that came back. */
+	/* What the pairs waiting became is unknown now: none is reset
+	 * rather than one that came back. */
 	sl_pairs_free(&a->doomed);
 	a->doomed_since_ms = 0;
-	sl_pairs_free(&a->pairs);
-	a->have_pairs = false;
 	a->in_sync = false;
 	roll_back(a);
 	reject(a, msg);
@@ -406,6 +404,28 @@ static void check_whole(struct sl_applier *a)
 	sl_config_free(&cfg);
 }
 
+/* --check-delta: the next apply by parts takes the pairs it replaces
+ * from the model in force (sl_reset_pairs_was); they must be the
+ * state's. */
+static void check_pairs(struct sl_applier *a, const uint8_t *touched)
+{
+	struct sl_pairs of_state, of_model;
+
+	if (!a->resetter)
+		return;
+	sl_reset_pairs(&a->state, touched, &of_state);
+	sl_reset_pairs_was(&a->state, touched, &a->applied, &of_model);
+	if (of_state.n != of_model.n ||
+	    (of_state.n && memcmp(of_state.v, of_model.v, of_state.n * sizeof(*of_state.v)))) {
+		sl_error("--check-delta: the model in force holds %zu (service, endpoint) "
+			 "pairs of the frontends written, the state %zu, not the same; the "
+			 "next apply is whole", of_model.n, of_state.n);
+		a->whole_next = true;
+	}
+	sl_pairs_free(&of_state);
+	sl_pairs_free(&of_model);
+}
+
 /* Services whose EndpointSlices alone changed: their frontends built
  * again and written, nothing else walked (authorization reads pods, not
  * these endpoints: kube_delta.c). 1: applied, 0: unchanged, -1: rejected,
@@ -416,6 +436,7 @@ static int run_delta(struct sl_applier *a, const struct sl_delta *d)
 	struct sl_reconcile_report rep;
 	struct sl_status prev;
 	struct sl_model delta;
+	struct sl_pairs before;
 	struct sl_err err;
 	uint64_t generation;
 	uint8_t *touched;
@@ -439,7 +460,6 @@ static int run_delta(struct sl_applier *a, const struct sl_delta *d)
 	}
 	t_names = mono_ms() - t0;
 	t0 = mono_ms();
-	ensure_pairs(a);
 	touched = sl_xcalloc(a->state.svc_ids.size + 1, 1);
 	if (sl_reconcile_partial(&a->state, delta.fe, delta.n_fe, touched, &rep, &err) < 0) {
 		free(touched);
@@ -448,10 +468,17 @@ static int run_delta(struct sl_applier *a, const struct sl_delta *d)
 		return -1;
 	}
 	maps_hold_change(a);
-	reset_removed(a, touched, true);
-	free(touched);
+	/* The model in force is still the one before (patched below). */
+	memset(&before, 0, sizeof(before));
+	if (a->resetter)
+		sl_reset_pairs_was(&a->state, touched, &a->applied, &before);
+	reset_removed(a, &before, touched, true);
+	sl_pairs_free(&before);
 	sl_model_patch(&a->applied, &delta);
 	sl_model_free(&delta);
+	if (a->check_delta)
+		check_pairs(a, touched);
+	free(touched);
 	a->last_by_parts = true;
 	a->n_by_parts++;
 	generation = record(a, SL_RESULT_APPLIED, "", part->digest, NULL);
@@ -490,6 +517,7 @@ static int run(struct sl_applier *a, bool force)
 	struct sl_status prev;
 	struct sl_config cfg;
 	struct sl_model model;
+	struct sl_pairs before;
 	struct stage_ms t;
 	struct sl_err err;
 	uint64_t generation;
@@ -535,7 +563,9 @@ static int run(struct sl_applier *a, bool force)
 	touched = calloc(a->state.svc_ids.size + 1, 1);
 	if (!touched)
 		abort();
+	pairs_before(a, &before);
 	if (reconcile_all(a, &model, touched, &rep, &err) < 0) {
+		sl_pairs_free(&before);
 		free(touched);
 		sl_authz_abort(&a->authz);
 		sl_model_free(&model);
@@ -548,7 +578,8 @@ static int run(struct sl_applier *a, bool force)
 	if (sl_authz_commit(&a->authz, &err) < 0)
 		sl_error("switching to the new policy tables: %s", err.msg);
 	maps_hold_change(a);
-	reset_removed(a, touched, false);
+	reset_removed(a, &before, touched, false);
+	sl_pairs_free(&before);
 	free(touched);
 	set_workloads(a, &cfg);
 	if (a->have_applied)
@@ -600,7 +631,6 @@ void sl_applier_free(struct sl_applier *a)
 	if (a->have_applied)
 		sl_model_free(&a->applied);
 	sl_state_free(&a->state);
-	sl_pairs_free(&a->pairs);
 	sl_pairs_free(&a->doomed);
 	sl_authz_state_free(&a->authz);
 	sl_wltable_free(&a->workloads);

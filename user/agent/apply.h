@@ -65,10 +65,6 @@ struct sl_applier {
 	const char *root_namespace;	/* policies there apply mesh-wide */
 	struct sl_authz_state authz;
 	struct sl_resetter *resetter;	/* NULL: endpoints removed, connections kept */
-	/* The (endpoint, service) pairs of the state in force, kept from one
-	 * apply to the next: the "before" of the next removal. */
-	struct sl_pairs pairs;
-	bool have_pairs;
 	/* Pairs that left their services in applies by parts: their
 	 * connections are reset together, SL_RESET_DELAY_MS after the first
 	 * (a reset walks every pod's sockets: 5-10 ms at each change of a

@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+#include <arpa/inet.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -46,26 +47,34 @@ static void pairs_push(struct sl_pairs *p, size_t *cap, const struct sl_doomed_k
 	p->v[p->n++] = *k;
 }
 
-/* The pairs of the frontends whose id is marked in touched (NULL: all),
- * sorted. Backends are found through a table by id, not a search. */
-static void collect_pairs(const struct sl_state *st, const uint8_t *touched,
-			  struct sl_pairs *out)
+static bool resets_on_removal(const struct sl_applied_fe *fe, const uint8_t *marked)
 {
-	uint32_t n_ids = st->be_ids.size;
-	const struct sl_applied_be **by_id = calloc(n_ids + 1, sizeof(*by_id));
+	return (!marked || marked[fe->id]) && fe->key.proto == SL_PROTO_TCP &&
+	       !(fe->flags & SL_SVC_F_KEEP_ON_REMOVAL);
+}
+
+/* Backends are found through a table by id, as large as the highest id
+ * in use (the pool's 262,144, a megabyte mapped and faulted in, cost
+ * more than the reconcile of one change). */
+void sl_reset_pairs(const struct sl_state *st, const uint8_t *marked, struct sl_pairs *out)
+{
+	const struct sl_applied_be **by_id;
+	uint32_t n_ids = 0;
 	size_t cap = 0;
 
 	memset(out, 0, sizeof(*out));
+	for (size_t i = 0; i < st->n_be; i++)
+		if (st->be[i].id >= n_ids)
+			n_ids = st->be[i].id + 1;
+	by_id = calloc(n_ids + 1, sizeof(*by_id));
 	if (!by_id)
 		abort();
 	for (size_t i = 0; i < st->n_be; i++)
-		if (st->be[i].id < n_ids)
-			by_id[st->be[i].id] = &st->be[i];
+		by_id[st->be[i].id] = &st->be[i];
 	for (size_t i = 0; i < st->n_fe; i++) {
 		const struct sl_applied_fe *fe = &st->fe[i];
 
-		if ((touched && !touched[fe->id]) || fe->key.proto != SL_PROTO_TCP ||
-		    (fe->flags & SL_SVC_F_KEEP_ON_REMOVAL))
+		if (!resets_on_removal(fe, marked))
 			continue;
 		for (uint32_t m = 0; m < fe->n_members; m++) {
 			uint32_t id = fe->members[m].backend_id;
@@ -86,41 +95,50 @@ static void collect_pairs(const struct sl_state *st, const uint8_t *touched,
 		qsort(out->v, out->n, sizeof(*out->v), cmp_key);
 }
 
-void sl_reset_pairs(const struct sl_state *st, struct sl_pairs *out)
+static int cmp_model_fe(const void *key, const void *fe)
 {
-	collect_pairs(st, NULL, out);
+	return sl_svc_key_cmp(key, &((const struct sl_frontend *)fe)->key);
 }
 
-void sl_reset_pairs_update(const struct sl_state *st, const uint8_t *touched,
-			   uint32_t n_ids, struct sl_pairs *pairs, struct sl_pairs *old,
-			   struct sl_pairs *now)
+void sl_reset_pairs_was(const struct sl_state *st, const uint8_t *ids,
+			const struct sl_model *was, struct sl_pairs *out)
 {
-	struct sl_pairs merged = { NULL, 0 };
-	size_t keep = 0, cap = 0, i = 0, j = 0;
+	size_t cap = 0;
 
-	memset(old, 0, sizeof(*old));
-	/* In place: the untouched pairs stay sorted. */
-	for (size_t k = 0; k < pairs->n; k++) {
-		uint32_t id = pairs->v[k].svc_id;
+	memset(out, 0, sizeof(*out));
+	for (size_t i = 0; was->n_fe && i < st->n_fe; i++) {
+		const struct sl_applied_fe *fe = &st->fe[i];
+		const struct sl_frontend *m;
 
-		if (id < n_ids && touched[id])
-			pairs_push(old, &cap, &pairs->v[k]);
-		else
-			pairs->v[keep++] = pairs->v[k];
+		if (!resets_on_removal(fe, ids))
+			continue;
+		m = bsearch(&fe->key, was->fe, was->n_fe, sizeof(*was->fe), cmp_model_fe);
+		for (size_t k = 0; m && k < m->n_members; k++) {
+			struct sl_doomed_key key;
+
+			memset(&key, 0, sizeof(key));
+			key.backend = m->members[k].ip.addr;
+			key.backend_port = htons(m->members[k].port);
+			key.family = m->members[k].ip.family;
+			key.svc_id = fe->id;
+			pairs_push(out, &cap, &key);
+		}
 	}
-	pairs->n = keep;
-	collect_pairs(st, touched, now);
-	merged.v = malloc((pairs->n + now->n + 1) * sizeof(*merged.v));
-	if (!merged.v)
-		abort();
-	while (i < pairs->n || j < now->n) {
-		if (j == now->n || (i < pairs->n && cmp_key(&pairs->v[i], &now->v[j]) < 0))
-			merged.v[merged.n++] = pairs->v[i++];
-		else
-			merged.v[merged.n++] = now->v[j++];
+	if (out->n)
+		qsort(out->v, out->n, sizeof(*out->v), cmp_key);
+}
+
+void sl_pairs_keep(struct sl_pairs *p, const uint8_t *ids, uint32_t n_ids)
+{
+	size_t keep = 0;
+
+	for (size_t k = 0; k < p->n; k++) {
+		uint32_t id = p->v[k].svc_id;
+
+		if (id < n_ids && ids[id])
+			p->v[keep++] = p->v[k];
 	}
-	sl_pairs_free(pairs);
-	*pairs = merged;
+	p->n = keep;
 }
 
 void sl_pairs_free(struct sl_pairs *p)
@@ -159,36 +177,55 @@ void sl_reset_sweep(struct sl_resetter *r)
 		sl_netns_each(r->netns, run_iterator, r);
 }
 
-void sl_reset_removed(struct sl_resetter *r, const struct sl_pairs *before,
-		      const struct sl_pairs *after)
+/* The pairs st holds of the frontends that doomed names. */
+static void pairs_in_force(const struct sl_state *st, const struct sl_pairs *doomed,
+			   struct sl_pairs *out)
+{
+	uint32_t n_ids = st->svc_ids.size;
+	uint8_t *ids = calloc(n_ids + 1, 1);
+
+	if (!ids)
+		abort();
+	for (size_t i = 0; i < doomed->n; i++)
+		if (doomed->v[i].svc_id < n_ids)
+			ids[doomed->v[i].svc_id] = 1;
+	sl_reset_pairs(st, ids, out);
+	free(ids);
+}
+
+void sl_reset_removed(struct sl_resetter *r, const struct sl_pairs *doomed,
+		      const struct sl_state *st)
 {
 	size_t n = 0, resets = 0;
 	__u32 zero = 0, count;
-	size_t *doomed;
+	struct sl_pairs in_force;
+	size_t *written;
 
-	if (!r->link)
+	if (!r->link || !doomed->n)
 		return;
+	pairs_in_force(st, doomed, &in_force);
 	/* Only the pairs written are read back: at 100,000 endpoints a
 	 * lookup of every pair costs more than the rest of the apply. */
-	doomed = calloc(before->n + 1, sizeof(*doomed));
-	if (!doomed)
+	written = calloc(doomed->n + 1, sizeof(*written));
+	if (!written)
 		abort();
-	for (size_t i = 0; i < before->n; i++) {
-		if (after->n && bsearch(&before->v[i], after->v, after->n,
-					sizeof(*after->v), cmp_key))
+	for (size_t i = 0; i < doomed->n; i++) {
+		if (in_force.n && bsearch(&doomed->v[i], in_force.v, in_force.n,
+					  sizeof(*in_force.v), cmp_key))
 			continue;
-		if (!bpf_map_update_elem(r->maps->doomed, &before->v[i], &zero, BPF_ANY))
-			doomed[n++] = i;
+		if (!bpf_map_update_elem(r->maps->doomed, &doomed->v[i], &zero, BPF_ANY))
+			written[n++] = i;
 	}
 	if (n)
 		sl_netns_each(r->netns, run_iterator, r);
 	for (size_t i = 0; i < n; i++) {
-		if (!bpf_map_lookup_elem(r->maps->doomed, &before->v[doomed[i]], &count)) {
+		if (!bpf_map_lookup_elem(r->maps->doomed, &doomed->v[written[i]], &count)) {
 			resets += count;
-			bpf_map_delete_elem(r->maps->doomed, &before->v[doomed[i]]);
+			bpf_map_delete_elem(r->maps->doomed, &doomed->v[written[i]]);
 		}
 	}
-	free(doomed);
+	free(written);
+	sl_pairs_free(&in_force);
 	if (!n)
 		return;
 	sl_info("%zu endpoints left their services: %zu open connections to them reset",
