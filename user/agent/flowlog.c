@@ -96,13 +96,17 @@ bool sl_flowlog_ready(struct sl_flowlog *fl, struct sl_flow_entry *e)
 		return e->line != NULL;
 	fl->resolve(fl->resolve_ctx, &e->raw, r);
 	line = sl_flowrec_json(r, &e->len);
-	if (!line) {
+	e->keys = line ? malloc(sizeof(*e->keys) + e->len + 1) : NULL;
+	if (!e->keys) {
+		free(line);
 		sl_error("flow log: out of memory formatting a record");
 		return false;
 	}
-	e->line = line;
+	sl_flowrec_keys(r, e->keys);
+	e->line = (char *)(e->keys + 1);
+	memcpy(e->line, line, e->len + 1);
+	free(line);
 	e->pending = false;
-	sl_flowrec_keys(r, &e->keys);
 	return true;
 }
 
@@ -116,8 +120,9 @@ void sl_flowlog_add_event(struct sl_flowlog *fl, const struct sl_event *ev)
 	if (e->line || e->pending) {
 		if (clients && sl_flowlog_ready(fl, e))
 			sl_flowsrv_evict(fl, e, fl->head - fl->cap);
-		free(e->line);
+		free(e->keys);	/* and the line after them */
 		e->line = NULL;
+		e->keys = NULL;
 	}
 	e->raw = *ev;
 	e->pending = true;
@@ -178,7 +183,7 @@ void sl_flowlog_free(struct sl_flowlog *fl)
 		fclose(fl->access);
 	fl->access = NULL;
 	for (size_t i = 0; fl->ring && i < fl->cap; i++)
-		free(fl->ring[i].line);
+		free(fl->ring[i].keys);
 	free(fl->ring);
 	fl->ring = NULL;
 }

@@ -158,7 +158,7 @@ static void pump(struct sl_flowlog *fl, struct sl_flow_client *c)
 	while (c->next_seq < end) {
 		struct sl_flow_entry *e = &fl->ring[c->next_seq % fl->cap];
 
-		if (sl_flowlog_ready(fl, e) && sl_flow_filter_match(&c->filter, &e->keys) &&
+		if (sl_flowlog_ready(fl, e) && sl_flow_filter_match(&c->filter, e->keys) &&
 		    !put(c, e->line, e->len))
 			return;
 		c->next_seq++;
@@ -183,7 +183,7 @@ void sl_flowsrv_evict(struct sl_flowlog *fl, struct sl_flow_entry *e, uint64_t s
 
 		if (!c || !c->started || c->next_seq > seq || seq >= stream_end(fl, c))
 			continue;
-		if (sl_flow_filter_match(&c->filter, &e->keys)) {
+		if (sl_flow_filter_match(&c->filter, e->keys)) {
 			c->dropped++;
 			fl->client_dropped++;
 		}
