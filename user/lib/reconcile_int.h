@@ -50,6 +50,7 @@ struct run {
 	/* Partial only, by backend id: its index in st->be, -2 - its index
 	 * in want when new, -1: none. */
 	int32_t *be_at;
+	uint32_t n_be_at;		/* ids below it are in be_at */
 	struct sl_reconcile_report *rep;
 	struct sl_err *err;
 };

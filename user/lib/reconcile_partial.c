@@ -37,14 +37,23 @@ static long find(const void *key, const void *base, size_t n, size_t size,
 static void index_backends(struct run *r)
 {
 	struct sl_state *st = r->st;
+	uint32_t n = 0;
 
-	r->be_at = malloc((st->be_ids.size + 1) * sizeof(*r->be_at));
+	/* As many as the highest id in use, not the pool's size: a table
+	 * of 262,144 (1 MB) was mapped and faulted in at every change. */
+	for (size_t k = 0; k < st->n_be; k++)
+		if (st->be[k].id >= n)
+			n = st->be[k].id + 1;
+	for (size_t i = 0; i < r->n_want; i++)
+		if (r->want[i].old < 0 && r->want[i].be.id >= n)
+			n = r->want[i].be.id + 1;
+	r->n_be_at = n;
+	r->be_at = malloc((n + 1) * sizeof(*r->be_at));
 	if (!r->be_at)
 		abort();
-	memset(r->be_at, 0xff, (st->be_ids.size + 1) * sizeof(*r->be_at));
+	memset(r->be_at, 0xff, (n + 1) * sizeof(*r->be_at));
 	for (size_t k = 0; k < st->n_be; k++)
-		if (st->be[k].id < st->be_ids.size)
-			r->be_at[st->be[k].id] = (int32_t)k;
+		r->be_at[st->be[k].id] = (int32_t)k;
 	for (size_t i = 0; i < r->n_want; i++)
 		if (r->want[i].old < 0)
 			r->be_at[r->want[i].be.id] = -2 - (int32_t)i;
@@ -52,7 +61,7 @@ static void index_backends(struct run *r)
 
 static int32_t be_at(const struct run *r, uint32_t id)
 {
-	return id < r->st->be_ids.size ? r->be_at[id] : -1;
+	return id < r->n_be_at ? r->be_at[id] : -1;
 }
 
 /* The distinct tuples of the given frontends' members, found in st->be
