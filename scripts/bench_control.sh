@@ -21,6 +21,9 @@
 #   connections   new connections through a VIP whose endpoints are real
 #                 pods, every 5 ms during the churn and the restart: none
 #                 may fail
+# The scenario (scripts/bench/kube-scenario.mjs): PODS_PER=0 makes the
+# endpoints bare addresses, POD_LABELS=4 gives each Pod a Deployment's
+# four labels instead of one.
 # The goals of the issue (full apply < 1 s, change p99 < 10 ms, RSS < 64
 # MB at 100k endpoints) are printed as ratios: measured / goal.
 set -euo pipefail

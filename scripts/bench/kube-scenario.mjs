@@ -43,10 +43,21 @@ export function service(i) {
 	};
 }
 
+// POD_LABELS=4: a Deployment's labels (app and app.kubernetes.io/name of
+// one of 1,500 apps, version, pod-template-hash) instead of app alone.
+export const podLabels = Number(process.env.POD_LABELS ?? 1);
+
+function labelsOf(name) {
+	if (podLabels < 4)
+		return { app: name.replace(/-.*/, '') };
+	const app = `app-${Number(name.replace(/\D/g, '') || 0) % 1500}`;
+	return { app, version: 'v1', 'pod-template-hash': '7d4b9c8f6d', 'app.kubernetes.io/name': app };
+}
+
 export function pod(name, ip, node) {
 	return {
 		apiVersion: 'v1', kind: 'Pod',
-		metadata: { namespace: 'bench', name, labels: { app: name.replace(/-.*/, '') } },
+		metadata: { namespace: 'bench', name, labels: labelsOf(name) },
 		spec: { nodeName: node, serviceAccountName: 'default',
 			containers: [{ name: 'app', image: 'registry.local/app:1' }] },
 		status: { phase: 'Running', podIP: ip, podIPs: [{ ip }],

@@ -8,6 +8,7 @@
 
 #include "helpers.h"
 #include "kobj.h"
+#include "strtab.h"
 #include "kstore.h"
 #include "kubeconfig.h"
 
@@ -26,8 +27,8 @@ static const char *service_json =
 	"\"ports\":[{\"name\":\"http\",\"port\":80,\"protocol\":\"TCP\",\"targetPort\":8080}]},"
 	"\"status\":{\"loadBalancer\":{}}}";
 
-static int decode(const char *json, const char *api, const char *kind,
-		  struct sl_config *cfg, struct sl_err *err)
+static int decode_with(const char *json, const char *api, const char *kind,
+		       struct sl_strtab *texts, struct sl_config *cfg, struct sl_err *err)
 {
 	struct json_object *obj = json_tokener_parse(json);
 	unsigned int per_node = 0;
@@ -36,9 +37,56 @@ static int decode(const char *json, const char *api, const char *kind,
 	assert_non_null(obj);
 	memset(cfg, 0, sizeof(*cfg));
 	ret = sl_kobj_decode(obj, api, kind, "Service shop/web (resourceVersion 1)", &per_node,
-			     cfg, err);
+			     texts, cfg, err);
 	json_object_put(obj);
 	return ret;
+}
+
+static int decode(const char *json, const char *api, const char *kind,
+		  struct sl_config *cfg, struct sl_err *err)
+{
+	return decode_with(json, api, kind, NULL, cfg, err);
+}
+
+/* Label keys and values come from the shared table while it has room,
+ * copied once it is full; the digest is the same either way. */
+static void test_labels_shared(void **state)
+{
+	static const char *pod =
+		"{\"metadata\":{\"name\":\"%s\",\"namespace\":\"shop\","
+		"\"labels\":{\"app\":\"web\",\"pod-template-hash\":\"7d4b9c8f6d\"}},"
+		"\"status\":{\"podIP\":\"10.1.0.1\"}}";
+	struct sl_config a, b, c, plain;
+	struct sl_strtab texts, tiny;
+	struct sl_err err;
+	char json[512];
+
+	(void)state;
+	sl_strtab_init(&texts, 0);
+	sl_strtab_init(&tiny, 8);
+	snprintf(json, sizeof(json), pod, "web-1");
+	assert_int_equal(decode_with(json, "v1", "Pod", &texts, &a, &err), 0);
+	snprintf(json, sizeof(json), pod, "web-2");
+	assert_int_equal(decode_with(json, "v1", "Pod", &texts, &b, &err), 0);
+	assert_int_equal(decode_with(json, "v1", "Pod", &tiny, &c, &err), 0);
+	assert_int_equal(decode_with(json, "v1", "Pod", NULL, &plain, &err), 0);
+	assert_int_equal(a.pods[0].meta.n_labels, 2);
+	assert_ptr_equal(a.pods[0].meta.labels[0].key, b.pods[0].meta.labels[0].key);
+	assert_ptr_equal(a.pods[0].meta.labels[1].value, b.pods[0].meta.labels[1].value);
+	assert_string_equal(b.pods[0].meta.labels[1].key, "pod-template-hash");
+	assert_string_equal(b.pods[0].meta.labels[1].value, "7d4b9c8f6d");
+	/* 8 bytes: "app" and "web" fit, the rest is the object's own. */
+	assert_true(tiny.full);
+	assert_string_equal(c.pods[0].meta.labels[1].key, "pod-template-hash");
+	assert_string_equal(c.pods[0].meta.labels[1].value, "7d4b9c8f6d");
+	assert_int_equal(c.digest, plain.digest);
+	assert_int_equal(b.digest, plain.digest);
+	sl_config_free(&a);
+	sl_config_free(&b);
+	sl_config_free(&c);
+	sl_config_free(&plain);
+	sl_strtab_free(&texts);
+	sl_strtab_free(&tiny);
 }
 
 static void test_api_object_decoded(void **state)
@@ -462,6 +510,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_api_object_decoded),
+		cmocka_unit_test(test_labels_shared),
 		cmocka_unit_test(test_api_object_content_digest),
 		cmocka_unit_test(test_api_object_refused_by_field),
 		cmocka_unit_test(test_newest_origin),

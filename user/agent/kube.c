@@ -424,6 +424,7 @@ int sl_kube_init(struct sl_kube *k, const char *kubeconfig, const char *node_nam
 	memset(k, 0, sizeof(*k));
 	k->curl_due = -1;
 	k->node_name = node_name;
+	sl_strtab_init(&k->texts, SL_KUBE_TEXTS_MAX);
 	if (curl_global_init(CURL_GLOBAL_DEFAULT))
 		return sl_errf(err, "libcurl: cannot initialise");
 	if (sl_kubeconfig_load(kubeconfig, NULL, &k->kc, err) < 0 ||
@@ -469,6 +470,7 @@ void sl_kube_free(struct sl_kube *k)
 		curl_multi_cleanup(k->multi);
 	if (k->store.buckets)
 		sl_kstore_free(&k->store);
+	sl_strtab_free(&k->texts);	/* after the objects that point into it */
 	sl_kubeconfig_free(&k->kc);
 	free(k->token);
 	sl_kube_delta_reset(k);

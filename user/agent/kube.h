@@ -24,6 +24,7 @@
 #include "authz_maps.h"
 #include "err.h"
 #include "kstore.h"
+#include "strtab.h"
 #include "kubeconfig.h"
 #include "locality.h"
 
@@ -70,6 +71,8 @@ struct sl_kube_watch {
 	long retry_after_s;		/* the server's Retry-After, 0: none */
 };
 
+#define SL_KUBE_TEXTS_MAX (4u << 20)
+
 struct sl_kube {
 	struct sl_kubeconfig kc;
 	const char *node_name;		/* NULL: no Node watched */
@@ -77,6 +80,10 @@ struct sl_kube {
 	struct sl_kube_watch watches[SL_KUBE_RESOURCES];
 	size_t n_watches;
 	struct sl_kstore store;
+	/* Label keys and values the store's objects share (strtab.h), at
+	 * most SL_KUBE_TEXTS_MAX bytes: 20,000 pods' labels repeat. */
+	struct sl_strtab texts;
+	bool texts_full_said;
 	struct pollfd socks[SL_KUBE_POLLFDS];
 	size_t n_socks;
 	int64_t curl_due;		/* libcurl's timer, ms monotonic, -1: none */

@@ -104,7 +104,13 @@ static void decode(struct sl_kube *k, struct sl_kube_watch *w, const char *key,
 
 	sl_kube_api_version(w, api, sizeof(api));
 	sl_kobj_origin(origin, sizeof(origin), w->res->kind, key, rv);
-	if (sl_kobj_decode(obj, api, w->res->kind, origin, &w->bytes_per_node, &cfg, &err) < 0) {
+	if (k->texts.full && !k->texts_full_said) {
+		k->texts_full_said = true;
+		sl_info("kubernetes: %u KiB of shared label text kept; new label texts are "
+			"each object's own from now on", SL_KUBE_TEXTS_MAX / 1024);
+	}
+	if (sl_kobj_decode(obj, api, w->res->kind, origin, &w->bytes_per_node, &k->texts, &cfg,
+			   &err) < 0) {
 		sl_config_free(&cfg);
 		sl_error("kubernetes: refused, the version before stays in force: %s", err.msg);
 		sl_kstore_refuse(&k->store, w->index, key, rv, err.msg);

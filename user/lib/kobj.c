@@ -91,7 +91,7 @@ static void learn_rate(const yaml_document_t *doc, const struct sl_arena *arena,
 
 /* One decoding of doc into cfg, its arena's first block `reserve` bytes. */
 static int decode_doc(yaml_document_t *doc, int root, const char *origin, size_t reserve,
-		      struct sl_config *cfg, struct sl_err *err)
+		      struct sl_strtab *texts, struct sl_config *cfg, struct sl_err *err)
 {
 	XXH3_state_t *content = XXH3_createState();
 	int ret;
@@ -109,6 +109,7 @@ static int decode_doc(yaml_document_t *doc, int root, const char *origin, size_t
 			.warnings = &cfg->warnings,
 			.api_object = true,
 			.content = content,
+			.texts = texts,
 		};
 
 		ret = sl_config_decode(&ctx, yaml_document_get_node(doc, root), cfg);
@@ -120,8 +121,8 @@ static int decode_doc(yaml_document_t *doc, int root, const char *origin, size_t
 }
 
 int sl_kobj_decode(struct json_object *obj, const char *api_version, const char *kind,
-		   const char *origin, unsigned int *per_node, struct sl_config *cfg,
-		   struct sl_err *err)
+		   const char *origin, unsigned int *per_node, struct sl_strtab *texts,
+		   struct sl_config *cfg, struct sl_err *err)
 {
 	yaml_document_t doc;
 	int root, ret;
@@ -138,7 +139,7 @@ int sl_kobj_decode(struct json_object *obj, const char *api_version, const char 
 	}
 	if (*per_node == 0)
 		*per_node = SL_KOBJ_PER_NODE;
-	ret = decode_doc(&doc, root, origin, reserve_for(&doc, *per_node), cfg, err);
+	ret = decode_doc(&doc, root, origin, reserve_for(&doc, *per_node), texts, cfg, err);
 	learn_rate(&doc, &cfg->arena, per_node);
 	/* Kept for as long as the object lives: exactly what it uses (the
 	 * estimate's slack was half of 100,000 endpoints' store), given
@@ -148,7 +149,7 @@ int sl_kobj_decode(struct json_object *obj, const char *api_version, const char 
 
 		sl_config_free(cfg);
 		memset(cfg, 0, sizeof(*cfg));
-		ret = decode_doc(&doc, root, origin, used, cfg, err);
+		ret = decode_doc(&doc, root, origin, used, texts, cfg, err);
 	}
 	yaml_document_delete(&doc);
 	return ret;

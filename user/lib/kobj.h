@@ -15,6 +15,7 @@
 
 #include "config.h"
 #include "err.h"
+#include "strtab.h"
 
 /* Decodes obj into cfg (zeroed by the caller; freed with sl_config_free),
  * which then holds exactly the resources obj defines, and cfg->digest the
@@ -23,11 +24,13 @@
  * are set on obj when it lacks them (items of a list do). `origin` names
  * the object in messages, in place of a file. *per_node (0 at first) is
  * the caller's per-kind estimate of the memory an object takes, learnt
- * here: thousands of objects are kept, each in an arena of one block. */
+ * here: thousands of objects are kept, each in an arena of one block.
+ * texts (NULL: none) holds label keys and values shared by objects, and
+ * must outlive cfg. */
 #define SL_KOBJ_PER_NODE (8 * 16)
 int sl_kobj_decode(struct json_object *obj, const char *api_version, const char *kind,
-		   const char *origin, unsigned int *per_node, struct sl_config *cfg,
-		   struct sl_err *err);
+		   const char *origin, unsigned int *per_node, struct sl_strtab *texts,
+		   struct sl_config *cfg, struct sl_err *err);
 
 /* An object's name in messages, in place of a file: "Kind ns/name
  * (resourceVersion N)" (key is "ns/name", or "name"; rv NULL: "?"). */

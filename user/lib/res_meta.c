@@ -84,13 +84,13 @@ int sl_decode_labels(struct sl_yctx *ctx, yaml_node_t *node,
 		yaml_node_t *v = sl_y_node(ctx, p->value);
 		struct sl_label label;
 
-		if (sl_y_str(ctx, k, &label.key) < 0)
+		if (sl_y_str_shared(ctx, k, &label.key) < 0)
 			return -1;
 		if (sl_y_is_null(v)) {
 			label.value = "";
 		} else {
 			size_t mark = sl_y_push(ctx, ".%s", label.key);
-			int ret = sl_y_str(ctx, v, &label.value);
+			int ret = sl_y_str_shared(ctx, v, &label.value);
 
 			sl_y_pop(ctx, mark);
 			if (ret < 0)

@@ -105,24 +105,6 @@ static const char *first_label(const struct sl_label *labels, size_t n, const ch
 	return v ? v : label(labels, n, b);
 }
 
-/* The strings and the label sets of the table, each kept once: a set
- * of pointers (open addressing) compared and hashed by what they point
- * at. */
-struct set_ops {
-	uint64_t (*hash)(const void *x);
-	bool (*same)(const void *x, const void *y);
-};
-
-static uint64_t string_hash(const void *x)
-{
-	return XXH64(x, strlen(x), 0);
-}
-
-static bool string_same(const void *x, const void *y)
-{
-	return !strcmp(x, y);
-}
-
 /* Sets of interned strings: the same text is the same pointer. */
 static uint64_t labels_hash(const void *x)
 {
@@ -134,57 +116,13 @@ static bool labels_same(const void *x, const void *y)
 	return !memcmp(x, y, sizeof(struct sl_wl_labels));
 }
 
-static const struct set_ops strings_ops = { string_hash, string_same };
-static const struct set_ops labels_ops = { labels_hash, labels_same };
-
-/* The slot of x in the set: where it is, or the empty one where it goes. */
-static size_t set_slot(const struct sl_wltable_set *s, const struct set_ops *ops, const void *x)
-{
-	size_t mask = s->cap - 1, at;
-
-	for (at = ops->hash(x) & mask; s->v[at]; at = (at + 1) & mask)
-		if (ops->same(s->v[at], x))
-			break;
-	return at;
-}
-
-static void set_grow(struct sl_wltable_set *s, const struct set_ops *ops)
-{
-	const void **old = s->v;
-	size_t old_cap = s->cap;
-
-	s->cap = old_cap ? old_cap * 2 : 1024;
-	s->v = calloc(s->cap, sizeof(*s->v));
-	if (!s->v)
-		abort();
-	for (size_t i = 0; i < old_cap; i++)
-		if (old[i])
-			s->v[set_slot(s, ops, old[i])] = old[i];
-	free(old);
-}
-
-/* The set's element equal to x, or NULL after making room for it at
- * *at; the set is grown at half full. */
-static const void *set_find(struct sl_wltable_set *s, const struct set_ops *ops, const void *x,
-			    size_t *at)
-{
-	if (2 * (s->n + 1) > s->cap)
-		set_grow(s, ops);
-	*at = set_slot(s, ops, x);
-	return s->v[*at];
-}
-
-static void set_free(struct sl_wltable_set *s)
-{
-	free(s->v);
-	memset(s, 0, sizeof(*s));
-}
+static const struct sl_pset_ops labels_ops = { labels_hash, labels_same };
 
 /* The table's copy of s, shared with every equal string. */
 static const char *intern(struct sl_wltable *t, const char *s)
 {
 	size_t at;
-	const char *found = set_find(&t->strings, &strings_ops, s, &at);
+	const char *found = sl_pset_find(&t->strings, &sl_pset_strings, s, &at);
 
 	if (found)
 		return found;
@@ -199,7 +137,7 @@ static const struct sl_wl_labels *intern_labels(struct sl_wltable *t,
 {
 	struct sl_wl_labels *copy;
 	size_t at;
-	const struct sl_wl_labels *found = set_find(&t->sets, &labels_ops, l, &at);
+	const struct sl_wl_labels *found = sl_pset_find(&t->sets, &labels_ops, l, &at);
 
 	if (found)
 		return found;
@@ -320,8 +258,8 @@ int sl_wltable_build(struct sl_wltable *t, const struct sl_config *cfg, struct s
 	reserve_addrs(t, cfg);
 	add_pods(t, cfg);
 	add_entries(t, cfg);
-	set_free(&t->strings);
-	set_free(&t->sets);
+	sl_pset_free(&t->strings);
+	sl_pset_free(&t->sets);
 	if (t->n_addrs)
 		qsort(t->addrs, t->n_addrs, sizeof(*t->addrs), addr_cmp);
 	for (size_t i = 0; i < t->n_addrs; i++)

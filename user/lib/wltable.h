@@ -17,6 +17,7 @@
 #include "arena.h"
 #include "config.h"
 #include "err.h"
+#include "strtab.h"
 
 /* Istio's cluster id when none is configured. */
 #define SL_WL_CLUSTER "Kubernetes"
@@ -48,10 +49,7 @@ struct sl_wltable {
 	size_t n_addrs, cap_addrs;
 	/* While building: every string once (a namespace, a principal, a
 	 * label are shared by many pods), every set of labels once. */
-	struct sl_wltable_set {
-		const void **v;		/* open addressing */
-		size_t n, cap;
-	} strings, sets;
+	struct sl_pset strings, sets;
 };
 
 /* Pods, WorkloadEntries and ServiceEntry endpoints of cfg. The first

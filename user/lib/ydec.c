@@ -8,6 +8,7 @@
 
 #include <xxhash.h>
 
+#include "strtab.h"
 #include "ydec.h"
 
 static void content_add(struct sl_yctx *ctx, const char *value)
@@ -163,6 +164,18 @@ int sl_y_str(struct sl_yctx *ctx, yaml_node_t *node, const char **out)
 	if (!v)
 		return -1;
 	*out = sl_arena_strdup(ctx->arena, v);
+	return 0;
+}
+
+int sl_y_str_shared(struct sl_yctx *ctx, yaml_node_t *node, const char **out)
+{
+	const char *v = sl_y_scalar(ctx, node);
+
+	if (!v)
+		return -1;
+	*out = ctx->texts ? sl_strtab_intern(ctx->texts, v) : NULL;
+	if (!*out)
+		*out = sl_arena_strdup(ctx->arena, v);
 	return 0;
 }
 

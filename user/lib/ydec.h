@@ -44,6 +44,9 @@ struct sl_yctx {
 	 * field it decodes, with its path, is hashed into it: the digest of
 	 * what the object means to Sluice, blind to the fields it skips. */
 	void *content;
+	/* When set, label keys and values are taken from it (texts kept
+	 * once for every object: sl_strtab) instead of copied. */
+	struct sl_strtab *texts;
 };
 
 /* How a known field is treated by sl_y_map(). */
@@ -80,6 +83,8 @@ bool sl_y_is_null(yaml_node_t *node);
 const char *sl_y_scalar(struct sl_yctx *ctx, yaml_node_t *node);
 
 int sl_y_str(struct sl_yctx *ctx, yaml_node_t *node, const char **out);
+/* The same, from ctx->texts when set and not full. */
+int sl_y_str_shared(struct sl_yctx *ctx, yaml_node_t *node, const char **out);
 /* The same, sharing `same` (no copy) when it holds the value: an
  * EndpointSlice's endpoints repeat their zone and namespace, 100,000
  * times at scale. */
