@@ -105,16 +105,21 @@ static const char *const config =
 	"addressType: IPv4\nports: [{port: 53, protocol: UDP}]\n"
 	"endpoints:\n- addresses: [10.1.0.6]\n";
 
-static void build(struct sl_wltable *t)
+static void build_from(struct sl_wltable *t, const char *text)
 {
 	struct sl_config cfg;
 	struct sl_err err;
 
-	if (load_yaml(config, &cfg, &err) < 0)
+	if (load_yaml(text, &cfg, &err) < 0)
 		fail_msg("config: %s", err.msg);
 	assert_int_equal(sl_wltable_build(t, &cfg, &err), 0);
 	/* The table owns its strings: the configuration may go. */
 	sl_config_free(&cfg);
+}
+
+static void build(struct sl_wltable *t)
+{
+	build_from(t, config);
 }
 
 static const struct sl_wl_labels *at(const struct sl_wltable *t, const char *addr)
@@ -192,14 +197,9 @@ static void test_label_sets_shared(void **state)
 		"status: {podIP: 10.2.0.3}\n";
 	const struct sl_wl_labels *a, *b, *c;
 	struct sl_wltable t;
-	struct sl_config cfg;
-	struct sl_err err;
 
 	(void)state;
-	if (load_yaml(pods, &cfg, &err) < 0)
-		fail_msg("config: %s", err.msg);
-	assert_int_equal(sl_wltable_build(&t, &cfg, &err), 0);
-	sl_config_free(&cfg);
+	build_from(&t, pods);
 	a = at(&t, "10.2.0.1");
 	b = at(&t, "10.2.0.2");
 	c = at(&t, "10.2.0.3");

@@ -38,7 +38,7 @@
 struct sl_flow_entry {
 	/* The record's filter keys and JSON, one allocation made with the
 	 * record (at once with an access log or a client, else when one
-	 * reads it): a ring of events nobody reads holds 136 bytes an
+	 * reads it): a ring of events nobody reads holds 128 bytes an
 	 * entry, not 576 (keys in place: 2.4 MB once it had gone round). */
 	struct sl_flow_keys *keys;	/* the allocation's start; NULL while pending */
 	char *line;			/* JSON and a newline, after the keys */
